@@ -1,0 +1,56 @@
+import { errors } from '../errors.js';
+import { toEpochSeconds, type RequestContext } from '../operation.js';
+import { decodePageToken, encodePageToken, isNamePosition } from '../../domain/page-token.js';
+import type { Identity, IdentityPool } from '../../storage/types.js';
+
+/**
+ * Helpers shared by the Cognito Identity operations. Every "not found" here is ResourceNotFoundException with
+ * AWS's wording; Cognito Identity, unlike parts of Cognito Sync, may always answer 404-class for a missing pool.
+ */
+
+/** A new pool or identity ID: `<region>:<uuid>`, lower-case (SPEC §14: pattern `[\w-]+:[0-9a-f-]+`, ≤ 55). */
+export function newRegionalId(ctx: RequestContext): string {
+  return `${ctx.services.config.region}:${ctx.services.ids.uuid()}`.toLowerCase();
+}
+
+export async function requirePool(ctx: RequestContext, identityPoolId: string): Promise<IdentityPool> {
+  const pool = await ctx.services.store.getIdentityPool(identityPoolId);
+  if (!pool) throw errors.notFound(`IdentityPool '${identityPoolId}' not found.`);
+  return pool;
+}
+
+export async function requireIdentity(ctx: RequestContext, identityId: string): Promise<Identity> {
+  const identity = await ctx.services.store.getIdentity(identityId);
+  if (!identity) throw errors.notFound(`Identity '${identityId}' not found.`);
+  return identity;
+}
+
+/** The wire `IdentityDescription`. */
+export interface IdentityDescription {
+  IdentityId: string;
+  Logins?: string[];
+  CreationDate: number;
+  LastModifiedDate: number;
+}
+
+/**
+ * Identity row → wire. `Logins` (the names of linked providers) is omitted while identities cannot have logins
+ * (only unauthenticated identities exist until logins are implemented).
+ */
+export function identityDescription(identity: Identity): IdentityDescription {
+  return {
+    IdentityId: identity.identityId,
+    CreationDate: toEpochSeconds(identity.createdAt),
+    LastModifiedDate: toEpochSeconds(identity.lastModifiedAt),
+  };
+}
+
+/** NextToken → the last ID of the previous page (keyset position; see domain/page-token.ts). */
+export function afterFromToken(token: string | undefined): string | undefined {
+  return token === undefined ? undefined : decodePageToken(token, isNamePosition).after;
+}
+
+/** The NextToken that continues after `lastId`. */
+export function tokenAfter(lastId: string): string {
+  return encodePageToken({ after: lastId });
+}

@@ -1,0 +1,58 @@
+import { defineIdentityOperation } from '../../operation.js';
+import { afterFromToken, identityDescription, requirePool, tokenAfter } from '../common.js';
+import type { SyncStore } from '../../../storage/store.js';
+import type { Identity } from '../../../storage/types.js';
+
+interface ListIdentitiesInput {
+  IdentityPoolId: string;
+  /** 1–60, required (checked against the model before the handler runs). */
+  MaxResults: number;
+  NextToken?: string;
+  /** When true, disabled identities (merge losers) are left out; by default they are listed. */
+  HideDisabled?: boolean;
+}
+
+/**
+ * Identities of one pool ordered by ID, `MaxResults` at a time; ResourceNotFoundException for an unknown pool.
+ * NextToken is opaque (the keyset position after the last identity returned) and present only when at least one
+ * more listable identity follows, so pages are full, and never repeat or skip an identity.
+ */
+export const listIdentities = defineIdentityOperation({
+  name: 'ListIdentities',
+  auth: 'developer',
+  async handler(input: ListIdentitiesInput, ctx) {
+    await requirePool(ctx, input.IdentityPoolId);
+    const { items, more } = await collectPage(
+      ctx.services.store, input.IdentityPoolId, afterFromToken(input.NextToken), input.MaxResults,
+      input.HideDisabled === true,
+    );
+    const last = items[items.length - 1];
+    return {
+      IdentityPoolId: input.IdentityPoolId,
+      Identities: items.map(identityDescription),
+      ...(more && last ? { NextToken: tokenAfter(last.identityId) } : {}),
+    };
+  },
+});
+
+/**
+ * Up to `limit` listable identities after `after`, and whether another listable one follows. Reads the store in
+ * batches of `limit + 1` and keeps reading while disabled identities thin a batch out.
+ */
+async function collectPage(
+  store: SyncStore, identityPoolId: string, after: string | undefined, limit: number, hideDisabled: boolean,
+): Promise<{ items: Identity[]; more: boolean }> {
+  const items: Identity[] = [];
+  let cursor = after;
+  for (;;) {
+    const batch = await store.listIdentities(identityPoolId, { after: cursor, limit: limit + 1 });
+    for (const identity of batch) {
+      if (hideDisabled && identity.disabled) continue;
+      if (items.length === limit) return { items, more: true };
+      items.push(identity);
+    }
+    const last = batch[batch.length - 1];
+    if (batch.length <= limit || !last) return { items, more: false };
+    cursor = last.identityId;
+  }
+}

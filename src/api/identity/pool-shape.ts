@@ -1,0 +1,116 @@
+import { errors } from '../errors.js';
+import type { CognitoIdentityProvider, IdentityPool } from '../../storage/types.js';
+
+/**
+ * The one place where identity pools change case: storage rows (camelCase) ↔ the wire `IdentityPool` shape
+ * (PascalCase) that CreateIdentityPool, DescribeIdentityPool and UpdateIdentityPool answer with.
+ */
+
+export interface CognitoIdentityProviderWire {
+  ProviderName?: string;
+  ClientId?: string;
+  ServerSideTokenCheck?: boolean;
+}
+
+/** The pool's settings as a caller sends them: CreateIdentityPoolInput, and IdentityPool minus its ID. */
+export interface IdentityPoolSettingsWire {
+  IdentityPoolName: string;
+  AllowUnauthenticatedIdentities: boolean;
+  AllowClassicFlow?: boolean;
+  SupportedLoginProviders?: Record<string, string>;
+  DeveloperProviderName?: string;
+  OpenIdConnectProviderARNs?: string[];
+  CognitoIdentityProviders?: CognitoIdentityProviderWire[];
+  SamlProviderARNs?: string[];
+  IdentityPoolTags?: Record<string, string>;
+}
+
+/** The wire `IdentityPool` structure (also UpdateIdentityPool's input). */
+export interface IdentityPoolWire extends IdentityPoolSettingsWire {
+  IdentityPoolId: string;
+}
+
+/** What CreateIdentityPool, DescribeIdentityPool and UpdateIdentityPool answer. */
+export interface IdentityPoolDescription {
+  IdentityPoolId: string;
+  IdentityPoolName: string;
+  AllowUnauthenticatedIdentities: boolean;
+  AllowClassicFlow: boolean;
+  SupportedLoginProviders?: Record<string, string>;
+  DeveloperProviderName?: string;
+  OpenIdConnectProviderARNs?: string[];
+  CognitoIdentityProviders?: Required<CognitoIdentityProviderWire>[];
+  SamlProviderARNs?: string[];
+  IdentityPoolTags?: Record<string, string>;
+}
+
+/**
+ * Storage row → wire. The two booleans are always sent (AWS answers `AllowClassicFlow: false` for a pool
+ * created without it); optional lists, maps and the developer provider name are omitted when empty/absent.
+ */
+export function poolDescription(pool: IdentityPool): IdentityPoolDescription {
+  return {
+    IdentityPoolId: pool.identityPoolId,
+    IdentityPoolName: pool.identityPoolName,
+    AllowUnauthenticatedIdentities: pool.allowUnauthenticatedIdentities,
+    AllowClassicFlow: pool.allowClassicFlow,
+    ...nonEmptyMap('SupportedLoginProviders', pool.supportedLoginProviders),
+    ...(pool.developerProviderName === null ? {} : { DeveloperProviderName: pool.developerProviderName }),
+    ...nonEmptyList('OpenIdConnectProviderARNs', pool.openIdConnectProviderArns),
+    ...nonEmptyList('CognitoIdentityProviders', pool.cognitoIdentityProviders.map((p) => ({
+      ProviderName: p.providerName,
+      ClientId: p.clientId,
+      ServerSideTokenCheck: p.serverSideTokenCheck,
+    }))),
+    ...nonEmptyList('SamlProviderARNs', pool.samlProviderArns),
+    ...nonEmptyMap('IdentityPoolTags', pool.tags),
+  };
+}
+
+function nonEmptyMap<K extends string>(key: K, map: Readonly<Record<string, string>>): { [P in K]?: Record<string, string> } {
+  return Object.keys(map).length > 0 ? ({ [key]: { ...map } } as { [P in K]: Record<string, string> }) : {};
+}
+
+function nonEmptyList<K extends string, T>(key: K, list: readonly T[]): { [P in K]?: T[] } {
+  return list.length > 0 ? ({ [key]: [...list] } as { [P in K]: T[] }) : {};
+}
+
+/**
+ * Wire settings → storage row. Absent optional members become false / empty / null. Shapes and constraints were
+ * checked against the model before the handler ran; what the model leaves open is checked here.
+ */
+export function poolFromSettings(
+  identityPoolId: string, settings: IdentityPoolSettingsWire, createdAt: number,
+): IdentityPool {
+  return {
+    identityPoolId,
+    identityPoolName: settings.IdentityPoolName,
+    allowUnauthenticatedIdentities: settings.AllowUnauthenticatedIdentities,
+    allowClassicFlow: settings.AllowClassicFlow ?? false,
+    supportedLoginProviders: { ...settings.SupportedLoginProviders },
+    developerProviderName: settings.DeveloperProviderName ?? null,
+    openIdConnectProviderArns: unique(settings.OpenIdConnectProviderARNs ?? []),
+    cognitoIdentityProviders: (settings.CognitoIdentityProviders ?? []).map(cognitoProvider),
+    samlProviderArns: unique(settings.SamlProviderARNs ?? []),
+    tags: { ...settings.IdentityPoolTags },
+    createdAt,
+  };
+}
+
+/**
+ * The model makes every member of CognitoIdentityProvider optional, but a user pool entry without its provider
+ * name or client ID cannot mean anything, so it is refused rather than stored half-empty.
+ */
+function cognitoProvider(p: CognitoIdentityProviderWire, index: number): CognitoIdentityProvider {
+  if (p.ProviderName === undefined || p.ClientId === undefined) {
+    throw errors.invalidParameter(
+      `CognitoIdentityProviders entry ${index + 1} must have both ProviderName and ClientId.`,
+    );
+  }
+  return { providerName: p.ProviderName, clientId: p.ClientId, serverSideTokenCheck: p.ServerSideTokenCheck ?? false };
+}
+
+/** ARN lists are sets: a repeated ARN is kept once, first occurrence first. */
+function unique(list: readonly string[]): string[] {
+  return [...new Set(list)];
+}

@@ -1,0 +1,67 @@
+import { errors, type ServiceError } from '../errors.js';
+import type { RequestContext } from '../operation.js';
+import { toEpochSeconds } from '../operation.js';
+import type { DatasetRow, Identity, IdentityPool, RecordRow } from '../../storage/types.js';
+
+/**
+ * How an operation answers for a pool or identity that does not exist: ResourceNotFoundException where the
+ * model lets it, else NotAuthorizedException (ListRecords and ListDatasets cannot answer 404; like AWS, a
+ * resource that is not there is one the caller may not touch).
+ */
+export type Missing = 'notFound' | 'notAuthorized';
+
+function missing(kind: Missing, message: string): ServiceError {
+  return kind === 'notFound' ? errors.notFound(message) : errors.notAuthorized(message);
+}
+
+export async function requirePool(ctx: RequestContext, identityPoolId: string, kind: Missing): Promise<IdentityPool> {
+  const pool = await ctx.services.store.getIdentityPool(identityPoolId);
+  if (!pool) throw missing(kind, `IdentityPool '${identityPoolId}' not found.`);
+  return pool;
+}
+
+/** The identity, which must exist, be enabled and belong to the pool the path names. */
+export async function requireIdentity(
+  ctx: RequestContext, identityPoolId: string, identityId: string, kind: Missing,
+): Promise<Identity> {
+  const identity = await ctx.services.store.getIdentity(identityId);
+  if (!identity || identity.identityPoolId !== identityPoolId || identity.disabled) {
+    if (!identity && !(await ctx.services.store.getIdentityPool(identityPoolId))) {
+      throw missing(kind, `IdentityPool '${identityPoolId}' not found.`);
+    }
+    throw missing(kind, `Identity '${identityId}' not found.`);
+  }
+  return identity;
+}
+
+/** A live dataset or ResourceNotFoundException. */
+export async function requireDataset(ctx: RequestContext, identityId: string, datasetName: string): Promise<DatasetRow> {
+  const dataset = await ctx.services.store.getDataset(identityId, datasetName);
+  if (!dataset || dataset.deleted) throw errors.notFound(`Dataset '${datasetName}' not found.`);
+  return dataset;
+}
+
+/** The wire `Dataset` shape. DataStorage and NumRecords are always sent: Android unboxes them unguarded. */
+export function datasetShape(row: DatasetRow) {
+  return {
+    IdentityId: row.identityId,
+    DatasetName: row.datasetName,
+    CreationDate: toEpochSeconds(row.createdAt),
+    LastModifiedDate: toEpochSeconds(row.lastModifiedAt),
+    LastModifiedBy: row.lastModifiedBy,
+    DataStorage: row.dataStorage,
+    NumRecords: row.numRecords,
+  };
+}
+
+/** The wire `Record` shape; a tombstone has no Value. */
+export function recordShape(row: RecordRow) {
+  return {
+    Key: row.key,
+    ...(row.value === null ? {} : { Value: row.value }),
+    SyncCount: row.syncCount,
+    LastModifiedDate: toEpochSeconds(row.lastModifiedAt),
+    LastModifiedBy: row.lastModifiedBy,
+    DeviceLastModifiedDate: toEpochSeconds(row.deviceLastModifiedAt),
+  };
+}

@@ -1,0 +1,78 @@
+import { defineSyncOperation } from '../../operation.js';
+import { deltaView } from '../../../domain/delta.js';
+import { decodePageToken, encodePageToken, isRecordsPosition, pageSize } from '../../../domain/page-token.js';
+import { INVALID_SESSION_MESSAGE, issueSyncSessionToken, verifySyncSessionToken } from '../../../domain/sync-session.js';
+import { errors } from '../../errors.js';
+import type { RequestContext } from '../../operation.js';
+import { recordShape, requireIdentity } from '../common.js';
+
+interface ListRecordsInput {
+  IdentityPoolId: string;
+  IdentityId: string;
+  DatasetName: string;
+  LastSyncCount?: number;
+  NextToken?: string;
+  MaxResults?: number;
+  SyncSessionToken?: string;
+}
+
+/**
+ * The delta since `lastSyncCount` (records and tombstones with a higher count), with the dataset's state and a
+ * SyncSessionToken for the UpdateRecords that follows. A dataset that does not exist is not an error.
+ * Pages are a snapshot: every page reports the DatasetSyncCount of the first, and records written after the
+ * listing began wait for the next sync, so no record is skipped or repeated.
+ * Without maxResults the whole delta comes back in one page (iOS never pages).
+ */
+export const listRecords = defineSyncOperation({
+  name: 'ListRecords',
+  auth: 'either',
+  async handler(input: ListRecordsInput, ctx) {
+    const { store, clock, config } = ctx.services;
+    await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notAuthorized');
+    const now = clock.now();
+    const token = await sessionToken(ctx, input, now);
+    const dataset = await store.getDataset(input.IdentityId, input.DatasetName);
+    const view = deltaView(dataset, input.LastSyncCount ?? 0);
+    const position = input.NextToken === undefined ? undefined : decodePageToken(input.NextToken, isRecordsPosition);
+    const upTo = position ? Math.min(position.bound, view.upToSyncCount) : view.upToSyncCount;
+    const limit = pageSize(input.MaxResults, config.limits.maxPageSize, Number.MAX_SAFE_INTEGER - 1);
+    const rows = await store.listRecords(
+      input.IdentityId, input.DatasetName,
+      { sinceSyncCount: view.sinceSyncCount, upToSyncCount: upTo },
+      { after: position && { syncCount: position.syncCount, key: position.key }, limit: limit + 1 },
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const merged = view.datasetExists ? await store.listMergedDatasetNames(input.IdentityId, input.DatasetName) : [];
+    return {
+      Records: page.map(recordShape),
+      ...(rows.length > limit && last ? { NextToken: encodePageToken({ bound: upTo, syncCount: last.syncCount, key: last.key }) } : {}),
+      Count: page.length,
+      DatasetSyncCount: view.datasetExists ? upTo : view.reportedSyncCount,
+      ...(view.datasetExists && dataset ? { LastModifiedBy: dataset.lastModifiedBy } : {}),
+      ...(merged.length > 0 ? { MergedDatasetNames: merged } : {}),
+      DatasetExists: view.datasetExists,
+      DatasetDeletedAfterRequestedSyncCount: view.deletedAfterRequestedSyncCount,
+      SyncSessionToken: token,
+    };
+  },
+});
+
+/**
+ * A token given back by the client is checked (same dataset, not expired, not consumed) and returned as is;
+ * otherwise a new session starts.
+ */
+async function sessionToken(ctx: RequestContext, input: ListRecordsInput, now: number): Promise<string> {
+  const { store, sessionKey, ids, config } = ctx.services;
+  const expected = { identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName };
+  if (input.SyncSessionToken !== undefined) {
+    const session = verifySyncSessionToken(sessionKey, input.SyncSessionToken, expected, now);
+    if (await store.isSessionConsumed(session.sessionId)) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
+    return input.SyncSessionToken;
+  }
+  return issueSyncSessionToken(sessionKey, {
+    ...expected,
+    sessionId: ids.random(16),
+    expiresAt: now + config.syncSessionTtlSeconds * 1000,
+  });
+}

@@ -1,0 +1,20 @@
+import { defineSyncOperation } from '../../operation.js';
+import { requireDataset, requireIdentity } from '../common.js';
+import { requireDevice, type SubscriptionInput } from '../subscription.js';
+
+/**
+ * Subscribes a registered device to a dataset's changes (identity credentials only). The dataset must exist
+ * ("synchronize at least once on each dataset" before subscribing) and the device must be the caller's.
+ */
+export const subscribeToDataset = defineSyncOperation({
+  name: 'SubscribeToDataset',
+  auth: 'identity',
+  async handler(input: SubscriptionInput, ctx) {
+    const { store, clock } = ctx.services;
+    await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notFound');
+    await requireDevice(ctx, input);
+    await requireDataset(ctx, input.IdentityId, input.DatasetName);
+    await store.subscribe(input.IdentityId, input.DatasetName, input.DeviceId, clock.now());
+    return {};
+  },
+});

@@ -1,0 +1,154 @@
+import { errors } from './errors.js';
+import type { MemberModel, ServiceModel, ShapeModel } from './model/types.js';
+
+/**
+ * One interpreter over the service model's input shapes, run before any handler:
+ * 1. types: each present member must have its shape's JSON type (else SerializationException naming the member);
+ *    JSON `null` members are treated as absent, unknown members are ignored (as AWS does);
+ * 2. constraints: required members, lengths, patterns, enums, list and map sizes, checked in model order and
+ *    reported together (at most 10) in AWS's format, as InvalidParameterException:
+ *    "1 validation error detected: Value 'x' at 'datasetName' failed to satisfy constraint: Member must …".
+ * Operation handlers never re-check what the model states.
+ */
+export function validateInput(model: ServiceModel, shapeName: string, input: Record<string, unknown>): void {
+  const shape = model.shapes[shapeName];
+  if (!shape) throw new Error(`unknown input shape ${shapeName}`);
+  checkTypes(model, shape, input, '');
+  const violations: string[] = [];
+  checkStructure(model, shape, input, '', violations);
+  if (violations.length > 0) {
+    const n = violations.length;
+    const head = `${n} validation error${n === 1 ? '' : 's'} detected: `;
+    throw errors.invalidParameter(head + violations.slice(0, 10).join('; '));
+  }
+}
+
+/** AWS names members in validation messages in lowerCamel case: `IdentityPoolId` → `identityPoolId`. */
+function memberPath(parent: string, name: string): string {
+  const camel = name.charAt(0).toLowerCase() + name.slice(1);
+  return parent ? `${parent}.${camel}` : camel;
+}
+
+function jsonTypeName(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function checkTypes(model: ServiceModel, shape: ShapeModel, value: unknown, path: string): void {
+  const fail = (expected: string) =>
+    errors.serialization(`Expected ${expected} at '${path || 'body'}', got ${jsonTypeName(value)}`);
+  switch (shape.type) {
+    case 'structure': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail('an object');
+      const obj = value as Record<string, unknown>;
+      for (const [name, member] of Object.entries(shape.members ?? {})) {
+        const v = obj[name];
+        if (v === null) delete obj[name];
+        else if (v !== undefined) checkTypes(model, shapeOf(model, member.shape), v, memberPath(path, name));
+      }
+      return;
+    }
+    case 'list': {
+      if (!Array.isArray(value)) throw fail('a list');
+      const item = shapeOf(model, shape.member ?? '');
+      value.forEach((v, i) => {
+        if (v !== null) checkTypes(model, item, v, `${path}.${i + 1}.member`);
+      });
+      return;
+    }
+    case 'map': {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail('a map');
+      const valueShape = shapeOf(model, shape.value ?? '');
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (v !== null) checkTypes(model, valueShape, v, `${path}.${k}`);
+      }
+      return;
+    }
+    case 'string':
+      if (typeof value !== 'string') throw fail('a string');
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') throw fail('a boolean');
+      return;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value) || Math.abs(value) > 2 ** 31) throw fail('an integer');
+      return;
+    case 'long':
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw fail('an integer (long)');
+      return;
+    case 'timestamp':
+      // restJson and awsJson send timestamps as epoch seconds, integer or fractional.
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw fail('a timestamp in epoch seconds');
+      return;
+    default:
+      return;
+  }
+}
+
+function shapeOf(model: ServiceModel, name: string): ShapeModel {
+  const s = model.shapes[name];
+  if (!s) throw new Error(`unknown shape ${name}`);
+  return s;
+}
+
+function showValue(value: unknown): string {
+  if (value === undefined) return 'null';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return `'${text.length > 256 ? `${text.slice(0, 256)}...` : text}'`;
+}
+
+const patternCache = new Map<string, RegExp>();
+function anchored(pattern: string): RegExp {
+  let re = patternCache.get(pattern);
+  if (!re) {
+    // botocore patterns are unanchored; the Smithy model anchors the same patterns. AWS matches whole values.
+    const body = pattern.replace(/^\^/, '').replace(/\$$/, '');
+    re = new RegExp(`^(?:${body})$`, 'su');
+    patternCache.set(pattern, re);
+  }
+  return re;
+}
+
+function checkStructure(model: ServiceModel, shape: ShapeModel, obj: Record<string, unknown>, path: string, out: string[]): void {
+  const required = new Set(shape.required ?? []);
+  for (const [name, member] of Object.entries(shape.members ?? {})) {
+    const p = memberPath(path, name);
+    const v = obj[name];
+    if (v === undefined) {
+      if (required.has(name)) out.push(`Value null at '${p}' failed to satisfy constraint: Member must not be null`);
+      continue;
+    }
+    checkValue(model, member, v, p, out);
+  }
+}
+
+function checkValue(model: ServiceModel, member: MemberModel | { shape: string }, value: unknown, path: string, out: string[]): void {
+  const shape = shapeOf(model, member.shape);
+  const violation = (rule: string) =>
+    out.push(`Value ${showValue(value)} at '${path}' failed to satisfy constraint: Member must ${rule}`);
+  if (shape.type === 'string' && typeof value === 'string') {
+    if (shape.min !== undefined && value.length < shape.min) violation(`have length greater than or equal to ${shape.min}`);
+    if (shape.max !== undefined && value.length > shape.max) violation(`have length less than or equal to ${shape.max}`);
+    if (shape.pattern !== undefined && !anchored(shape.pattern).test(value)) violation(`satisfy regular expression pattern: ${shape.pattern}`);
+    if (shape.enum !== undefined && !shape.enum.includes(value)) violation(`satisfy enum value set: [${shape.enum.join(', ')}]`);
+  } else if ((shape.type === 'integer' || shape.type === 'long') && typeof value === 'number') {
+    if (shape.min !== undefined && value < shape.min) violation(`have value greater than or equal to ${shape.min}`);
+    if (shape.max !== undefined && value > shape.max) violation(`have value less than or equal to ${shape.max}`);
+  } else if (shape.type === 'list' && Array.isArray(value)) {
+    if (shape.min !== undefined && value.length < shape.min) violation(`have length greater than or equal to ${shape.min}`);
+    if (shape.max !== undefined && value.length > shape.max) violation(`have length less than or equal to ${shape.max}`);
+    value.forEach((item, i) => {
+      if (item !== null) checkValue(model, { shape: shape.member ?? '' }, item, `${path}.${i + 1}.member`, out);
+    });
+  } else if (shape.type === 'map' && typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (shape.min !== undefined && entries.length < shape.min) violation(`have length greater than or equal to ${shape.min}`);
+    if (shape.max !== undefined && entries.length > shape.max) violation(`have length less than or equal to ${shape.max}`);
+    for (const [k, v] of entries) {
+      checkValue(model, { shape: shape.key ?? '' }, k, `${path}.${k}.key`, out);
+      if (v !== null) checkValue(model, { shape: shape.value ?? '' }, v, `${path}.${k}.value`, out);
+    }
+  } else if (shape.type === 'structure' && typeof value === 'object' && value !== null) {
+    checkStructure(model, shape, value as Record<string, unknown>, path, out);
+  }
+}

@@ -1,0 +1,134 @@
+import { resolve } from 'node:path';
+
+/**
+ * Server configuration. Every setting has a command-line flag and an environment variable (flag wins);
+ * docs/configuration.md lists them with their defaults. Operators and scripts rely on these names.
+ */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** Folder for the embedded database and the generated developer credentials. */
+  readonly dataDir: string;
+  readonly region: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly storage: StorageConfig;
+  readonly limits: Limits;
+  readonly throttle: ThrottleConfig;
+  /** Lifetime of a SyncSessionToken issued by ListRecords. */
+  readonly syncSessionTtlSeconds: number;
+  /** Largest request body accepted; larger bodies get 413 RequestEntityTooLargeException. */
+  readonly maxBodyBytes: number;
+}
+
+export type StorageConfig = { readonly engine: 'sqlite'; readonly file: string; readonly synchronous: 'FULL' | 'NORMAL' };
+
+/** Cognito Sync quotas (SPEC §6); AWS let customers raise them, so they are configurable. */
+export interface Limits {
+  readonly maxDatasetsPerIdentity: number;
+  readonly maxRecordsPerDataset: number;
+  /** Bytes of keys and values (UTF-8) per dataset; 1 MB as the iOS client counts it (1,048,576). */
+  readonly maxDatasetBytes: number;
+  /** Largest page a list operation returns, whatever maxResults asks. */
+  readonly maxPageSize: number;
+}
+
+/** Token buckets per identity and per identity pool; a rate of 0 switches that bucket off. Per instance. */
+export interface ThrottleConfig {
+  readonly identityRatePerSecond: number;
+  readonly identityBurst: number;
+  readonly poolRatePerSecond: number;
+  readonly poolBurst: number;
+}
+
+interface Setting {
+  readonly flag: string;
+  readonly env: string;
+  readonly apply: (draft: Draft, value: string) => void;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
+type Draft = Mutable<Config> & { sqliteFile?: string };
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function integer(name: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
+  return n;
+}
+
+const number = (name: string, value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number >= 0, got '${value}'`);
+  return n;
+};
+
+export const SETTINGS: readonly Setting[] = [
+  { flag: 'host', env: 'COSYNC_HOST', apply: (d, v) => { d.host = v; } },
+  { flag: 'port', env: 'COSYNC_PORT', apply: (d, v) => { d.port = integer('--port', v, 0); } },
+  { flag: 'data', env: 'COSYNC_DATA', apply: (d, v) => { d.dataDir = v; } },
+  { flag: 'region', env: 'COSYNC_REGION', apply: (d, v) => {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(v)) throw new Error(`--region must look like us-east-1, got '${v}'`);
+    d.region = v;
+  } },
+  { flag: 'log-level', env: 'COSYNC_LOG_LEVEL', apply: (d, v) => {
+    if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+    d.logLevel = v as Config['logLevel'];
+  } },
+  { flag: 'sqlite-file', env: 'COSYNC_SQLITE_FILE', apply: (d, v) => { d.sqliteFile = v; } },
+  { flag: 'sqlite-synchronous', env: 'COSYNC_SQLITE_SYNCHRONOUS', apply: (d, v) => {
+    if (v !== 'FULL' && v !== 'NORMAL') throw new Error(`--sqlite-synchronous must be FULL or NORMAL, got '${v}'`);
+    d.storage.synchronous = v;
+  } },
+  { flag: 'max-datasets-per-identity', env: 'COSYNC_MAX_DATASETS_PER_IDENTITY', apply: (d, v) => { d.limits.maxDatasetsPerIdentity = integer('max datasets', v, 1); } },
+  { flag: 'max-records-per-dataset', env: 'COSYNC_MAX_RECORDS_PER_DATASET', apply: (d, v) => { d.limits.maxRecordsPerDataset = integer('max records', v, 1); } },
+  { flag: 'max-dataset-bytes', env: 'COSYNC_MAX_DATASET_BYTES', apply: (d, v) => { d.limits.maxDatasetBytes = integer('max dataset bytes', v, 1); } },
+  { flag: 'max-page-size', env: 'COSYNC_MAX_PAGE_SIZE', apply: (d, v) => { d.limits.maxPageSize = integer('max page size', v, 1); } },
+  { flag: 'throttle-identity-rps', env: 'COSYNC_THROTTLE_IDENTITY_RPS', apply: (d, v) => { d.throttle.identityRatePerSecond = number('identity rate', v); } },
+  { flag: 'throttle-identity-burst', env: 'COSYNC_THROTTLE_IDENTITY_BURST', apply: (d, v) => { d.throttle.identityBurst = integer('identity burst', v, 1); } },
+  { flag: 'throttle-pool-rps', env: 'COSYNC_THROTTLE_POOL_RPS', apply: (d, v) => { d.throttle.poolRatePerSecond = number('pool rate', v); } },
+  { flag: 'throttle-pool-burst', env: 'COSYNC_THROTTLE_POOL_BURST', apply: (d, v) => { d.throttle.poolBurst = integer('pool burst', v, 1); } },
+  { flag: 'sync-session-ttl', env: 'COSYNC_SYNC_SESSION_TTL', apply: (d, v) => { d.syncSessionTtlSeconds = integer('sync session ttl', v, 1); } },
+  { flag: 'max-body-bytes', env: 'COSYNC_MAX_BODY_BYTES', apply: (d, v) => { d.maxBodyBytes = integer('max body bytes', v, 1024); } },
+];
+
+export function defaultConfig(): Config {
+  return {
+    host: '127.0.0.1',
+    port: 8080,
+    dataDir: './cosync-data',
+    region: 'us-east-1',
+    logLevel: 'info',
+    storage: { engine: 'sqlite', file: '', synchronous: 'FULL' },
+    limits: { maxDatasetsPerIdentity: 20, maxRecordsPerDataset: 1024, maxDatasetBytes: 1024 * 1024, maxPageSize: 1024 },
+    throttle: { identityRatePerSecond: 50, identityBurst: 100, poolRatePerSecond: 2000, poolBurst: 4000 },
+    syncSessionTtlSeconds: 3600,
+    // A 1 MiB value may be escaped to six bytes per character in JSON; leave room for a full patch list.
+    maxBodyBytes: 8 * 1024 * 1024,
+  };
+}
+
+/** Parses `--name value` / `--name=value` flags over environment variables over defaults. */
+export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv, overrides: Partial<Config> = {}): Config {
+  const draft = structuredClone({ ...defaultConfig(), ...overrides }) as Draft;
+  const byFlag = new Map(SETTINGS.map((s) => [s.flag, s]));
+  for (const s of SETTINGS) {
+    const v = env[s.env];
+    if (v !== undefined && v !== '') s.apply(draft, v);
+  }
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    const setting = byFlag.get(name);
+    if (!setting) throw new Error(`unknown option --${name}`);
+    const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new Error(`--${name} needs a value`);
+    setting.apply(draft, value);
+  }
+  const { sqliteFile, ...config } = draft;
+  config.dataDir = resolve(config.dataDir);
+  config.storage.file = sqliteFile ?? resolve(config.dataDir, 'cosync.sqlite');
+  return config;
+}

@@ -1,0 +1,72 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { errors } from '../api/errors.js';
+
+/**
+ * SyncSessionTokens (SPEC §5.5): issued by ListRecords, required by UpdateRecords, consumed by a successful
+ * UpdateRecords only. A token is `<payload>.<mac>`, both base64url: the payload binds pool, identity, dataset,
+ * a random session id and an expiry; the MAC (HMAC-SHA256 under a server key kept in the database) makes it
+ * unforgeable, so any instance sharing the database can check it without state. Whether a session was
+ * consumed is the one thing kept server-side (storage's consumed-session set).
+ */
+export interface SyncSession {
+  readonly identityPoolId: string;
+  readonly identityId: string;
+  readonly datasetName: string;
+  readonly sessionId: string;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+export const INVALID_SESSION_MESSAGE = 'SyncSessionToken not valid for these inputs';
+
+function mac(key: Buffer, payload: string): Buffer {
+  return createHmac('sha256', key).update(payload).digest();
+}
+
+export function issueSyncSessionToken(key: Buffer, session: SyncSession): string {
+  const payload = Buffer.from(
+    JSON.stringify([1, session.identityPoolId, session.identityId, session.datasetName, session.sessionId, session.expiresAt]),
+  ).toString('base64url');
+  return `${payload}.${mac(key, payload).toString('base64url')}`;
+}
+
+/**
+ * Checks a token against the dataset the request names and the current time; throws
+ * InvalidParameterException when it is forged, for another dataset, or expired.
+ */
+export function verifySyncSessionToken(
+  key: Buffer,
+  token: string,
+  expected: { identityPoolId: string; identityId: string; datasetName: string },
+  now: number,
+): SyncSession {
+  const session = decode(key, token);
+  if (
+    !session ||
+    session.identityPoolId !== expected.identityPoolId ||
+    session.identityId !== expected.identityId ||
+    session.datasetName !== expected.datasetName
+  ) {
+    throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
+  }
+  if (session.expiresAt <= now) throw errors.invalidParameter('SyncSessionToken has expired; call ListRecords for a new one');
+  return session;
+}
+
+function decode(key: Buffer, token: string): SyncSession | undefined {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return undefined;
+  const payload = token.slice(0, dot);
+  const given = Buffer.from(token.slice(dot + 1), 'base64url');
+  const expected = mac(key, payload);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  try {
+    const [version, identityPoolId, identityId, datasetName, sessionId, expiresAt] = JSON.parse(
+      Buffer.from(payload, 'base64url').toString('utf8'),
+    ) as [number, string, string, string, string, number];
+    if (version !== 1) return undefined;
+    return { identityPoolId, identityId, datasetName, sessionId, expiresAt };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,120 @@
+import { errors } from '../api/errors.js';
+import type { Limits } from '../config.js';
+import type { DatasetRow, DatasetWriteState, RecordRow, WritePlan } from '../storage/types.js';
+import { INVALID_SESSION_MESSAGE } from './sync-session.js';
+
+/** One patch of an UpdateRecords request, in domain terms. */
+export interface Patch {
+  readonly op: 'replace' | 'remove';
+  readonly key: string;
+  /** Ignored for `remove` (amazon-cognito-js sends "" there). An absent value on `replace` stores "". */
+  readonly value: string | undefined;
+  /** The caller's last known server sync count of this record; 0 for a record it never saw. */
+  readonly syncCount: number;
+  /** Epoch ms; the server's time when the client gave none. */
+  readonly deviceLastModifiedAt: number | undefined;
+}
+
+export interface UpdateContext {
+  readonly identityId: string;
+  readonly datasetName: string;
+  readonly now: number;
+  readonly modifiedBy: string;
+  readonly limits: Limits;
+}
+
+export interface UpdatePlan extends WritePlan {
+  /** The records written by this request, as the response reports them. */
+  readonly records: readonly RecordRow[];
+}
+
+const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/**
+ * Decides an UpdateRecords against the dataset's current state (SPEC §5.2, §5.4). All or nothing:
+ * - a consumed session ⇒ InvalidParameterException;
+ * - any patch whose SyncCount differs from the record's current count (0 when never written; a tombstone keeps
+ *   its count) ⇒ 409 ResourceConflictException with AWS's message, naming the first such key;
+ * - growth past a quota (datasets per identity, records or bytes per dataset) ⇒ LimitExceededException;
+ * - otherwise the dataset sync count rises by exactly one and every written record takes the new count;
+ *   a `remove` leaves a tombstone (value null). A deleted dataset is re-created, continuing its count.
+ * An empty patch list changes nothing (no dataset is created, no count moves) but still uses up the session.
+ */
+export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], ctx: UpdateContext): UpdatePlan {
+  if (state.sessionConsumed) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
+  for (const patch of patches) {
+    const current = state.currentRecords.get(patch.key)?.syncCount ?? 0;
+    if (patch.syncCount !== current) {
+      throw errors.conflict(`Current SyncCount for: ${patch.key} is: ${current} not: ${patch.syncCount}`);
+    }
+  }
+  if (patches.length === 0) return { dataset: undefined, records: [] };
+
+  const before = state.dataset;
+  const live = before !== undefined && !before.deleted;
+  const { numRecords, dataStorage } = sizeAfter(state, patches, live ? before : undefined);
+  checkLimits(state, ctx, live ? before : undefined, numRecords, dataStorage);
+
+  const syncCount = (before?.syncCount ?? 0) + 1;
+  const records: RecordRow[] = patches.map((p) => ({
+    key: p.key,
+    value: p.op === 'remove' ? null : (p.value ?? ''),
+    syncCount,
+    lastModifiedAt: ctx.now,
+    lastModifiedBy: ctx.modifiedBy,
+    deviceLastModifiedAt: p.deviceLastModifiedAt ?? ctx.now,
+  }));
+  const dataset: DatasetRow = {
+    identityId: ctx.identityId,
+    datasetName: ctx.datasetName,
+    syncCount,
+    deleted: false,
+    lastDeletedAtSyncCount: before?.lastDeletedAtSyncCount ?? null,
+    createdAt: live ? before.createdAt : ctx.now,
+    lastModifiedAt: ctx.now,
+    lastModifiedBy: ctx.modifiedBy,
+    numRecords,
+    dataStorage,
+    mergeParent: before?.mergeParent ?? null,
+  };
+  return { dataset, records };
+}
+
+function sizeAfter(state: DatasetWriteState, patches: readonly Patch[], live: DatasetRow | undefined) {
+  let numRecords = live?.numRecords ?? 0;
+  let dataStorage = live?.dataStorage ?? 0;
+  for (const p of patches) {
+    const current = state.currentRecords.get(p.key);
+    if (current?.live) {
+      numRecords -= 1;
+      dataStorage -= current.bytes;
+    }
+    if (p.op === 'replace') {
+      numRecords += 1;
+      dataStorage += utf8Bytes(p.key) + utf8Bytes(p.value ?? '');
+    }
+  }
+  return { numRecords, dataStorage };
+}
+
+/** Only growth is refused, so a dataset above a since-lowered quota can still shrink. */
+function checkLimits(
+  state: DatasetWriteState, ctx: UpdateContext, live: DatasetRow | undefined, numRecords: number, dataStorage: number,
+): void {
+  const { limits } = ctx;
+  if (!live && state.liveDatasetCount >= limits.maxDatasetsPerIdentity) {
+    throw errors.limitExceeded(
+      `The identity ${ctx.identityId} already has the maximum number of datasets (${limits.maxDatasetsPerIdentity}); delete one before creating ${ctx.datasetName}`,
+    );
+  }
+  if (numRecords > limits.maxRecordsPerDataset && numRecords > (live?.numRecords ?? 0)) {
+    throw errors.limitExceeded(
+      `Dataset ${ctx.datasetName} would hold ${numRecords} records; the maximum is ${limits.maxRecordsPerDataset}`,
+    );
+  }
+  if (dataStorage > limits.maxDatasetBytes && dataStorage > (live?.dataStorage ?? 0)) {
+    throw errors.limitExceeded(
+      `Dataset ${ctx.datasetName} would hold ${dataStorage} bytes; the maximum is ${limits.maxDatasetBytes}`,
+    );
+  }
+}

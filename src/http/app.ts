@@ -1,0 +1,144 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { errors, type Protocol } from '../api/errors.js';
+import type { Operation, Services } from '../api/operation.js';
+import type { RateLimiter } from '../api/throttle.js';
+import { validateInput } from '../api/validate.js';
+import { cognitoSyncModel } from '../api/model/cognito-sync-model.js';
+import { cognitoIdentityModel } from '../api/model/cognito-identity-model.js';
+import type { ServiceModel } from '../api/model/types.js';
+import { authorize } from '../auth/authorize.js';
+import type { Principal } from '../auth/principal.js';
+import { hasSignature, verifySigV4, type CredentialResolver } from '../auth/sigv4.js';
+import { headerValue, jsonBody, restJsonInput, splitUrl, type RawRequest } from './request.js';
+import { sendError, sendResult } from './respond.js';
+
+export interface EdgeDeps {
+  readonly services: Services;
+  readonly resolveCredentials: CredentialResolver;
+  readonly syncOperations: Readonly<Record<string, Operation<string, never>>>;
+  readonly identityOperations: Readonly<Record<string, Operation<string, never>>>;
+  readonly limiter: RateLimiter;
+}
+
+const IDENTITY_TARGET_PREFIX = 'AWSCognitoIdentityService.';
+
+/**
+ * The HTTP edge: one port serving Cognito Sync (restJson1 routes from the model) and Cognito Identity
+ * (`POST /` + X-Amz-Target, awsJson1_1). Per request: route → read body → verify SigV4 (unless the operation
+ * is public) → build and validate the input against the model → authorize → throttle → handler → respond.
+ */
+export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
+  const { config, logger } = deps.services;
+  const app = Fastify({
+    logger: false,
+    bodyLimit: config.maxBodyBytes,
+    genReqId: () => randomUUID(),
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    // Query strings are parsed by src/http/request.ts exactly as SigV4 and the model need them.
+    routerOptions: { maxParamLength: 8192, querystringParser: () => ({}) },
+    frameworkErrors: (err, req, reply) => sendError(reply, protocolOf(req), req.id, err, logger),
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  const templates = new Map<string, string[]>();
+  for (const [name, model] of Object.entries(cognitoSyncModel.operations)) {
+    const op = deps.syncOperations[name];
+    if (!op) throw new Error(`no handler registered for ${name}`);
+    const { method, uri } = model.http;
+    templates.set(uri, [...(templates.get(uri) ?? []), method]);
+    app.route({
+      method,
+      url: uri.replace(/\{(\w+)\}/g, ':$1'),
+      handler: (req, reply) => handleSync(deps, op, model.input, uri, req, reply),
+    });
+  }
+  app.post('/', (req, reply) => handleIdentity(deps, req, reply));
+  app.setNotFoundHandler((req, reply) => {
+    const { rawPath } = splitUrl(req.url);
+    const allowed = allowedMethods(templates, rawPath);
+    const err = allowed.length > 0
+      ? errors.methodNotAllowed(`${req.method} is not allowed on ${rawPath}; use ${allowed.join(' or ')}`, { Allow: allowed.join(', ') })
+      : errors.unknownOperation(`No operation matches ${req.method} ${rawPath}`);
+    sendError(reply, protocolOf(req), req.id, err, logger);
+  });
+  app.setErrorHandler((err, req, reply) => sendError(reply, protocolOf(req), req.id, err, logger));
+  return app;
+}
+
+function protocolOf(req: FastifyRequest): Protocol {
+  return req.method === 'POST' && splitUrl(req.url).rawPath === '/' ? 'awsJson1_1' : 'restJson1';
+}
+
+function allowedMethods(templates: Map<string, string[]>, rawPath: string): string[] {
+  const segments = rawPath.split('/');
+  for (const [uri, methods] of templates) {
+    const parts = uri.split('/');
+    if (parts.length === segments.length && parts.every((p, i) => p.startsWith('{') || p === segments[i])) return methods;
+  }
+  return [];
+}
+
+function rawRequest(req: FastifyRequest): RawRequest {
+  const { rawPath, rawQuery } = splitUrl(req.url);
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  return { method: req.method, rawPath, rawQuery, headers: req.headers, body };
+}
+
+async function authenticate(deps: EdgeDeps, raw: RawRequest, service: string, op: Operation<string, never>): Promise<Principal> {
+  if (op.auth === 'public') return { kind: 'anonymous' };
+  if (!hasSignature(raw.headers)) throw errors.missingAuthenticationToken('Request is missing Authentication Token');
+  return verifySigV4(raw, {
+    service,
+    region: deps.services.config.region,
+    now: new Date(deps.services.clock.now()),
+    resolve: deps.resolveCredentials,
+  });
+}
+
+async function run(
+  deps: EdgeDeps, op: Operation<string, never>, model: ServiceModel, inputShape: string | null,
+  input: Record<string, unknown>, principal: Principal, requestId: string,
+): Promise<object> {
+  if (inputShape) validateInput(model, inputShape, input);
+  authorize(op.auth, principal, input);
+  if (model.operations[op.name]?.errors.includes('TooManyRequestsException')) {
+    const identityId = typeof input['IdentityId'] === 'string' ? input['IdentityId']
+      : principal.kind === 'identity' ? principal.identityId : undefined;
+    deps.limiter.take(typeof input['IdentityPoolId'] === 'string' ? input['IdentityPoolId'] : undefined, identityId);
+  }
+  return op.handler(input as never, { requestId, principal, services: deps.services });
+}
+
+async function handleSync(
+  deps: EdgeDeps, op: Operation<string, never>, inputShape: string | null, template: string,
+  req: FastifyRequest, reply: FastifyReply,
+): Promise<void> {
+  try {
+    const raw = rawRequest(req);
+    const principal = await authenticate(deps, raw, 'cognito-sync', op);
+    const input = inputShape ? restJsonInput(cognitoSyncModel, inputShape, template, raw) : {};
+    const result = await run(deps, op, cognitoSyncModel, inputShape, input, principal, req.id);
+    sendResult(reply, 'restJson1', req.id, result);
+  } catch (err) {
+    sendError(reply, 'restJson1', req.id, err, deps.services.logger);
+  }
+}
+
+async function handleIdentity(deps: EdgeDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  try {
+    const raw = rawRequest(req);
+    const target = headerValue(raw.headers, 'x-amz-target') ?? '';
+    const name = target.startsWith(IDENTITY_TARGET_PREFIX) ? target.slice(IDENTITY_TARGET_PREFIX.length) : '';
+    const op = deps.identityOperations[name];
+    if (!op) throw errors.unknownOperation(target ? `Unknown operation ${target}` : 'Missing X-Amz-Target header');
+    const principal = await authenticate(deps, raw, 'cognito-identity', op);
+    const inputShape = cognitoIdentityModel.operations[name as keyof typeof cognitoIdentityModel.operations]?.input ?? null;
+    const result = await run(deps, op, cognitoIdentityModel, inputShape, jsonBody(raw.body), principal, req.id);
+    sendResult(reply, 'awsJson1_1', req.id, result);
+  } catch (err) {
+    sendError(reply, 'awsJson1_1', req.id, err, deps.services.logger);
+  }
+}

@@ -1,0 +1,62 @@
+import type { FastifyReply } from 'fastify';
+import { ServiceError, errors, type Protocol } from '../api/errors.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * The one place that turns results and errors into bytes.
+ *
+ * Success: 200, `application/json` (restJson1) or `application/x-amz-json-1.1` (awsJson1_1), a JSON object.
+ * Errors carry what every official client reads (WIRE §3, SPEC §13.3): the `x-amzn-ErrorType` header (iOS reads
+ * only that), a JSON body with `__type` (boto3 and the CLI read only that for awsJson) and `message`, and
+ * `x-amzn-RequestId`. Anything that is not a ServiceError is logged with the request id and answered as
+ * InternalErrorException without internal detail.
+ */
+export function sendResult(reply: FastifyReply, protocol: Protocol, requestId: string, result: object): void {
+  reply
+    .code(200)
+    .header('x-amzn-RequestId', requestId)
+    .header('content-type', protocol === 'restJson1' ? 'application/json' : 'application/x-amz-json-1.1')
+    .send(JSON.stringify(result));
+}
+
+export function sendError(
+  reply: FastifyReply, protocol: Protocol, requestId: string, err: unknown, logger: Logger,
+): void {
+  const serviceError = toServiceError(err, requestId, logger);
+  reply
+    .code(serviceError.statusFor(protocol))
+    .header('x-amzn-RequestId', requestId)
+    .header('x-amzn-ErrorType', serviceError.code)
+    .header('content-type', protocol === 'restJson1' ? 'application/json' : 'application/x-amz-json-1.1')
+    .headers(serviceError.headers)
+    .send(JSON.stringify({ __type: serviceError.code, message: serviceError.message }));
+}
+
+function toServiceError(err: unknown, requestId: string, logger: Logger): ServiceError {
+  if (err instanceof ServiceError) {
+    if (err.fault === 'server') logger.error({ requestId, err }, 'request failed');
+    return err;
+  }
+  const frameworkError = fromFrameworkError(err);
+  if (frameworkError) return frameworkError;
+  logger.error({ requestId, err }, 'unexpected failure');
+  return errors.internal(`An internal error occurred; quote request id ${requestId} when reporting it.`);
+}
+
+/** Maps the HTTP framework's own client errors (body too large, bad content) to AWS-shaped ones. */
+function fromFrameworkError(err: unknown): ServiceError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.requestEntityTooLarge('Request body is larger than the server accepts');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return errors.serialization('Request body length does not match its Content-Length header');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errors.unsupportedMediaType('Unsupported request Content-Type');
+    case 'FST_ERR_BAD_URL':
+      return errors.invalidParameter('The request path is not valid percent-encoded UTF-8');
+    default:
+      return undefined;
+  }
+}

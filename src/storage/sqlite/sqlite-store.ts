@@ -1,0 +1,416 @@
+import Database from 'better-sqlite3';
+import type { SyncStore } from '../store.js';
+import type {
+  CurrentRecord, DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, PoolSyncSettings, PoolUsage,
+  RecordRow, WriteCommand, WritePlan,
+} from '../types.js';
+import { migrate } from './migrations.js';
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:' for a private in-memory database (tests). */
+  readonly file: string;
+  /** FULL (default): an acknowledged write survives power loss. NORMAL: may lose the last commits, never corrupts. */
+  readonly synchronous?: 'FULL' | 'NORMAL' | undefined;
+}
+
+/** Most writeRecords commands committed in one transaction; a full queue is flushed at once. */
+const MAX_BATCH = 256;
+
+/**
+ * Opens the database with the engine's pragmas and migrates it. Exported for tests that inspect the pragmas.
+ * Throws (and closes the handle) when migration fails, e.g. SchemaTooNewError.
+ */
+export function openSqliteDatabase(options: SqliteStoreOptions): Database.Database {
+  const db = new Database(options.file);
+  try {
+    // WAL: readers never block the writer, and a commit is one sequential append (+ one fsync under FULL).
+    if (options.file !== ':memory:') db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+    // Another process holding the write lock is waited for rather than failing at once.
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** The SQLite SyncStore. Methods run synchronously inside (better-sqlite3) and return settled promises. */
+export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
+  const db = openSqliteDatabase(options);
+  const s = prepareStatements(db);
+  const groupCommit = createGroupCommit(db, s);
+  // After close(), better-sqlite3 itself rejects every call ("database connection is not open"); only
+  // writeRecords needs its own check, since a queued command would otherwise never settle.
+  let closing: Promise<void> | undefined;
+  // IMMEDIATE transactions for read-modify-write: take the write lock before reading, so another process
+  // cannot commit in between (a deferred transaction would fail to upgrade its stale snapshot instead).
+  const upsertSettings = db.transaction((poolId: string, update: (current: PoolSyncSettings) => PoolSyncSettings) => {
+    const doc = JSON.stringify(update(readSettings(s, poolId)));
+    s.putSettings.run(poolId, doc);
+    return JSON.parse(doc) as PoolSyncSettings;
+  });
+  const removeDataset = db.transaction((identityId: string, name: string, now: number) => {
+    const row = s.getDataset.get(identityId, name);
+    if (!row || row.deleted) return undefined;
+    s.markDatasetDeleted.run(now, identityId, name);
+    s.deleteDatasetRecords.run(identityId, name);
+    s.deleteDatasetSubscriptions.run(identityId, name);
+    return toDataset(row);
+  });
+  const removePool = db.transaction((poolId: string) => {
+    for (const stmt of s.deletePoolData) stmt.run({ pool: poolId });
+    return s.deletePool.run(poolId).changes > 0;
+  });
+
+  return {
+    engine: 'sqlite',
+    async getOrCreateSecret(name, generate) {
+      const existing = s.getSecret.get(name);
+      if (existing) return existing.value;
+      // INSERT OR IGNORE then SELECT: when two instances race, both read the value of the first insert.
+      s.insertSecret.run(name, generate());
+      return s.getSecret.get(name)!.value;
+    },
+
+    async createIdentityPool(p) {
+      s.insertPool.run(p.identityPoolId, p.identityPoolName, p.createdAt, poolDoc(p));
+    },
+    getIdentityPool: async (id) => map(s.getPool.get(id), toPool),
+    listIdentityPools: async (page) => s.listPools.all(page.after ?? '', page.limit).map(toPool),
+    updateIdentityPool: async (p) => s.updatePool.run(p.identityPoolName, poolDoc(p), p.identityPoolId).changes > 0,
+    deleteIdentityPool: async (id) => removePool.immediate(id),
+    countIdentityPools: async () => s.countPools.get()!.n,
+
+    async createIdentity(i) {
+      s.insertIdentity.run(i.identityId, i.identityPoolId, i.createdAt, i.lastModifiedAt, i.disabled ? 1 : 0);
+    },
+    getIdentity: async (id) => map(s.getIdentity.get(id), toIdentity),
+    listIdentities: async (poolId, page) => s.listIdentities.all(poolId, page.after ?? '', page.limit).map(toIdentity),
+
+    getPoolSyncSettings: async (poolId) => readSettings(s, poolId),
+    updatePoolSyncSettings: async (poolId, update) => upsertSettings.immediate(poolId, update),
+
+    getDataset: async (identityId, name) => map(s.getDataset.get(identityId, name), toDataset),
+    listDatasets: async (identityId, page) => s.listDatasets.all(identityId, page.after ?? '', page.limit).map(toDataset),
+    listMergedDatasetNames: async (identityId, name) => s.listMergedNames.all(identityId, name).map((r) => r.name),
+    async listRecords(identityId, name, range, page) {
+      // Without `after`, (since, '') is below every row the range admits (sync_count > since). The lower bound
+      // `from` lets the index scan start at the page's position rather than at the start of the range.
+      const after = page.after ?? { syncCount: range.sinceSyncCount, key: '' };
+      const from = Math.max(range.sinceSyncCount + 1, after.syncCount);
+      return s.listRecords
+        .all(identityId, name, from, range.upToSyncCount, after.syncCount, after.key, page.limit)
+        .map(toRecord);
+    },
+    writeRecords<T extends WritePlan>(command: WriteCommand, plan: (state: DatasetWriteState) => T): Promise<T> {
+      if (closing) return Promise.reject(new Error('the store is closed'));
+      return groupCommit.enqueue(command, plan);
+    },
+    deleteDataset: async (identityId, name, now) => removeDataset.immediate(identityId, name, now),
+    isSessionConsumed: async (sessionId) => s.sessionConsumed.get(sessionId) !== undefined,
+    pruneConsumedSessions: async (now) => s.pruneSessions.run(now).changes,
+
+    async getIdentityUsage(identityId) {
+      const row = s.identityUsage.get(identityId)!;
+      return { datasetCount: row.live, dataStorage: row.storage, lastModifiedAt: row.modified };
+    },
+    getPoolUsage: async (poolIds) => poolIds.map((poolId): PoolUsage => {
+      const row = s.poolUsage.get(poolId)!;
+      return { identityPoolId: poolId, dataStorage: row.storage, syncSessionsCount: row.sessions, lastModifiedAt: row.modified };
+    }),
+
+    async registerDevice(d) {
+      // The UNIQUE (identity, platform, token) makes registration idempotent, across instances too.
+      s.insertDevice.run(d.deviceId, d.identityId, d.platform, d.token, d.createdAt);
+      return toDevice(s.findDevice.get(d.identityId, d.platform, d.token)!);
+    },
+    getDevice: async (deviceId) => map(s.getDevice.get(deviceId), toDevice),
+    async subscribe(identityId, name, deviceId, now) {
+      s.subscribe.run(identityId, name, deviceId, now);
+    },
+    unsubscribe: async (identityId, name, deviceId) => s.unsubscribe.run(identityId, name, deviceId).changes > 0,
+    listSubscribedDevices: async (identityId, name) => s.subscribedDevices.all(identityId, name).map(toDevice),
+
+    close() {
+      closing ??= (async () => {
+        groupCommit.flush();
+        db.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+// --- group commit ------------------------------------------------------------------------------------------
+
+interface PendingWrite {
+  readonly command: WriteCommand;
+  readonly plan: (state: DatasetWriteState) => WritePlan;
+  readonly resolve: (result: WritePlan) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: WritePlan } | { ok: false; error: unknown };
+
+/**
+ * Queues writeRecords commands and commits them in batches: ONE write transaction (one fsync) per batch, each
+ * command in its own savepoint so a throwing plan undoes only its own command. Commands run in arrival order,
+ * so a command sees the effects of every earlier one, committed or in the same batch. Promises settle only
+ * after COMMIT: nothing is acknowledged before it is durable.
+ */
+function createGroupCommit(db: Database.Database, s: Statements) {
+  let queue: PendingWrite[] = [];
+  let scheduled = false;
+
+  function flush(): void {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    let outcomes: Outcome[];
+    try {
+      s.begin.run();
+      outcomes = batch.map((w) => runInSavepoint(w));
+      s.commit.run();
+    } catch (error) {
+      // Outside a savepoint (BEGIN, COMMIT, a failed ROLLBACK TO): the whole batch is lost; reject all of it.
+      if (db.inTransaction) s.rollback.run();
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) w.resolve(outcome.value);
+      else w.reject(outcome.error);
+    });
+  }
+
+  function runInSavepoint(w: PendingWrite): Outcome {
+    s.savepoint.run();
+    try {
+      const plan = w.plan(readWriteState(s, w.command));
+      applyPlan(s, w.command, plan);
+      s.consumeSession.run(w.command.sessionId, w.command.sessionExpiresAt);
+      s.release.run();
+      return { ok: true, value: plan };
+    } catch (error) {
+      // If SQLite already rolled the whole transaction back (e.g. disk full), ROLLBACK TO throws: the outer
+      // handler then fails the batch, which is right since earlier commands' writes are gone too.
+      if (!db.inTransaction) throw error;
+      s.rollbackTo.run();
+      s.release.run();
+      return { ok: false, error };
+    }
+  }
+
+  return {
+    flush,
+    enqueue<T extends WritePlan>(command: WriteCommand, plan: (state: DatasetWriteState) => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ command, plan, resolve: (r) => resolve(r as T), reject });
+        if (queue.length >= MAX_BATCH) flush();
+        else if (!scheduled) {
+          scheduled = true;
+          // After the current I/O phase: every request parsed in it joins this batch.
+          setImmediate(flush);
+        }
+      });
+    },
+  };
+}
+
+function readWriteState(s: Statements, c: WriteCommand): DatasetWriteState {
+  const row = s.getDataset.get(c.identityId, c.datasetName);
+  const currentRecords = new Map<string, CurrentRecord>();
+  for (const r of s.currentRecords.all(c.identityId, c.datasetName, JSON.stringify(c.keys))) {
+    currentRecords.set(r.key, { syncCount: r.sync_count, bytes: r.bytes, live: r.live === 1 });
+  }
+  return {
+    dataset: row && toDataset(row),
+    currentRecords,
+    liveDatasetCount: s.liveDatasetCount.get(c.identityId)!.n,
+    sessionConsumed: s.sessionConsumed.get(c.sessionId) !== undefined,
+  };
+}
+
+function applyPlan(s: Statements, c: WriteCommand, plan: WritePlan): void {
+  const d = plan.dataset;
+  if (!d) return;
+  if (d.identityId !== c.identityId || d.datasetName !== c.datasetName) {
+    throw new Error(`write plan for ${d.identityId}/${d.datasetName} does not match ${c.identityId}/${c.datasetName}`);
+  }
+  s.upsertDataset.run(
+    d.identityId, d.datasetName, c.identityPoolId, d.syncCount, d.deleted ? 1 : 0, d.lastDeletedAtSyncCount,
+    d.createdAt, d.lastModifiedAt, d.lastModifiedBy, d.numRecords, d.dataStorage, d.mergeParent,
+  );
+  for (const r of plan.records) {
+    s.upsertRecord.run(
+      c.identityId, c.datasetName, r.key, r.value, r.syncCount, r.lastModifiedAt, r.lastModifiedBy,
+      r.deviceLastModifiedAt,
+    );
+  }
+}
+
+// --- rows ----------------------------------------------------------------------------------------------------
+
+interface PoolDb { id: string; name: string; created_at: number; doc: string }
+interface IdentityDb { id: string; pool_id: string; created_at: number; last_modified_at: number; disabled: number }
+interface DatasetDb {
+  identity_id: string; name: string; sync_count: number; deleted: number; last_deleted_at_sync_count: number | null;
+  created_at: number; last_modified_at: number; last_modified_by: string; num_records: number;
+  data_storage: number; merge_parent: string | null;
+}
+interface RecordDb {
+  key: string; value: string | null; sync_count: number; last_modified_at: number; last_modified_by: string;
+  device_last_modified_at: number;
+}
+interface DeviceDb { device_id: string; identity_id: string; platform: string; token: string; created_at: number }
+const map = <R, T>(row: R | undefined, to: (row: R) => T): T | undefined => (row === undefined ? undefined : to(row));
+type PoolDoc = Omit<IdentityPool, 'identityPoolId' | 'identityPoolName' | 'createdAt'>;
+
+function poolDoc(pool: IdentityPool): string {
+  const { identityPoolId: _id, identityPoolName: _name, createdAt: _created, ...doc } = pool;
+  return JSON.stringify(doc satisfies PoolDoc);
+}
+const toPool = (r: PoolDb): IdentityPool => ({
+  identityPoolId: r.id, identityPoolName: r.name, ...(JSON.parse(r.doc) as PoolDoc), createdAt: r.created_at,
+});
+const toIdentity = (r: IdentityDb): Identity => ({
+  identityId: r.id, identityPoolId: r.pool_id, createdAt: r.created_at, lastModifiedAt: r.last_modified_at,
+  disabled: r.disabled === 1,
+});
+const toDataset = (r: DatasetDb): DatasetRow => ({
+  identityId: r.identity_id, datasetName: r.name, syncCount: r.sync_count, deleted: r.deleted === 1,
+  lastDeletedAtSyncCount: r.last_deleted_at_sync_count, createdAt: r.created_at, lastModifiedAt: r.last_modified_at,
+  lastModifiedBy: r.last_modified_by, numRecords: r.num_records, dataStorage: r.data_storage,
+  mergeParent: r.merge_parent,
+});
+const toRecord = (r: RecordDb): RecordRow => ({
+  key: r.key, value: r.value, syncCount: r.sync_count, lastModifiedAt: r.last_modified_at,
+  lastModifiedBy: r.last_modified_by, deviceLastModifiedAt: r.device_last_modified_at,
+});
+const toDevice = (r: DeviceDb): Device => ({
+  deviceId: r.device_id, identityId: r.identity_id, platform: r.platform, token: r.token, createdAt: r.created_at,
+});
+
+const DEFAULT_SETTINGS: PoolSyncSettings = {
+  events: {}, pushSync: null, cognitoStreams: null,
+  bulkPublish: { status: 'NOT_STARTED', startedAt: null, completedAt: null, failureMessage: null },
+};
+function readSettings(s: Statements, poolId: string): PoolSyncSettings {
+  const row = s.getSettings.get(poolId);
+  return row ? (JSON.parse(row.doc) as PoolSyncSettings) : structuredClone(DEFAULT_SETTINGS);
+}
+
+// --- statements ----------------------------------------------------------------------------------------------
+
+/**
+ * Every statement, prepared once. Paging uses `> after` with '' for the first page: IDs, dataset names and
+ * record keys are never empty (the API validates minimum lengths).
+ */
+function prepareStatements(db: Database.Database) {
+  const q = <P extends unknown[] | {} = unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
+  const DATASET = `identity_id, name, sync_count, deleted, last_deleted_at_sync_count, created_at, last_modified_at,
+    last_modified_by, num_records, data_storage, merge_parent`;
+  const RECORD = 'key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at';
+  const DEVICE = 'device_id, identity_id, platform, token, created_at';
+  // Every identity that owns something in the pool, for deleteIdentityPool.
+  const POOL_IDENTITIES = 'SELECT id FROM identities WHERE pool_id = @pool UNION SELECT identity_id FROM datasets WHERE pool_id = @pool';
+  return {
+    begin: q('BEGIN IMMEDIATE'),
+    commit: q('COMMIT'),
+    rollback: q('ROLLBACK'),
+    savepoint: q('SAVEPOINT write_command'),
+    release: q('RELEASE write_command'),
+    rollbackTo: q('ROLLBACK TO write_command'),
+
+    getSecret: q<[string], { value: string }>('SELECT value FROM server_secrets WHERE name = ?'),
+    insertSecret: q<[string, string]>('INSERT OR IGNORE INTO server_secrets (name, value) VALUES (?, ?)'),
+
+    insertPool: q<[string, string, number, string]>('INSERT INTO identity_pools (id, name, created_at, doc) VALUES (?, ?, ?, ?)'),
+    getPool: q<[string], PoolDb>('SELECT * FROM identity_pools WHERE id = ?'),
+    listPools: q<[string, number], PoolDb>('SELECT * FROM identity_pools WHERE id > ? ORDER BY id LIMIT ?'),
+    updatePool: q<[string, string, string]>('UPDATE identity_pools SET name = ?, doc = ? WHERE id = ?'),
+    countPools: q<[], { n: number }>('SELECT COUNT(*) AS n FROM identity_pools'),
+    deletePoolData: [
+      `DELETE FROM records WHERE identity_id IN (${POOL_IDENTITIES})`,
+      `DELETE FROM subscriptions WHERE identity_id IN (${POOL_IDENTITIES})`,
+      `DELETE FROM devices WHERE identity_id IN (${POOL_IDENTITIES})`,
+      'DELETE FROM datasets WHERE pool_id = @pool',
+      'DELETE FROM identities WHERE pool_id = @pool',
+      'DELETE FROM pool_sync_settings WHERE pool_id = @pool',
+    ].map((sql) => q<{ pool: string }>(sql)),
+    deletePool: q<[string]>('DELETE FROM identity_pools WHERE id = ?'),
+
+    insertIdentity: q<[string, string, number, number, number]>(
+      'INSERT INTO identities (id, pool_id, created_at, last_modified_at, disabled) VALUES (?, ?, ?, ?, ?)'),
+    getIdentity: q<[string], IdentityDb>('SELECT * FROM identities WHERE id = ?'),
+    listIdentities: q<[string, string, number], IdentityDb>(
+      'SELECT * FROM identities WHERE pool_id = ? AND id > ? ORDER BY id LIMIT ?'),
+
+    getSettings: q<[string], { doc: string }>('SELECT doc FROM pool_sync_settings WHERE pool_id = ?'),
+    putSettings: q<[string, string]>(
+      'INSERT INTO pool_sync_settings (pool_id, doc) VALUES (?, ?) ON CONFLICT (pool_id) DO UPDATE SET doc = excluded.doc'),
+
+    getDataset: q<[string, string], DatasetDb>(`SELECT ${DATASET} FROM datasets WHERE identity_id = ? AND name = ?`),
+    listDatasets: q<[string, string, number], DatasetDb>(
+      `SELECT ${DATASET} FROM datasets WHERE identity_id = ? AND deleted = 0 AND name > ? ORDER BY name LIMIT ?`),
+    listMergedNames: q<[string, string], { name: string }>(
+      'SELECT name FROM datasets WHERE identity_id = ? AND merge_parent = ? AND deleted = 0 ORDER BY name'),
+    liveDatasetCount: q<[string], { n: number }>('SELECT COUNT(*) AS n FROM datasets WHERE identity_id = ? AND deleted = 0'),
+    // pool_id is not updated: it never changes, and leaving it out spares the datasets_by_pool index a rewrite.
+    upsertDataset: q<[string, string, string, number, number, number | null, number, number, string, number, number, string | null]>(
+      `INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count, created_at,
+         last_modified_at, last_modified_by, num_records, data_storage, merge_parent)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (identity_id, name) DO UPDATE SET sync_count = excluded.sync_count, deleted = excluded.deleted,
+         last_deleted_at_sync_count = excluded.last_deleted_at_sync_count, created_at = excluded.created_at,
+         last_modified_at = excluded.last_modified_at, last_modified_by = excluded.last_modified_by,
+         num_records = excluded.num_records, data_storage = excluded.data_storage, merge_parent = excluded.merge_parent`),
+    markDatasetDeleted: q<[number, string, string]>(
+      `UPDATE datasets SET deleted = 1, last_deleted_at_sync_count = sync_count, num_records = 0, data_storage = 0,
+         last_modified_at = ? WHERE identity_id = ? AND name = ?`),
+    deleteDatasetRecords: q<[string, string]>('DELETE FROM records WHERE identity_id = ? AND dataset_name = ?'),
+    deleteDatasetSubscriptions: q<[string, string]>('DELETE FROM subscriptions WHERE identity_id = ? AND dataset_name = ?'),
+
+    // Sizes in UTF-8 bytes: the database encoding is UTF-8, so a text cast to BLOB has its UTF-8 length.
+    currentRecords: q<[string, string, string], { key: string; sync_count: number; live: number; bytes: number }>(
+      `SELECT key, sync_count, value IS NOT NULL AS live,
+         CASE WHEN value IS NULL THEN 0 ELSE length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) END AS bytes
+       FROM records WHERE identity_id = ? AND dataset_name = ? AND key IN (SELECT value FROM json_each(?))`),
+    listRecords: q<[string, string, number, number, number, string, number], RecordDb>(
+      `SELECT ${RECORD} FROM records WHERE identity_id = ? AND dataset_name = ? AND sync_count >= ? AND sync_count <= ?
+         AND (sync_count, key) > (?, ?) ORDER BY sync_count, key LIMIT ?`),
+    upsertRecord: q<[string, string, string, string | null, number, number, string, number]>(
+      `INSERT INTO records (identity_id, dataset_name, ${RECORD}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (identity_id, dataset_name, key) DO UPDATE SET value = excluded.value,
+         sync_count = excluded.sync_count, last_modified_at = excluded.last_modified_at,
+         last_modified_by = excluded.last_modified_by, device_last_modified_at = excluded.device_last_modified_at`),
+    sessionConsumed: q<[string], { one: number }>('SELECT 1 AS one FROM consumed_sessions WHERE session_id = ?'),
+    consumeSession: q<[string, number]>('INSERT OR IGNORE INTO consumed_sessions (session_id, expires_at) VALUES (?, ?)'),
+    pruneSessions: q<[number]>('DELETE FROM consumed_sessions WHERE expires_at < ?'),
+
+    identityUsage: q<[string], { live: number; storage: number; modified: number | null }>(
+      `SELECT COUNT(*) FILTER (WHERE deleted = 0) AS live, COALESCE(SUM(data_storage) FILTER (WHERE deleted = 0), 0) AS storage,
+         MAX(last_modified_at) AS modified FROM datasets WHERE identity_id = ?`),
+    poolUsage: q<[string], { storage: number; sessions: number; modified: number | null }>(
+      `SELECT COALESCE(SUM(data_storage) FILTER (WHERE deleted = 0), 0) AS storage,
+         COALESCE(SUM(sync_count), 0) AS sessions, MAX(last_modified_at) AS modified FROM datasets WHERE pool_id = ?`),
+
+    insertDevice: q<[string, string, string, string, number]>(
+      `INSERT INTO devices (${DEVICE}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (identity_id, platform, token) DO NOTHING`),
+    findDevice: q<[string, string, string], DeviceDb>(
+      `SELECT ${DEVICE} FROM devices WHERE identity_id = ? AND platform = ? AND token = ?`),
+    getDevice: q<[string], DeviceDb>(`SELECT ${DEVICE} FROM devices WHERE device_id = ?`),
+    subscribe: q<[string, string, string, number]>(
+      'INSERT OR IGNORE INTO subscriptions (identity_id, dataset_name, device_id, created_at) VALUES (?, ?, ?, ?)'),
+    unsubscribe: q<[string, string, string]>(
+      'DELETE FROM subscriptions WHERE identity_id = ? AND dataset_name = ? AND device_id = ?'),
+    subscribedDevices: q<[string, string], DeviceDb>(
+      `SELECT d.device_id, d.identity_id, d.platform, d.token, d.created_at FROM subscriptions s
+       JOIN devices d ON d.device_id = s.device_id WHERE s.identity_id = ? AND s.dataset_name = ? ORDER BY d.device_id`),
+  };
+}
+type Statements = ReturnType<typeof prepareStatements>;

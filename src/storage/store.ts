@@ -1,0 +1,111 @@
+import type {
+  DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, IdentityUsage, Page, PoolSyncSettings, PoolUsage,
+  RecordRow, WriteCommand, WritePlan,
+} from './types.js';
+
+/**
+ * The one storage interface every engine implements (SQLite now, PostgreSQL next). Methods are shaped by the
+ * operations that use them, so each adapter can use its native atomicity. Every adapter must pass the shared
+ * conformance suite in test/storage/conformance.ts.
+ *
+ * Contracts common to all methods:
+ * - Methods never throw ServiceErrors of their own, except where a `plan`/`update` callback throws one: the
+ *   adapter then rolls the unit back and rethrows that error unchanged.
+ * - Callbacks (`plan`, `update`) are pure and synchronous; they may be called more than once if the adapter
+ *   retries a transaction, and must not have side effects.
+ * - Returned rows are fresh objects the caller may keep.
+ */
+export interface SyncStore {
+  readonly engine: 'sqlite' | 'postgres';
+
+  /** Returns the named server secret, creating it with `generate()` on first use. Shared by all instances. */
+  getOrCreateSecret(name: string, generate: () => string): Promise<string>;
+
+  // --- identity pools -----------------------------------------------------------------------------------
+  createIdentityPool(pool: IdentityPool): Promise<void>;
+  getIdentityPool(identityPoolId: string): Promise<IdentityPool | undefined>;
+  /** Pools ordered by ID; `after` is the last ID of the previous page. */
+  listIdentityPools(page: Page<string>): Promise<IdentityPool[]>;
+  /** Replaces the stored pool; false when it does not exist. */
+  updateIdentityPool(pool: IdentityPool): Promise<boolean>;
+  /** Deletes the pool with its identities, datasets, records, devices and settings; false when absent. */
+  deleteIdentityPool(identityPoolId: string): Promise<boolean>;
+  countIdentityPools(): Promise<number>;
+
+  // --- identities ---------------------------------------------------------------------------------------
+  createIdentity(identity: Identity): Promise<void>;
+  getIdentity(identityId: string): Promise<Identity | undefined>;
+  /** Identities of one pool ordered by ID; `after` is the last ID of the previous page. */
+  listIdentities(identityPoolId: string, page: Page<string>): Promise<Identity[]>;
+
+  // --- Cognito Sync settings of a pool ------------------------------------------------------------------
+  /** The pool's settings; defaults (no events, no push, no streams, NOT_STARTED) when never set. */
+  getPoolSyncSettings(identityPoolId: string): Promise<PoolSyncSettings>;
+  /**
+   * Atomic read-modify-write of the pool's settings: `update` receives the current settings and returns the
+   * new ones (or throws to abort). Concurrent updates are serialised; none is lost.
+   */
+  updatePoolSyncSettings(
+    identityPoolId: string,
+    update: (current: PoolSyncSettings) => PoolSyncSettings,
+  ): Promise<PoolSyncSettings>;
+
+  // --- datasets and records -----------------------------------------------------------------------------
+  /** The dataset row, deleted ones included; undefined when it never existed. */
+  getDataset(identityId: string, datasetName: string): Promise<DatasetRow | undefined>;
+  /** Live datasets of an identity ordered by name; `after` is the last name of the previous page. */
+  listDatasets(identityId: string, page: Page<string>): Promise<DatasetRow[]>;
+  /** Names of the identity's live datasets whose `mergeParent` is `datasetName`, ordered by name. */
+  listMergedDatasetNames(identityId: string, datasetName: string): Promise<string[]>;
+  /**
+   * Records and tombstones with `sinceSyncCount < syncCount <= upToSyncCount`, ordered by (syncCount, key),
+   * starting after the (syncCount, key) position `page.after`.
+   */
+  listRecords(
+    identityId: string,
+    datasetName: string,
+    range: { sinceSyncCount: number; upToSyncCount: number },
+    page: Page<{ syncCount: number; key: string }>,
+  ): Promise<RecordRow[]>;
+  /**
+   * The UpdateRecords commit. In one atomic unit: reads the DatasetWriteState for `command` (dataset row,
+   * current rows of `command.keys`, live dataset count, whether `command.sessionId` was consumed), calls
+   * `plan(state)`, stores the plan's dataset row and records verbatim, and marks the session consumed.
+   * If `plan` throws, nothing is written (the session stays unconsumed) and the error is rethrown.
+   * Concurrent calls on the same dataset are serialised: each plan sees the effects of all earlier commits.
+   * A plan whose `dataset` is undefined writes nothing but still consumes the session.
+   */
+  writeRecords<T extends WritePlan>(command: WriteCommand, plan: (state: DatasetWriteState) => T): Promise<T>;
+  /**
+   * Marks a live dataset deleted at `now`: purges its records and tombstones, records the sync count it had,
+   * and drops its subscriptions. Returns the row as it was before deletion, or undefined when the dataset does
+   * not exist or is already deleted.
+   */
+  deleteDataset(identityId: string, datasetName: string, now: number): Promise<DatasetRow | undefined>;
+  /** True when a successful writeRecords already consumed the session. */
+  isSessionConsumed(sessionId: string): Promise<boolean>;
+  /** Forgets consumed-session markers that expired before `now`. */
+  pruneConsumedSessions(now: number): Promise<number>;
+
+  // --- usage ----------------------------------------------------------------------------------------------
+  getIdentityUsage(identityId: string): Promise<IdentityUsage>;
+  /** Usage of each given pool, in the same order; pools without data get zeros and null dates. */
+  getPoolUsage(identityPoolIds: readonly string[]): Promise<PoolUsage[]>;
+
+  // --- push devices and subscriptions -----------------------------------------------------------------------
+  /**
+   * Registers a device; the same (identity, platform, token) always yields the same device, so clients that
+   * register again get their existing DeviceId. `newDeviceId` is used only when the device is new.
+   */
+  registerDevice(device: Device): Promise<Device>;
+  getDevice(deviceId: string): Promise<Device | undefined>;
+  /** Idempotent. */
+  subscribe(identityId: string, datasetName: string, deviceId: string, now: number): Promise<void>;
+  /** False when there was no such subscription. */
+  unsubscribe(identityId: string, datasetName: string, deviceId: string): Promise<boolean>;
+  /** Devices subscribed to a dataset (for push, later). */
+  listSubscribedDevices(identityId: string, datasetName: string): Promise<Device[]>;
+
+  /** Finishes work in flight (pending group commits) and releases the engine. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,158 @@
+/**
+ * Rows the storage layer keeps. Field names are camelCase; times are epoch milliseconds (integers).
+ * The API layer converts to AWS's wire shapes (PascalCase, epoch seconds) in exactly one place per operation.
+ */
+
+export interface IdentityPool {
+  readonly identityPoolId: string;
+  readonly identityPoolName: string;
+  readonly allowUnauthenticatedIdentities: boolean;
+  readonly allowClassicFlow: boolean;
+  readonly supportedLoginProviders: Readonly<Record<string, string>>;
+  readonly developerProviderName: string | null;
+  readonly openIdConnectProviderArns: readonly string[];
+  readonly cognitoIdentityProviders: readonly CognitoIdentityProvider[];
+  readonly samlProviderArns: readonly string[];
+  readonly tags: Readonly<Record<string, string>>;
+  readonly createdAt: number;
+}
+
+export interface CognitoIdentityProvider {
+  readonly providerName: string;
+  readonly clientId: string;
+  readonly serverSideTokenCheck: boolean;
+}
+
+export interface Identity {
+  readonly identityId: string;
+  readonly identityPoolId: string;
+  readonly createdAt: number;
+  readonly lastModifiedAt: number;
+  /** A disabled identity (the loser of a merge) can no longer be used; kept so its ID is never reissued. */
+  readonly disabled: boolean;
+}
+
+/**
+ * One dataset of one identity. The row outlives DeleteDataset (marked `deleted`, records purged) so that the
+ * sync count stays monotonic across delete and re-create and ListRecords can report the deletion.
+ */
+export interface DatasetRow {
+  readonly identityId: string;
+  readonly datasetName: string;
+  /** Internal, monotonic: never goes back, not even when the dataset is deleted and re-created. */
+  readonly syncCount: number;
+  readonly deleted: boolean;
+  /** The sync count the dataset had when it was last deleted; null if it never was. */
+  readonly lastDeletedAtSyncCount: number | null;
+  readonly createdAt: number;
+  readonly lastModifiedAt: number;
+  readonly lastModifiedBy: string;
+  /** Live records (tombstones excluded). */
+  readonly numRecords: number;
+  /** UTF-8 bytes of keys and values of live records. */
+  readonly dataStorage: number;
+  /** For a dataset re-parented by an identity merge (`<name>.<oldIdentityId>`): the name it was merged into. */
+  readonly mergeParent: string | null;
+}
+
+export interface RecordRow {
+  readonly key: string;
+  /** null marks a tombstone: the record was removed at `syncCount`. */
+  readonly value: string | null;
+  readonly syncCount: number;
+  readonly lastModifiedAt: number;
+  readonly lastModifiedBy: string;
+  readonly deviceLastModifiedAt: number;
+}
+
+/** What a write plan needs to know about a record it may replace: its count and its current size. */
+export interface CurrentRecord {
+  readonly syncCount: number;
+  /** UTF-8 bytes of key + value; 0 for a tombstone. */
+  readonly bytes: number;
+  readonly live: boolean;
+}
+
+export interface DatasetWriteState {
+  /** undefined when the dataset never existed. */
+  readonly dataset: DatasetRow | undefined;
+  /** Current rows (live or tombstone) for the keys the request names; keys never written are absent. */
+  readonly currentRecords: ReadonlyMap<string, CurrentRecord>;
+  /** Live datasets of the identity, this one included if it is live. */
+  readonly liveDatasetCount: number;
+  /** True when the request's sync session already committed a write. */
+  readonly sessionConsumed: boolean;
+}
+
+/** The rows a successful write leaves behind, computed by the domain and stored verbatim. */
+export interface WritePlan {
+  /** The dataset's new state; undefined leaves the dataset untouched (a no-op write). */
+  readonly dataset: DatasetRow | undefined;
+  readonly records: readonly RecordRow[];
+}
+
+export interface WriteCommand {
+  readonly identityPoolId: string;
+  readonly identityId: string;
+  readonly datasetName: string;
+  readonly keys: readonly string[];
+  readonly sessionId: string;
+  /** Epoch ms after which the consumed-session marker may be forgotten (the token has expired by then). */
+  readonly sessionExpiresAt: number;
+}
+
+export interface PushSyncSettings {
+  readonly applicationArns: readonly string[];
+  readonly roleArn: string | null;
+}
+
+export interface StreamsSettings {
+  readonly streamName: string | null;
+  readonly roleArn: string | null;
+  readonly streamingStatus: 'ENABLED' | 'DISABLED';
+}
+
+export type BulkPublishStatus = 'NOT_STARTED' | 'IN_PROGRESS' | 'FAILED' | 'SUCCEEDED';
+
+export interface BulkPublishState {
+  readonly status: BulkPublishStatus;
+  readonly startedAt: number | null;
+  readonly completedAt: number | null;
+  readonly failureMessage: string | null;
+}
+
+/** Cognito Sync settings of one identity pool (SetCognitoEvents, SetIdentityPoolConfiguration, BulkPublish). */
+export interface PoolSyncSettings {
+  readonly events: Readonly<Record<string, string>>;
+  readonly pushSync: PushSyncSettings | null;
+  readonly cognitoStreams: StreamsSettings | null;
+  readonly bulkPublish: BulkPublishState;
+}
+
+export interface Device {
+  readonly deviceId: string;
+  readonly identityId: string;
+  readonly platform: string;
+  readonly token: string;
+  readonly createdAt: number;
+}
+
+export interface IdentityUsage {
+  readonly datasetCount: number;
+  readonly dataStorage: number;
+  readonly lastModifiedAt: number | null;
+}
+
+export interface PoolUsage {
+  readonly identityPoolId: string;
+  readonly dataStorage: number;
+  /** Committed sync sessions (successful UpdateRecords) over the pool's lifetime. */
+  readonly syncSessionsCount: number;
+  readonly lastModifiedAt: number | null;
+}
+
+export interface Page<K> {
+  /** Exclusive lower bound: the key of the last item of the previous page. */
+  readonly after?: K | undefined;
+  readonly limit: number;
+}

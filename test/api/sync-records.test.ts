@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DeleteDatasetCommand, DescribeDatasetCommand, ListRecordsCommand, UpdateRecordsCommand, type CognitoSyncClient,
+} from '@aws-sdk/client-cognito-sync';
+import { clients, poolWithIdentity, startServer, type TestServer } from '../helpers/server.js';
+import { expectError, put, write, type DatasetRef } from './sync-helpers.js';
+
+let t: TestServer;
+let sync: CognitoSyncClient;
+let poolId: string;
+let identityId: string;
+let counter = 0;
+const fresh = (): DatasetRef => ({ poolId, identityId, dataset: `ds_${++counter}` });
+const list = (ref: DatasetRef, extra: { LastSyncCount?: number; MaxResults?: number; NextToken?: string; SyncSessionToken?: string } = {}) =>
+  sync.send(new ListRecordsCommand({ IdentityPoolId: ref.poolId, IdentityId: ref.identityId, DatasetName: ref.dataset, ...extra }));
+
+beforeAll(async () => {
+  t = await startServer();
+  sync = clients(t).sync;
+  ({ poolId, identityId } = await poolWithIdentity(t));
+});
+afterAll(() => t.close());
+
+describe('ListRecords and UpdateRecords: functionality', () => {
+  it('answers a dataset that never existed with DatasetExists false and a session token', async () => {
+    const out = await list(fresh());
+    expect(out).toMatchObject({ Records: [], Count: 0, DatasetSyncCount: 0, DatasetExists: false, DatasetDeletedAfterRequestedSyncCount: false });
+    expect(out.SyncSessionToken).toBeTruthy();
+  });
+
+  it('creates the dataset on first write; each UpdateRecords raises the count by one for every record it writes', async () => {
+    const ref = fresh();
+    const first = await write(sync, ref, [put('a', '1'), put('b', '2')]);
+    expect(first.Records?.map((r) => [r.Key, r.Value, r.SyncCount])).toEqual([['a', '1', 1], ['b', '2', 1]]);
+    expect(first.Records?.[0]?.LastModifiedBy).toBe('123456789012');
+    expect(first.Records?.[0]?.LastModifiedDate).toBeInstanceOf(Date);
+    const second = await write(sync, ref, [put('a', '10', 1)]);
+    expect(second.Records?.map((r) => [r.Key, r.SyncCount])).toEqual([['a', 2]]);
+    const all = await list(ref);
+    expect(all.DatasetSyncCount).toBe(2);
+    expect(all.DatasetExists).toBe(true);
+    expect(all.LastModifiedBy).toBe('123456789012');
+    expect(all.Records?.map((r) => [r.Key, r.Value, r.SyncCount])).toEqual([['b', '2', 1], ['a', '10', 2]]);
+  });
+
+  it('keeps DeviceLastModifiedDate as sent (fractional seconds)', async () => {
+    const ref = fresh();
+    const when = new Date(1_700_000_000_123);
+    const out = await write(sync, ref, [{ Op: 'replace', Key: 'k', Value: 'v', SyncCount: 0, DeviceLastModifiedDate: when }]);
+    expect(out.Records?.[0]?.DeviceLastModifiedDate?.getTime()).toBe(1_700_000_000_123);
+  });
+
+  it('returns only records above lastSyncCount (exclusive), tombstones included', async () => {
+    const ref = fresh();
+    await write(sync, ref, [put('a', '1'), put('b', '2')]);
+    await write(sync, ref, [{ Op: 'remove', Key: 'a', SyncCount: 1 }]);
+    await write(sync, ref, [put('c', '3')]);
+    const delta = await list(ref, { LastSyncCount: 1 });
+    expect(delta.Records?.map((r) => [r.Key, r.Value, r.SyncCount])).toEqual([['a', undefined, 2], ['c', '3', 3]]);
+    const fromZero = await list(ref, { LastSyncCount: 0 });
+    expect(fromZero.Records?.map((r) => r.Key)).toEqual(['b', 'a', 'c']);
+    expect(await list(ref, { LastSyncCount: 3 })).toMatchObject({ Records: [], DatasetSyncCount: 3 });
+  });
+
+  it('refuses a stale record count with 409 and AWS message, writing nothing (all or nothing)', async () => {
+    const ref = fresh();
+    await write(sync, ref, [put('score', '5')]);
+    await write(sync, ref, [put('score', '6', 1)]);
+    await expectError(write(sync, ref, [put('other', 'x'), put('score', '7', 1)]), 'ResourceConflictException', 409,
+      'Current SyncCount for: score is: 2 not: 1');
+    const all = await list(ref);
+    expect(all.DatasetSyncCount).toBe(2);
+    expect(all.Records?.map((r) => r.Key)).toEqual(['score']);
+  });
+
+  it('a tombstone keeps its count: re-adding a removed key needs that count', async () => {
+    const ref = fresh();
+    await write(sync, ref, [put('k', 'v')]);
+    await write(sync, ref, [{ Op: 'remove', Key: 'k', SyncCount: 1, Value: '' }]);
+    await expectError(write(sync, ref, [put('k', 'again', 0)]), 'ResourceConflictException', 409, 'is: 2 not: 0');
+    const out = await write(sync, ref, [put('k', 'again', 2)]);
+    expect(out.Records?.[0]).toMatchObject({ Key: 'k', Value: 'again', SyncCount: 3 });
+  });
+
+  it('answers "No such SyncCount" for a lastSyncCount beyond the dataset', async () => {
+    const ref = fresh();
+    await write(sync, ref, [put('a', '1')]);
+    await expectError(list(ref, { LastSyncCount: 9 }), 'InvalidParameterException', 400, 'No such SyncCount: 9 exists for this Dataset');
+  });
+});
+
+describe('sync session tokens', () => {
+  it('a token is consumed by a successful UpdateRecords only', async () => {
+    const ref = fresh();
+    const listed = await list(ref);
+    const token = listed.SyncSessionToken ?? '';
+    const update = (patches = [put('a', '1')]) => sync.send(new UpdateRecordsCommand({
+      IdentityPoolId: poolId, IdentityId: identityId, DatasetName: ref.dataset, SyncSessionToken: token, RecordPatches: patches,
+    }));
+    await expectError(update([put('a', '1', 5)]), 'ResourceConflictException', 409);
+    const again = await list(ref, { SyncSessionToken: token });
+    expect(again.SyncSessionToken).toBe(token);
+    await update();
+    await expectError(update([put('b', '1')]), 'InvalidParameterException', 400, 'SyncSessionToken not valid for these inputs');
+    await expectError(list(ref, { SyncSessionToken: token }), 'InvalidParameterException', 400, 'SyncSessionToken not valid');
+  });
+
+  it('refuses a token of another dataset, a forged token and a missing token', async () => {
+    const a = fresh();
+    const b = fresh();
+    const { SyncSessionToken } = await list(a);
+    const send = (tokenValue: string | undefined) => sync.send(new UpdateRecordsCommand({
+      IdentityPoolId: poolId, IdentityId: identityId, DatasetName: b.dataset, SyncSessionToken: tokenValue, RecordPatches: [put('x', '1')],
+    }));
+    await expectError(send(SyncSessionToken), 'InvalidParameterException', 400, 'SyncSessionToken not valid for these inputs');
+    await expectError(send(`${SyncSessionToken}x`), 'InvalidParameterException', 400, 'SyncSessionToken not valid');
+    await expectError(send('garbage'), 'InvalidParameterException', 400, 'SyncSessionToken not valid');
+    await expectError(send(undefined), 'InvalidParameterException', 400, "Value null at 'syncSessionToken' failed to satisfy constraint: Member must not be null");
+  });
+});
+
+describe('DeleteDataset then re-create', () => {
+  it('reports the deletion to clients that synced before and continues the count on re-create', async () => {
+    const ref = fresh();
+    await write(sync, ref, [put('a', '1'), put('b', '2')]);
+    await write(sync, ref, [put('a', '3', 1)]);
+    const del = await sync.send(new DeleteDatasetCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: ref.dataset }));
+    expect(del.Dataset).toMatchObject({ DatasetName: ref.dataset, NumRecords: 2 });
+    await expectError(sync.send(new DescribeDatasetCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: ref.dataset })), 'ResourceNotFoundException', 404);
+    await expectError(sync.send(new DeleteDatasetCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: ref.dataset })), 'ResourceNotFoundException', 404);
+    expect(await list(ref, { LastSyncCount: 2 })).toMatchObject({ DatasetExists: false, DatasetDeletedAfterRequestedSyncCount: true, Records: [], DatasetSyncCount: 0 });
+    expect(await list(ref, { LastSyncCount: 0 })).toMatchObject({ DatasetExists: false, DatasetDeletedAfterRequestedSyncCount: false, Records: [] });
+    // A client that kept its data re-pushes everything with count 0 (iOS resetSyncCount): no conflict.
+    const re = await write(sync, ref, [put('a', '3'), put('b', '2')]);
+    expect(re.Records?.map((r) => r.SyncCount)).toEqual([3, 3]);
+    expect(await list(ref, { LastSyncCount: 2 })).toMatchObject({ DatasetExists: true, DatasetDeletedAfterRequestedSyncCount: true, DatasetSyncCount: 3 });
+    expect(await list(ref, { LastSyncCount: 3 })).toMatchObject({ DatasetExists: true, DatasetDeletedAfterRequestedSyncCount: false, Records: [] });
+  });
+});
+
+describe('pagination', () => {
+  it('pages with maxResults never skip nor repeat a record, even with writes between pages', async () => {
+    const ref = fresh();
+    const patches = Array.from({ length: 25 }, (_, i) => put(`k${String(i).padStart(2, '0')}`, `v${i}`));
+    await write(sync, ref, patches.slice(0, 10));
+    await write(sync, ref, patches.slice(10, 25));
+    const seen: string[] = [];
+    let next: string | undefined;
+    let pages = 0;
+    do {
+      const page = await list(ref, { MaxResults: 7, ...(next ? { NextToken: next } : {}) });
+      expect(page.DatasetSyncCount).toBe(2);
+      expect(page.Count).toBe(page.Records?.length);
+      seen.push(...(page.Records ?? []).map((r) => r.Key ?? ''));
+      next = page.NextToken;
+      if (pages++ === 0) await write(sync, ref, [put('k00', 'changed', 1), put('zz', 'new')]);
+    } while (next);
+    expect(pages).toBe(4);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.length).toBeGreaterThanOrEqual(24);
+    const after = await list(ref, { LastSyncCount: 2 });
+    expect(after.Records?.map((r) => r.Key)).toEqual(['k00', 'zz']);
+  });
+
+  it('refuses maxResults 0 and a malformed NextToken', async () => {
+    const ref = fresh();
+    await expectError(list(ref, { MaxResults: 0 }), 'InvalidParameterException', 400, 'maxResults');
+    await expectError(list(ref, { NextToken: 'not-a-token' }), 'InvalidParameterException', 400, 'NextToken');
+  });
+});
+
+describe('racing writers', () => {
+  it('of N writers with the same sync count exactly one wins', async () => {
+    const ref = fresh();
+    await write(sync, ref, [put('hot', 'start')]);
+    const tokens = await Promise.all(Array.from({ length: 12 }, () => list(ref).then((r) => r.SyncSessionToken)));
+    const results = await Promise.allSettled(tokens.map((token, i) => sync.send(new UpdateRecordsCommand({
+      IdentityPoolId: poolId, IdentityId: identityId, DatasetName: ref.dataset, SyncSessionToken: token,
+      RecordPatches: [put('hot', `writer ${i}`, 1)],
+    }))));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost.every((r) => (r.reason as Error).name === 'ResourceConflictException')).toBe(true);
+    expect((await list(ref)).DatasetSyncCount).toBe(2);
+  });
+});

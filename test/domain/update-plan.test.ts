@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { planUpdate, type Patch } from '../../src/domain/update-plan.js';
+import { defaultConfig } from '../../src/config.js';
+import type { CurrentRecord, DatasetRow, DatasetWriteState } from '../../src/storage/types.js';
+import { ServiceError } from '../../src/api/errors.js';
+
+const limits = { ...defaultConfig().limits, maxDatasetsPerIdentity: 2, maxRecordsPerDataset: 3, maxDatasetBytes: 20 };
+const ctx = { identityId: 'us-east-1:1', datasetName: 'd', now: 1000, modifiedBy: 'us-east-1:1', limits };
+
+function dataset(over: Partial<DatasetRow> = {}): DatasetRow {
+  return {
+    identityId: 'us-east-1:1', datasetName: 'd', syncCount: 4, deleted: false, lastDeletedAtSyncCount: null,
+    createdAt: 1, lastModifiedAt: 2, lastModifiedBy: 'x', numRecords: 1, dataStorage: 2, mergeParent: null, ...over,
+  };
+}
+
+function state(over: Partial<DatasetWriteState> & { records?: Record<string, CurrentRecord> } = {}): DatasetWriteState {
+  return {
+    dataset: over.dataset,
+    currentRecords: new Map(Object.entries(over.records ?? {})),
+    liveDatasetCount: over.liveDatasetCount ?? 0,
+    sessionConsumed: over.sessionConsumed ?? false,
+  };
+}
+
+const replace = (key: string, value: string, syncCount = 0): Patch => ({ op: 'replace', key, value, syncCount, deviceLastModifiedAt: undefined });
+const remove = (key: string, syncCount: number): Patch => ({ op: 'remove', key, value: '', syncCount, deviceLastModifiedAt: undefined });
+
+function errorOf(fn: () => unknown): ServiceError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ServiceError) return err;
+    throw err;
+  }
+  throw new Error('expected a ServiceError');
+}
+
+describe('planUpdate', () => {
+  it.each([
+    ['creates a dataset at count 1', state(), [replace('a', '1')], 1, 1, 2],
+    ['adds one to an existing count', state({ dataset: dataset(), records: { k: { syncCount: 3, bytes: 2, live: true } } }), [replace('k', 'vv', 3)], 5, 1, 3],
+    ['a remove leaves a tombstone and frees its bytes', state({ dataset: dataset(), records: { k: { syncCount: 3, bytes: 2, live: true } } }), [remove('k', 3)], 5, 0, 0],
+    ['re-creates a deleted dataset continuing its count', state({ dataset: dataset({ deleted: true, numRecords: 0, dataStorage: 0 }) }), [replace('a', 'b')], 5, 1, 2],
+  ])('%s', (_name, s, patches, count, numRecords, bytes) => {
+    const plan = planUpdate(s, patches, ctx);
+    expect(plan.dataset).toMatchObject({ syncCount: count, numRecords, dataStorage: bytes, deleted: false });
+    expect(plan.records.every((r) => r.syncCount === count)).toBe(true);
+  });
+
+  it('stores a tombstone as null and ignores the value sent with remove', () => {
+    const plan = planUpdate(state({ records: { k: { syncCount: 0, bytes: 0, live: false } } }), [remove('k', 0)], ctx);
+    expect(plan.records[0]?.value).toBeNull();
+  });
+
+  it('an empty patch list changes nothing', () => {
+    expect(planUpdate(state(), [], ctx)).toEqual({ dataset: undefined, records: [] });
+  });
+
+  it.each([
+    ['stale count', { k: { syncCount: 2, bytes: 1, live: true } }, [replace('k', 'v', 1)], 'Current SyncCount for: k is: 2 not: 1'],
+    ['count ahead of the server', {}, [replace('k', 'v', 3)], 'Current SyncCount for: k is: 0 not: 3'],
+    ['tombstone keeps its count', { k: { syncCount: 2, bytes: 0, live: false } }, [replace('k', 'v', 0)], 'Current SyncCount for: k is: 2 not: 0'],
+  ])('conflict: %s', (_name, records, patches, message) => {
+    const err = errorOf(() => planUpdate(state({ dataset: dataset(), records }), patches, ctx));
+    expect(err.code).toBe('ResourceConflictException');
+    expect(err.message).toBe(message);
+  });
+
+  it('refuses a consumed session', () => {
+    expect(errorOf(() => planUpdate(state({ sessionConsumed: true }), [replace('a', 'b')], ctx)).code).toBe('InvalidParameterException');
+  });
+
+  it.each([
+    ['datasets per identity: at the limit', state({ liveDatasetCount: 2 }), [replace('a', 'b')]],
+    ['records per dataset: one over', state({ dataset: dataset({ numRecords: 3 }) }), [replace('x', '1')]],
+    ['bytes per dataset: one over', state({ dataset: dataset({ dataStorage: 18 }) }), [replace('k', 'vv')]],
+  ])('limit: %s', (_name, s, patches) => {
+    expect(errorOf(() => planUpdate(s, patches, ctx)).code).toBe('LimitExceededException');
+  });
+
+  it.each([
+    ['one dataset under the limit', state({ liveDatasetCount: 1 }), [replace('a', 'b')]],
+    ['records exactly at the limit', state({ dataset: dataset({ numRecords: 2 }) }), [replace('x', '1')]],
+    ['bytes exactly at the limit', state({ dataset: dataset({ dataStorage: 17 }) }), [replace('k', 'vv')]],
+    ['shrinking a dataset above a lowered limit', state({ dataset: dataset({ numRecords: 9, dataStorage: 50 }), records: { k: { syncCount: 1, bytes: 5, live: true } } }), [remove('k', 1)]],
+  ])('within limits: %s', (_name, s, patches) => {
+    expect(planUpdate(s, patches, ctx).dataset).toBeDefined();
+  });
+});

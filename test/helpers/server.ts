@@ -1,0 +1,85 @@
+import { CognitoSyncClient } from '@aws-sdk/client-cognito-sync';
+import { CognitoIdentityClient, CreateIdentityPoolCommand, GetIdCommand } from '@aws-sdk/client-cognito-identity';
+import { defaultConfig, type Config } from '../../src/config.js';
+import { createServer, type CosyncServer } from '../../src/server.js';
+import type { Clock } from '../../src/api/operation.js';
+import type { SyncHooks } from '../../src/hooks/types.js';
+import { createLogger } from '../../src/logger.js';
+
+export const TEST_CREDENTIALS = {
+  accessKeyId: 'AKIACOSYNCTESTKEY001',
+  secretAccessKey: 'cosync-test-secret-access-key/0123456789',
+  accountId: '123456789012',
+};
+
+export interface TestServer {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  readonly server: CosyncServer;
+  readonly services: CosyncServer['services'];
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  readonly config?: Partial<Omit<Config, 'limits' | 'throttle' | 'storage'>> & {
+    limits?: Partial<Config['limits']>;
+    throttle?: Partial<Config['throttle']>;
+    storage?: Partial<Config['storage']>;
+  };
+  readonly clock?: Clock;
+  readonly hooks?: readonly SyncHooks[];
+}
+
+/** Starts a real server on 127.0.0.1, port 0, with an in-memory SQLite store and throttling off. */
+export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const base = defaultConfig();
+  const o = options.config ?? {};
+  const config: Config = {
+    ...base,
+    ...o,
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: (process.env['COSYNC_TEST_LOG'] as Config['logLevel'] | undefined) ?? 'silent',
+    limits: { ...base.limits, ...o.limits },
+    throttle: { identityRatePerSecond: 0, identityBurst: 1, poolRatePerSecond: 0, poolBurst: 1, ...o.throttle },
+    storage: { engine: 'sqlite', file: ':memory:', synchronous: 'FULL', ...o.storage },
+  };
+  const server = await createServer({
+    config,
+    developerCredentials: TEST_CREDENTIALS,
+    logger: createLogger(config.logLevel),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+  });
+  const endpoint = await server.listen();
+  return {
+    endpoint,
+    region: config.region,
+    credentials: { accessKeyId: TEST_CREDENTIALS.accessKeyId, secretAccessKey: TEST_CREDENTIALS.secretAccessKey },
+    server,
+    services: server.services,
+    close: () => server.close(),
+  };
+}
+
+/** Official v3 clients pointed at the test server, with retries off so error tests see one attempt. */
+export function clients(t: TestServer, credentials = t.credentials) {
+  const common = { endpoint: t.endpoint, region: t.region, credentials, maxAttempts: 1 };
+  return { sync: new CognitoSyncClient(common), identity: new CognitoIdentityClient(common) };
+}
+
+/** A pool that allows guests, and one identity in it. */
+export async function poolWithIdentity(t: TestServer, name = 'test_pool') {
+  const { identity } = clients(t);
+  const pool = await identity.send(new CreateIdentityPoolCommand({ IdentityPoolName: name, AllowUnauthenticatedIdentities: true }));
+  const poolId = pool.IdentityPoolId ?? '';
+  const { IdentityId } = await identity.send(new GetIdCommand({ IdentityPoolId: poolId }));
+  return { poolId, identityId: IdentityId ?? '' };
+}
+
+/** A controllable clock for expiry tests (no sleeping). */
+export function manualClock(start = Date.UTC(2026, 10, 27, 12, 0, 0)): Clock & { advance(ms: number): void; set(ms: number): void } {
+  let now = start;
+  return { now: () => now, advance: (ms) => { now += ms; }, set: (ms) => { now = ms; } };
+}

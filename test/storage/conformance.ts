@@ -1,0 +1,483 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ServiceError, errors } from '../../src/api/errors.js';
+import type { SyncStore } from '../../src/storage/store.js';
+import type {
+  DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, Page, RecordRow, WriteCommand, WritePlan,
+} from '../../src/storage/types.js';
+
+/**
+ * The contract suite every SyncStore adapter must pass (see src/storage/store.ts). Engine-neutral: nothing here
+ * may depend on SQLite. `create` must return a fresh, empty store for every test; the suite closes it.
+ * `skip` names tests (by exact title) an adapter cannot pass yet, with the reason; unknown titles are an error.
+ */
+export function runStoreConformance(opts: {
+  name: string;
+  create: () => Promise<SyncStore>;
+  skip?: { reason: string; tests: string[] }[];
+}): void {
+  describe(`SyncStore conformance: ${opts.name}`, () => {
+    const skipped = new Map(opts.skip?.flatMap((s) => s.tests.map((t) => [t, s.reason] as const)));
+    const titles = new Set<string>();
+    let store: SyncStore;
+    const test = (title: string, fn: () => Promise<void>): void => {
+      titles.add(title);
+      const reason = skipped.get(title);
+      if (reason === undefined) it(title, fn);
+      else it.skip(`${title} (skipped: ${reason})`, fn);
+    };
+    beforeEach(async () => {
+      store = await opts.create();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    test('getOrCreateSecret creates the secret once and then returns the stored one', async () => {
+      expect(await store.getOrCreateSecret('hmac', () => 'first')).toBe('first');
+      expect(await store.getOrCreateSecret('hmac', () => 'second')).toBe('first');
+      expect(await store.getOrCreateSecret('other', () => 'third')).toBe('third');
+    });
+
+    // --- identity pools -------------------------------------------------------------------------------------
+    test('identity pools: create, get, update, count', async () => {
+      expect(await store.getIdentityPool('us-east-1:p1')).toBeUndefined();
+      expect(await store.countIdentityPools()).toBe(0);
+      await store.createIdentityPool(pool('us-east-1:p1'));
+      await store.createIdentityPool(pool('us-east-1:p2'));
+      expect(await store.getIdentityPool('us-east-1:p1')).toEqual(pool('us-east-1:p1'));
+      const changed: IdentityPool = {
+        ...pool('us-east-1:p1'), identityPoolName: 'renamed', allowClassicFlow: true, developerProviderName: 'login.dev',
+        tags: { team: 'b' }, openIdConnectProviderArns: ['arn:oidc'], samlProviderArns: ['arn:saml'],
+      };
+      expect(await store.updateIdentityPool(changed)).toBe(true);
+      expect(await store.getIdentityPool('us-east-1:p1')).toEqual(changed);
+      expect(await store.updateIdentityPool(pool('us-east-1:nope'))).toBe(false);
+      expect(await store.countIdentityPools()).toBe(2);
+    });
+
+    test('identity pools: listed by ID with keyset pagination', async () => {
+      const ids = ['us-east-1:c', 'us-east-1:a', 'eu-west-1:z', 'us-east-1:b', 'us-west-2:a'];
+      for (const id of ids) await store.createIdentityPool(pool(id));
+      expect(await collectPages((p: IdentityPool) => p.identityPoolId, (page) => store.listIdentityPools(page), 2))
+        .toEqual([...ids].sort());
+    });
+
+    test('identity pools: delete cascades to everything of the pool, and only of the pool', async () => {
+      for (const p of ['us-east-1:gone', 'us-east-1:kept']) {
+        await store.createIdentityPool(pool(p));
+        await store.createIdentity(identity(`${p}-id`, p));
+        await write(store, `${p}-id`, 'ds', { k: 'v' }, { poolId: p });
+        await store.registerDevice(device(`${p}-dev`, `${p}-id`));
+        await store.subscribe(`${p}-id`, 'ds', `${p}-dev`, 1);
+        await store.updatePoolSyncSettings(p, (s) => ({ ...s, events: { SyncTrigger: 'arn:lambda' } }));
+      }
+      // A dataset of an identity the store never saw created still belongs to the pool it was written under.
+      await write(store, 'us-east-1:stray', 'ds', { k: 'v' }, { poolId: 'us-east-1:gone' });
+
+      expect(await store.deleteIdentityPool('us-east-1:gone')).toBe(true);
+      expect(await store.getIdentityPool('us-east-1:gone')).toBeUndefined();
+      expect(await store.getIdentity('us-east-1:gone-id')).toBeUndefined();
+      for (const id of ['us-east-1:gone-id', 'us-east-1:stray']) {
+        expect(await store.getDataset(id, 'ds')).toBeUndefined();
+        expect(await store.listRecords(id, 'ds', ALL, { limit: 10 })).toEqual([]);
+      }
+      expect(await store.getDevice('us-east-1:gone-dev')).toBeUndefined();
+      expect(await store.listSubscribedDevices('us-east-1:gone-id', 'ds')).toEqual([]);
+      expect((await store.getPoolSyncSettings('us-east-1:gone')).events).toEqual({});
+      expect(await store.getPoolUsage(['us-east-1:gone'])).toEqual([emptyUsage('us-east-1:gone')]);
+      expect(await store.deleteIdentityPool('us-east-1:gone')).toBe(false);
+
+      expect(await store.getIdentityPool('us-east-1:kept')).toBeDefined();
+      expect(await store.getIdentity('us-east-1:kept-id')).toBeDefined();
+      expect((await store.getDataset('us-east-1:kept-id', 'ds'))?.numRecords).toBe(1);
+      expect(await store.listSubscribedDevices('us-east-1:kept-id', 'ds')).toHaveLength(1);
+      expect((await store.getPoolSyncSettings('us-east-1:kept')).events).toEqual({ SyncTrigger: 'arn:lambda' });
+    });
+
+    // --- identities -------------------------------------------------------------------------------------------
+    test('identities: create, get, list per pool by ID with pagination', async () => {
+      const ids = ['us-east-1:5', 'us-east-1:1', 'us-east-1:3', 'us-east-1:2', 'us-east-1:4'];
+      for (const id of ids) await store.createIdentity(identity(id, 'pool-a'));
+      await store.createIdentity(identity('us-east-1:0', 'pool-b', { disabled: true }));
+      expect(await store.getIdentity('us-east-1:0')).toEqual(identity('us-east-1:0', 'pool-b', { disabled: true }));
+      expect(await store.getIdentity('us-east-1:9')).toBeUndefined();
+      expect(await collectPages((i: Identity) => i.identityId, (page) => store.listIdentities('pool-a', page), 2))
+        .toEqual([...ids].sort());
+      expect(await store.listIdentities('pool-b', { limit: 10 })).toEqual([identity('us-east-1:0', 'pool-b', { disabled: true })]);
+    });
+
+    // --- settings ---------------------------------------------------------------------------------------------
+    test('pool sync settings: defaults when never set', async () => {
+      expect(await store.getPoolSyncSettings('pool-a')).toEqual({
+        events: {}, pushSync: null, cognitoStreams: null,
+        bulkPublish: { status: 'NOT_STARTED', startedAt: null, completedAt: null, failureMessage: null },
+      });
+    });
+
+    test('pool sync settings: atomic update; concurrent updates are all kept', async () => {
+      const result = await store.updatePoolSyncSettings('pool-a', (s) => ({
+        ...s, pushSync: { applicationArns: ['arn:app'], roleArn: 'arn:role' },
+      }));
+      expect(result.pushSync).toEqual({ applicationArns: ['arn:app'], roleArn: 'arn:role' });
+      await Promise.all(Array.from({ length: 10 }, (_, i) =>
+        store.updatePoolSyncSettings('pool-a', (s) => ({ ...s, events: { ...s.events, [`e${i}`]: `arn:${i}` } }))));
+      const settings = await store.getPoolSyncSettings('pool-a');
+      expect(Object.keys(settings.events)).toHaveLength(10);
+      expect(settings.pushSync).toEqual(result.pushSync);
+      expect((await store.getPoolSyncSettings('pool-b')).pushSync).toBeNull();
+    });
+
+    test('pool sync settings: a throwing update aborts and rethrows its error', async () => {
+      await store.updatePoolSyncSettings('pool-a', (s) => ({ ...s, events: { a: 'arn:a' } }));
+      const error = errors.invalidConfiguration('nope');
+      await expect(store.updatePoolSyncSettings('pool-a', () => { throw error; })).rejects.toBe(error);
+      expect((await store.getPoolSyncSettings('pool-a')).events).toEqual({ a: 'arn:a' });
+    });
+
+    // --- writeRecords -----------------------------------------------------------------------------------------
+    test('writeRecords: the first write creates the dataset and its records', async () => {
+      const c = command('id-1', 'ds', ['a', 'b']);
+      let seen: DatasetWriteState | undefined;
+      const planned = putPlan(c, { a: '1', b: '2' }, 5000);
+      const result = await store.writeRecords(c, (state) => ((seen = state), planned(state)));
+      expect(seen).toEqual({ dataset: undefined, currentRecords: new Map(), liveDatasetCount: 0, sessionConsumed: false });
+      expect(result.dataset).toMatchObject({ syncCount: 1, numRecords: 2, dataStorage: 4 });
+      expect(await store.getDataset('id-1', 'ds')).toEqual(result.dataset);
+      expect(await store.listRecords('id-1', 'ds', ALL, { limit: 10 })).toEqual(result.records);
+    });
+
+    test('writeRecords: a plan sees prior commits (records, sizes, dataset count)', async () => {
+      await write(store, 'id-1', 'one', { a: 'x', é: 'ü', t: 'gone' });
+      await write(store, 'id-1', 'one', { t: null });
+      const state = await peek(store, command('id-1', 'one', ['a', 'é', 't', 'new']));
+      expect(state.dataset).toMatchObject({ syncCount: 2, numRecords: 2, dataStorage: 6, deleted: false });
+      expect(state.currentRecords).toEqual(new Map([
+        ['a', { syncCount: 1, bytes: 2, live: true }],
+        ['é', { syncCount: 1, bytes: 4, live: true }],
+        ['t', { syncCount: 2, bytes: 0, live: false }],
+      ]));
+      expect(state.liveDatasetCount).toBe(1);
+      expect((await peek(store, command('id-1', 'two', ['a']))).liveDatasetCount).toBe(1);
+      await write(store, 'id-1', 'two', { a: '1' });
+      expect((await peek(store, command('id-1', 'two', ['a']))).liveDatasetCount).toBe(2);
+      expect((await peek(store, command('id-2', 'one', ['a']))).liveDatasetCount).toBe(0);
+    });
+
+    test('writeRecords: a throwing plan writes nothing and leaves the session unconsumed', async () => {
+      await write(store, 'id-1', 'ds', { a: '1' });
+      const before = await store.getDataset('id-1', 'ds');
+      const c = command('id-1', 'ds', ['a']);
+      const error = errors.conflict('Current SyncCount for: a is: 1 not: 0');
+      await expect(store.writeRecords(c, () => { throw error; })).rejects.toBe(error);
+      expect(await store.getDataset('id-1', 'ds')).toEqual(before);
+      expect((await store.listRecords('id-1', 'ds', ALL, { limit: 10 })).map((r) => r.value)).toEqual(['1']);
+      expect((await peek(store, c)).sessionConsumed).toBe(false);
+      expect(await store.isSessionConsumed(c.sessionId)).toBe(false);
+    });
+
+    test('writeRecords: a consumed session is visible to the next plan and to isSessionConsumed', async () => {
+      const c = command('id-1', 'ds', ['a']);
+      expect(await store.isSessionConsumed(c.sessionId)).toBe(false);
+      await store.writeRecords(c, putPlan(c, { a: '1' }));
+      expect(await store.isSessionConsumed(c.sessionId)).toBe(true);
+      expect((await peek(store, c)).sessionConsumed).toBe(true);
+      expect((await peek(store, command('id-1', 'ds', ['a']))).sessionConsumed).toBe(false);
+    });
+
+    test('writeRecords: a no-op plan writes nothing but consumes the session', async () => {
+      const c = command('id-1', 'ds', ['a']);
+      const noop = { dataset: undefined, records: [] };
+      expect(await store.writeRecords(c, () => noop)).toBe(noop);
+      expect(await store.getDataset('id-1', 'ds')).toBeUndefined();
+      expect((await peek(store, c)).sessionConsumed).toBe(true);
+    });
+
+    test('writeRecords: tombstones are stored and listed', async () => {
+      await write(store, 'id-1', 'ds', { a: '1', b: '2' });
+      await write(store, 'id-1', 'ds', { a: null });
+      expect(await store.listRecords('id-1', 'ds', ALL, { limit: 10 })).toEqual([
+        record('b', '2', 1), record('a', null, 2),
+      ]);
+      expect(await store.getDataset('id-1', 'ds')).toMatchObject({ syncCount: 2, numRecords: 1, dataStorage: 2 });
+    });
+
+    test('writeRecords: racing writers that require a new dataset, exactly one wins', async () => {
+      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => {
+        const c = command('id-1', 'ds', ['k']);
+        const planned = putPlan(c, { k: `writer-${i}` });
+        return store.writeRecords(c, (state) => {
+          const count = state.dataset?.syncCount ?? 0;
+          if (count !== 0) throw errors.conflict(`Current SyncCount for: k is: ${count} not: 0`);
+          return planned(state);
+        });
+      }));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const rejected = results.filter((r) => r.status === 'rejected');
+      expect(rejected).toHaveLength(19);
+      for (const r of rejected) expect((r.reason as ServiceError).code).toBe('ResourceConflictException');
+      expect((await store.getDataset('id-1', 'ds'))?.syncCount).toBe(1);
+    });
+
+    test('writeRecords: racing read-and-increment writers are serialised', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, () => {
+        const c = command('id-1', 'ds', ['n']);
+        return store.writeRecords(c, (state) => putPlan(c, { n: String((state.dataset?.syncCount ?? 0) + 1) })(state));
+      }));
+      expect(results.map((r) => r.dataset?.syncCount).sort((a, b) => a! - b!)).toEqual(range(1, 20));
+      expect(await store.getDataset('id-1', 'ds')).toMatchObject({ syncCount: 20, numRecords: 1 });
+      expect((await store.listRecords('id-1', 'ds', ALL, { limit: 10 }))[0]).toMatchObject({ value: '20', syncCount: 20 });
+    });
+
+    test('writeRecords: a failing command does not undo the others written alongside', async () => {
+      const outcomes = await Promise.allSettled(range(0, 5).map((i) => {
+        const c = command('id-1', `ds-${i}`, ['k']);
+        return store.writeRecords(c, (state) => {
+          if (i % 2 === 1) throw errors.conflict(`odd ${i}`);
+          return putPlan(c, { k: 'v' })(state);
+        });
+      }));
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'rejected']);
+      expect((await store.listDatasets('id-1', { limit: 10 })).map((d) => d.datasetName)).toEqual(['ds-0', 'ds-2', 'ds-4']);
+    });
+
+    test('pruneConsumedSessions forgets only expired markers', async () => {
+      const early = command('id-1', 'ds', [], { sessionExpiresAt: 100 });
+      const late = command('id-1', 'ds', [], { sessionExpiresAt: 200 });
+      for (const c of [early, late]) await store.writeRecords(c, () => ({ dataset: undefined, records: [] }));
+      expect(await store.pruneConsumedSessions(150)).toBe(1);
+      expect((await peek(store, early)).sessionConsumed).toBe(false);
+      expect((await peek(store, late)).sessionConsumed).toBe(true);
+      expect(await store.isSessionConsumed(early.sessionId)).toBe(false);
+      expect(await store.pruneConsumedSessions(150)).toBe(0);
+    });
+
+    // --- listRecords ------------------------------------------------------------------------------------------
+    test('listRecords: filters by sync-count range, ordered by (syncCount, key)', async () => {
+      await write(store, 'id-1', 'ds', { b: '1', a: '1' });
+      await write(store, 'id-1', 'ds', { c: '2' });
+      await write(store, 'id-1', 'ds', { d: '3', a: null });
+      await write(store, 'id-2', 'ds', { a: 'other identity' });
+      const keys = async (since: number, upTo: number) =>
+        (await store.listRecords('id-1', 'ds', { sinceSyncCount: since, upToSyncCount: upTo }, { limit: 10 })).map((r) => r.key);
+      expect(await keys(0, 3)).toEqual(['b', 'c', 'a', 'd']);
+      expect(await keys(1, 2)).toEqual(['c']);
+      expect(await keys(2, 3)).toEqual(['a', 'd']);
+      expect(await keys(0, 1)).toEqual(['b']);
+      expect(await keys(3, 3)).toEqual([]);
+      expect(await store.listRecords('id-1', 'nope', ALL, { limit: 10 })).toEqual([]);
+    });
+
+    test('listRecords: keyset pagination never skips nor repeats', async () => {
+      for (let i = 0; i < 6; i++) {
+        await write(store, 'id-1', 'ds', { [`k${i}`]: 'x', [`k${i + 1}`]: 'y', [`m${i % 3}`]: String(i), z: i % 2 ? null : 'z' });
+      }
+      const full = await store.listRecords('id-1', 'ds', ALL, { limit: 100 });
+      expect(full.map((r) => [r.syncCount, r.key])).toEqual(
+        full.map((r) => [r.syncCount, r.key]).sort((a, b) => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : a[1]! < b[1]! ? -1 : 1)));
+      for (const limit of [1, 2, 3, 5]) {
+        const pages = await collectPages(
+          (r: RecordRow) => ({ syncCount: r.syncCount, key: r.key }), (page) => store.listRecords('id-1', 'ds', ALL, page), limit);
+        expect(pages).toEqual(full.map((r) => ({ syncCount: r.syncCount, key: r.key })));
+      }
+      const middle = full[2]!;
+      expect(await store.listRecords('id-1', 'ds', ALL, { after: { syncCount: middle.syncCount, key: middle.key }, limit: 100 }))
+        .toEqual(full.slice(3));
+    });
+
+    // --- datasets ---------------------------------------------------------------------------------------------
+    test('listDatasets: live datasets by name with pagination', async () => {
+      for (const name of ['e', 'b', 'd', 'a', 'c']) await write(store, 'id-1', name, { k: 'v' });
+      await write(store, 'id-2', 'a', { k: 'v' });
+      await store.deleteDataset('id-1', 'c', 9000);
+      expect(await collectPages((d: DatasetRow) => d.datasetName, (page) => store.listDatasets('id-1', page), 2))
+        .toEqual(['a', 'b', 'd', 'e']);
+    });
+
+    test('deleteDataset: purges records, returns the previous row, is idempotent', async () => {
+      await write(store, 'id-1', 'ds', { a: '1', b: '2' });
+      await write(store, 'id-1', 'ds', { a: null });
+      const before = await store.getDataset('id-1', 'ds');
+      expect(await store.deleteDataset('id-1', 'ds', 9000)).toEqual(before);
+      expect(await store.getDataset('id-1', 'ds')).toEqual({
+        ...before, deleted: true, lastDeletedAtSyncCount: 2, numRecords: 0, dataStorage: 0, lastModifiedAt: 9000,
+      });
+      expect(await store.listRecords('id-1', 'ds', ALL, { limit: 10 })).toEqual([]);
+      expect(await store.deleteDataset('id-1', 'ds', 9500)).toBeUndefined();
+      expect(await store.deleteDataset('id-1', 'never', 9500)).toBeUndefined();
+      expect((await store.getDataset('id-1', 'ds'))?.lastModifiedAt).toBe(9000);
+    });
+
+    test('deleteDataset: a re-created dataset keeps its count and reads every key as new', async () => {
+      await write(store, 'id-1', 'ds', { a: '1' });
+      await store.deleteDataset('id-1', 'ds', 9000);
+      const state = await peek(store, command('id-1', 'ds', ['a']));
+      expect(state.dataset).toMatchObject({ deleted: true, syncCount: 1, lastDeletedAtSyncCount: 1 });
+      expect(state.currentRecords.size).toBe(0);
+      expect(state.liveDatasetCount).toBe(0);
+      await write(store, 'id-1', 'ds', { a: 'again' });
+      expect(await store.getDataset('id-1', 'ds')).toMatchObject({ deleted: false, syncCount: 2, lastDeletedAtSyncCount: 1 });
+      expect(await store.listRecords('id-1', 'ds', ALL, { limit: 10 })).toEqual([record('a', 'again', 2)]);
+    });
+
+    test('listMergedDatasetNames: live merges of a dataset, by name', async () => {
+      await write(store, 'id-1', 'profile', { k: 'v' });
+      for (const old of ['old-b', 'old-a', 'old-c']) {
+        await write(store, 'id-1', `profile.us-east-1:${old}`, { k: 'v' }, { mergeParent: 'profile' });
+      }
+      await write(store, 'id-1', 'other.us-east-1:old-a', { k: 'v' }, { mergeParent: 'other' });
+      await write(store, 'id-2', 'profile.us-east-1:old-z', { k: 'v' }, { mergeParent: 'profile' });
+      await store.deleteDataset('id-1', 'profile.us-east-1:old-c', 9000);
+      expect(await store.listMergedDatasetNames('id-1', 'profile'))
+        .toEqual(['profile.us-east-1:old-a', 'profile.us-east-1:old-b']);
+      expect(await store.listMergedDatasetNames('id-1', 'nothing')).toEqual([]);
+    });
+
+    // --- usage ------------------------------------------------------------------------------------------------
+    test('usage: figures add up across datasets, identities and pools', async () => {
+      await write(store, 'id-a', 'd1', { a: '1', bb: '22' }, { poolId: 'pool-p', now: 1000 });
+      await write(store, 'id-a', 'd2', { c: '333' }, { poolId: 'pool-p', now: 2000 });
+      await write(store, 'id-a', 'd1', { a: null }, { poolId: 'pool-p', now: 3000 });
+      await write(store, 'id-b', 'd1', { x: 'y' }, { poolId: 'pool-p', now: 1500 });
+      await write(store, 'id-c', 'd1', { q: 'q' }, { poolId: 'pool-q', now: 500 });
+      expect(await store.getIdentityUsage('id-a')).toEqual({ datasetCount: 2, dataStorage: 8, lastModifiedAt: 3000 });
+      expect(await store.getIdentityUsage('id-none')).toEqual({ datasetCount: 0, dataStorage: 0, lastModifiedAt: null });
+      expect(await store.getPoolUsage(['pool-p'])).toEqual([
+        { identityPoolId: 'pool-p', dataStorage: 10, syncSessionsCount: 4, lastModifiedAt: 3000 },
+      ]);
+      await store.deleteDataset('id-a', 'd2', 9000);
+      expect(await store.getIdentityUsage('id-a')).toEqual({ datasetCount: 1, dataStorage: 4, lastModifiedAt: 9000 });
+      expect(await store.getPoolUsage(['pool-q', 'pool-none', 'pool-p'])).toEqual([
+        { identityPoolId: 'pool-q', dataStorage: 2, syncSessionsCount: 1, lastModifiedAt: 500 },
+        emptyUsage('pool-none'),
+        // Sync sessions outlive the deletion of the dataset they were committed to.
+        { identityPoolId: 'pool-p', dataStorage: 6, syncSessionsCount: 4, lastModifiedAt: 9000 },
+      ]);
+    });
+
+    // --- devices ----------------------------------------------------------------------------------------------
+    test('registerDevice is idempotent per (identity, platform, token)', async () => {
+      const first = device('dev-1', 'id-1');
+      expect(await store.registerDevice(first)).toEqual(first);
+      expect(await store.registerDevice({ ...device('dev-2', 'id-1'), createdAt: 99 })).toEqual(first);
+      expect(await store.getDevice('dev-2')).toBeUndefined();
+      const otherToken = { ...device('dev-3', 'id-1'), token: 'token-2' };
+      expect(await store.registerDevice(otherToken)).toEqual(otherToken);
+      const otherPlatform = { ...device('dev-4', 'id-1'), platform: 'GCM' };
+      expect(await store.registerDevice(otherPlatform)).toEqual(otherPlatform);
+      expect(await store.getDevice('dev-1')).toEqual(first);
+    });
+
+    test('subscriptions: subscribe is idempotent, unsubscribe reports, deleteDataset drops them', async () => {
+      for (const id of ['dev-1', 'dev-2']) await store.registerDevice({ ...device(id, 'id-1'), token: id });
+      await write(store, 'id-1', 'ds', { k: 'v' });
+      await store.subscribe('id-1', 'ds', 'dev-2', 1);
+      await store.subscribe('id-1', 'ds', 'dev-1', 1);
+      await store.subscribe('id-1', 'ds', 'dev-1', 2);
+      await store.subscribe('id-1', 'other', 'dev-1', 2);
+      const ids = async (ds: string) => (await store.listSubscribedDevices('id-1', ds)).map((d) => d.deviceId).sort();
+      expect(await ids('ds')).toEqual(['dev-1', 'dev-2']);
+      expect(await store.unsubscribe('id-1', 'ds', 'dev-2')).toBe(true);
+      expect(await store.unsubscribe('id-1', 'ds', 'dev-2')).toBe(false);
+      expect(await ids('ds')).toEqual(['dev-1']);
+      await store.deleteDataset('id-1', 'ds', 9000);
+      expect(await ids('ds')).toEqual([]);
+      expect(await ids('other')).toEqual(['dev-1']);
+    });
+
+    test('close() flushes a pending write and is idempotent', async () => {
+      const c = command('id-1', 'ds', ['a']);
+      const pending = store.writeRecords(c, putPlan(c, { a: '1' }));
+      await store.close();
+      await expect(pending).resolves.toMatchObject({ dataset: { syncCount: 1 } });
+      await store.close();
+    });
+
+    for (const title of skipped.keys()) {
+      if (!titles.has(title)) throw new Error(`conformance skip names an unknown test: ${title}`);
+    }
+  });
+}
+
+// --- fixtures ----------------------------------------------------------------------------------------------------
+
+const ALL = { sinceSyncCount: 0, upToSyncCount: Number.MAX_SAFE_INTEGER };
+let sessions = 0;
+
+const pool = (id: string): IdentityPool => ({
+  identityPoolId: id, identityPoolName: `name of ${id}`, allowUnauthenticatedIdentities: true, allowClassicFlow: false,
+  supportedLoginProviders: { 'graph.facebook.com': '123' }, developerProviderName: null, openIdConnectProviderArns: [],
+  cognitoIdentityProviders: [{ providerName: 'cognito-idp.us-east-1.amazonaws.com/pool', clientId: 'c', serverSideTokenCheck: false }],
+  samlProviderArns: [], tags: { team: 'a' }, createdAt: 1000,
+});
+const identity = (id: string, poolId: string, over: Partial<Identity> = {}): Identity => ({
+  identityId: id, identityPoolId: poolId, createdAt: 1000, lastModifiedAt: 2000, disabled: false, ...over,
+});
+const device = (id: string, identityId: string): Device => ({
+  deviceId: id, identityId, platform: 'APNS', token: 'token-1', createdAt: 1000,
+});
+const emptyUsage = (id: string) => ({ identityPoolId: id, dataStorage: 0, syncSessionsCount: 0, lastModifiedAt: null });
+const record = (key: string, value: string | null, syncCount: number, now = 1000): RecordRow => ({
+  key, value, syncCount, lastModifiedAt: now, lastModifiedBy: 'tester', deviceLastModifiedAt: now,
+});
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
+
+function command(identityId: string, datasetName: string, keys: string[], over: Partial<WriteCommand> = {}): WriteCommand {
+  return {
+    identityPoolId: 'pool-a', identityId, datasetName, keys, sessionId: `session-${++sessions}`,
+    sessionExpiresAt: 10_000_000, ...over,
+  };
+}
+
+/** A tiny stand-in for the domain planner: one sync count up, puts (null removes), sizes kept by delta. */
+function putPlan(c: WriteCommand, values: Record<string, string | null>, now = 1000, mergeParent: string | null = null) {
+  return (state: DatasetWriteState): WritePlan & { dataset: DatasetRow } => {
+    const prev = state.dataset;
+    const live = prev !== undefined && !prev.deleted;
+    const syncCount = (prev?.syncCount ?? 0) + 1;
+    let numRecords = live ? prev.numRecords : 0;
+    let dataStorage = live ? prev.dataStorage : 0;
+    const records = Object.entries(values).map(([key, value]) => {
+      const current = state.currentRecords.get(key);
+      if (current?.live) (numRecords -= 1), (dataStorage -= current.bytes);
+      if (value !== null) (numRecords += 1), (dataStorage += utf8(key) + utf8(value));
+      return record(key, value, syncCount, now);
+    });
+    const dataset: DatasetRow = {
+      identityId: c.identityId, datasetName: c.datasetName, syncCount, deleted: false,
+      lastDeletedAtSyncCount: prev?.lastDeletedAtSyncCount ?? null, createdAt: live ? prev.createdAt : now,
+      lastModifiedAt: now, lastModifiedBy: 'tester', numRecords, dataStorage, mergeParent: prev?.mergeParent ?? mergeParent,
+    };
+    return { dataset, records };
+  };
+}
+
+function write(
+  store: SyncStore, identityId: string, datasetName: string, values: Record<string, string | null>,
+  opts: { poolId?: string; now?: number; mergeParent?: string } = {},
+) {
+  const c = command(identityId, datasetName, Object.keys(values), { identityPoolId: opts.poolId ?? 'pool-a' });
+  return store.writeRecords(c, putPlan(c, values, opts.now, opts.mergeParent));
+}
+
+/** The state a plan would see for `c`, without writing anything (the plan aborts). */
+async function peek(store: SyncStore, c: WriteCommand): Promise<DatasetWriteState> {
+  const abort = new Error('peek');
+  let seen: DatasetWriteState | undefined;
+  await expect(store.writeRecords(c, (state) => { seen = state; throw abort; })).rejects.toBe(abort);
+  return seen!;
+}
+
+/** Reads every page with keyset pagination and returns the keys in order. */
+async function collectPages<T, K>(key: (item: T) => K, list: (page: Page<K>) => Promise<T[]>, limit: number): Promise<K[]> {
+  const keys: K[] = [];
+  let after: K | undefined;
+  for (let guard = 0; guard < 1000; guard++) {
+    const page = await list(after === undefined ? { limit } : { after, limit });
+    expect(page.length).toBeLessThanOrEqual(limit);
+    keys.push(...page.map(key));
+    if (page.length < limit) return keys;
+    after = key(page.at(-1)!);
+  }
+  throw new Error('pagination did not end');
+}

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/storage/index.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, SchemaTooNewError, migrate } from '../../src/storage/sqlite/migrations.js';
+import { openSqliteDatabase, openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { runStoreConformance } from './conformance.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'cosync-sqlite-'));
+let files = 0;
+const tempFile = () => join(dir, `store-${++files}.db`);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+runStoreConformance({ name: 'sqlite :memory:', create: async () => openSqliteStore({ file: ':memory:' }) });
+runStoreConformance({ name: 'sqlite file', create: () => openStore({ engine: 'sqlite', file: tempFile() }) });
+
+describe('sqlite specifics', () => {
+  it('records the migrations and re-opens a file database with its data', async () => {
+    const file = tempFile();
+    const store = openSqliteStore({ file });
+    const c = {
+      identityPoolId: 'pool-a', identityId: 'id-1', datasetName: 'ds', keys: ['k'], sessionId: 's1', sessionExpiresAt: 1e9,
+    };
+    const dataset = {
+      identityId: 'id-1', datasetName: 'ds', syncCount: 1, deleted: false, lastDeletedAtSyncCount: null, createdAt: 1,
+      lastModifiedAt: 1, lastModifiedBy: 'me', numRecords: 1, dataStorage: 2, mergeParent: null,
+    };
+    const records = [{ key: 'k', value: 'v', syncCount: 1, lastModifiedAt: 1, lastModifiedBy: 'me', deviceLastModifiedAt: 1 }];
+    // Not awaited before close(): close must flush it to disk.
+    const pending = store.writeRecords(c, () => ({ dataset, records }));
+    await store.close();
+    await pending;
+
+    const reopened = openSqliteStore({ file });
+    expect(await reopened.getDataset('id-1', 'ds')).toEqual(dataset);
+    expect(await reopened.listRecords('id-1', 'ds', { sinceSyncCount: 0, upToSyncCount: 10 }, { limit: 10 })).toEqual(records);
+    await reopened.close();
+
+    const db = new Database(file, { readonly: true });
+    const applied = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
+    db.close();
+    expect(applied).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    expect(LATEST_SCHEMA_VERSION).toBe(MIGRATIONS.length);
+  });
+
+  it('uses WAL and synchronous FULL by default, NORMAL on request', () => {
+    const file = tempFile();
+    const db = openSqliteDatabase({ file });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    db.close();
+    const relaxed = openSqliteDatabase({ file, synchronous: 'NORMAL' });
+    expect(relaxed.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    relaxed.close();
+  });
+
+  it('refuses a database with a newer schema version', async () => {
+    const file = tempFile();
+    await openSqliteStore({ file }).close();
+    const db = new Database(file);
+    db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+      .run(LATEST_SCHEMA_VERSION + 1, 'from the future', Date.now());
+    db.close();
+    expect(() => openSqliteStore({ file })).toThrow(SchemaTooNewError);
+    expect(() => openSqliteStore({ file })).toThrow(/newer than this server supports/);
+  });
+
+  it('applies only pending migrations, and a failing migration leaves nothing behind', () => {
+    const db = new Database(':memory:');
+    expect(migrate(db)).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(migrate(db)).toEqual([]);
+    const next = { version: LATEST_SCHEMA_VERSION + 1, name: 'broken', sql: 'CREATE TABLE extra (x INTEGER); SELECT nope FROM nowhere;' };
+    expect(() => migrate(db, [...MIGRATIONS, next])).toThrow(/no such table/);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'extra'").get()).toBeUndefined();
+    expect(() => migrate(db, [...MIGRATIONS, { ...next, version: LATEST_SCHEMA_VERSION + 2 }])).toThrow(/expected/);
+    db.close();
+  });
+
+  it('commits many concurrent writes in batches, rejecting only failing plans', async () => {
+    const store = openSqliteStore({ file: tempFile() });
+    const writes = Array.from({ length: 600 }, (_, i) => store.writeRecords(
+      { identityPoolId: 'p', identityId: `id-${i % 7}`, datasetName: `ds-${i % 5}`, keys: [], sessionId: `s-${i}`, sessionExpiresAt: 1e9 },
+      (state) => {
+        if (i % 50 === 49) throw new Error(`plan ${i} fails`);
+        const count = (state.dataset?.syncCount ?? 0) + 1;
+        return {
+          dataset: {
+            identityId: `id-${i % 7}`, datasetName: `ds-${i % 5}`, syncCount: count, deleted: false,
+            lastDeletedAtSyncCount: null, createdAt: 1, lastModifiedAt: i, lastModifiedBy: 'me', numRecords: 0,
+            dataStorage: 0, mergeParent: null,
+          },
+          records: [],
+        };
+      },
+    ));
+    const outcomes = await Promise.allSettled(writes);
+    expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(12);
+    expect((await store.getPoolUsage(['p']))[0]?.syncSessionsCount).toBe(588);
+    await store.close();
+  });
+});
