@@ -28,6 +28,11 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** An already open store (tests); otherwise one is opened from config.storage and closed by close(). */
   readonly store?: SyncStore;
+  /**
+   * Test seam: a further credential resolver, tried when the access key is not the developer key (e.g. to mint
+   * identity principals before Cognito Identity issues credentials). Not wired to any CLI flag.
+   */
+  readonly extraCredentials?: CredentialResolver;
 }
 
 export interface CosyncServer {
@@ -62,7 +67,7 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
   };
   const app = buildHttpApp({
     services,
-    resolveCredentials: developerResolver(developerCredentials),
+    resolveCredentials: chainResolvers(developerResolver(developerCredentials), options.extraCredentials),
     syncOperations,
     identityOperations,
     limiter: new RateLimiter(config.throttle, clock),
@@ -87,6 +92,12 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
       return closing;
     },
   };
+}
+
+/** Tries `first`, then `next` (when given) for access keys `first` does not know. */
+function chainResolvers(first: CredentialResolver, next: CredentialResolver | undefined): CredentialResolver {
+  if (!next) return first;
+  return async (accessKeyId, sessionToken) => (await first(accessKeyId, sessionToken)) ?? next(accessKeyId, sessionToken);
 }
 
 /** Developer credentials act for the account that owns every pool. Identity credentials come in a later issue. */

@@ -4,7 +4,8 @@ import { defaultConfig, type Config } from '../../src/config.js';
 import { createServer, type CosyncServer } from '../../src/server.js';
 import type { Clock } from '../../src/api/operation.js';
 import type { SyncHooks } from '../../src/hooks/types.js';
-import { createLogger } from '../../src/logger.js';
+import type { CredentialResolver } from '../../src/auth/sigv4.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 
 export const TEST_CREDENTIALS = {
   accessKeyId: 'AKIACOSYNCTESTKEY001',
@@ -29,6 +30,12 @@ export interface TestServerOptions {
   };
   readonly clock?: Clock;
   readonly hooks?: readonly SyncHooks[];
+  /** Extra credentials tried after the developer key (e.g. identity principals, see ServerOptions.extraCredentials). */
+  readonly credentials?: CredentialResolver;
+  /** A logger to capture the server's log lines (default: pino at COSYNC_TEST_LOG or silent, on stdout). */
+  readonly logger?: Logger;
+  /** Developer credentials the server accepts instead of TEST_CREDENTIALS (e.g. to replay captured requests). */
+  readonly developerCredentials?: { accessKeyId: string; secretAccessKey: string; accountId?: string };
 }
 
 /** Starts a real server on 127.0.0.1, port 0, with an in-memory SQLite store and throttling off. */
@@ -45,18 +52,22 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     throttle: { identityRatePerSecond: 0, identityBurst: 1, poolRatePerSecond: 0, poolBurst: 1, ...o.throttle },
     storage: { engine: 'sqlite', file: ':memory:', synchronous: 'FULL', ...o.storage },
   };
+  const developerCredentials = options.developerCredentials
+    ? { accountId: TEST_CREDENTIALS.accountId, ...options.developerCredentials }
+    : TEST_CREDENTIALS;
   const server = await createServer({
     config,
-    developerCredentials: TEST_CREDENTIALS,
-    logger: createLogger(config.logLevel),
+    developerCredentials,
+    logger: options.logger ?? createLogger(config.logLevel),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.hooks ? { hooks: options.hooks } : {}),
+    ...(options.credentials ? { extraCredentials: options.credentials } : {}),
   });
   const endpoint = await server.listen();
   return {
     endpoint,
     region: config.region,
-    credentials: { accessKeyId: TEST_CREDENTIALS.accessKeyId, secretAccessKey: TEST_CREDENTIALS.secretAccessKey },
+    credentials: { accessKeyId: developerCredentials.accessKeyId, secretAccessKey: developerCredentials.secretAccessKey },
     server,
     services: server.services,
     close: () => server.close(),

@@ -1,0 +1,60 @@
+// The server under test, in its own process (forked by run.js), so it does not share an event loop with the
+// load generator. argv: 'cosync' <FULL|NORMAL> <dataDir>  |  'bare'.
+// Sends {port} when listening; answers {type:'stats'} with its peak RSS; exits on {type:'exit'}.
+import { createServer as createHttpServer } from 'node:http';
+import { join } from 'node:path';
+import { BENCH_CREDENTIALS, REGION } from './sign.js';
+
+const [kind, synchronous, dataDir] = process.argv.slice(2);
+
+/** Roughly the size of an UpdateRecords response for one record. */
+const BARE_BODY = JSON.stringify({
+  Records: [{
+    Key: 'k0', Value: 'v'.repeat(32), SyncCount: 1, LastModifiedDate: 1767225600.123,
+    LastModifiedBy: BENCH_CREDENTIALS.accountId, DeviceLastModifiedDate: 1767225600.123,
+  }],
+});
+
+async function startBare() {
+  const server = createHttpServer((req, res) => {
+    req.on('data', () => {});
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(BARE_BODY) });
+      res.end(BARE_BODY);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: server.address().port, close: () => new Promise((resolve) => { server.close(resolve); server.closeAllConnections(); }) };
+}
+
+async function startCosync() {
+  const { createServer } = await import('../dist/server.js');
+  const { defaultConfig } = await import('../dist/config.js');
+  const base = defaultConfig();
+  const config = {
+    ...base,
+    host: '127.0.0.1',
+    port: 0,
+    region: REGION,
+    dataDir,
+    logLevel: 'warn',
+    storage: { engine: 'sqlite', file: join(dataDir, 'cosync.sqlite'), synchronous },
+    // Throttling off: a rate of 0 switches a bucket off.
+    throttle: { identityRatePerSecond: 0, identityBurst: 1, poolRatePerSecond: 0, poolBurst: 1 },
+  };
+  const server = await createServer({ config, developerCredentials: BENCH_CREDENTIALS });
+  const url = await server.listen();
+  return { port: Number(new URL(url).port), close: () => server.close() };
+}
+
+const server = kind === 'bare' ? await startBare() : await startCosync();
+process.on('message', async (msg) => {
+  if (msg.type === 'stats') {
+    process.send({ type: 'stats', maxRssKb: process.resourceUsage().maxRSS });
+  } else if (msg.type === 'exit') {
+    await server.close();
+    process.exit(0); // --cpu-prof writes its profile here
+  }
+});
+process.send({ type: 'ready', port: server.port });
