@@ -12,6 +12,7 @@ import type { Principal } from '../auth/principal.js';
 import { hasSignature, verifySigV4, type CredentialResolver } from '../auth/sigv4.js';
 import { headerValue, jsonBody, restJsonInput, splitUrl, type RawRequest } from './request.js';
 import { sendError, sendResult } from './respond.js';
+import { registerCors } from './cors.js';
 
 export interface EdgeDeps {
   readonly services: Services;
@@ -40,6 +41,7 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     routerOptions: { maxParamLength: 8192, querystringParser: () => ({}) },
     frameworkErrors: (err, req, reply) => sendError(reply, protocolOf(req), req.id, err, logger),
   });
+  registerCors(app);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 

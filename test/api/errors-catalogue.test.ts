@@ -8,7 +8,7 @@ import { identityOperations } from '../../src/api/identity/index.js';
 
 const documented = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8');
 const codesInDocs = new Set([...documented.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]));
-const modelErrors = new Set(
+const modelErrors = new Set<string>(
   [...Object.values(cognitoSyncModel.operations), ...Object.values(cognitoIdentityModel.operations)].flatMap((o) => o.errors),
 );
 

@@ -1,0 +1,86 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CognitoIdentityClient, CreateIdentityPoolCommand, ListIdentityPoolsCommand } from '@aws-sdk/client-cognito-identity';
+
+const BIN = new URL('../../bin/cosync.js', import.meta.url).pathname;
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** Starts `cosync serve` as a user would (after `npm ci` built dist/) and collects its output. */
+function serve(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  const waitFor = async (pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> => {
+    const start = Date.now();
+    for (;;) {
+      const m = output.match(pattern);
+      if (m) return m;
+      if (child.exitCode !== null || Date.now() - start > timeoutMs) throw new Error(`no ${pattern} in output:\n${output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, waitFor, exited, output: () => output };
+}
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'cosync-cli-'));
+  dirs.push(d);
+  return d;
+}
+
+describe('cosync serve', () => {
+  it('generates developer credentials once, keeps them private, serves the APIs and stops gracefully', async () => {
+    const data = join(tempDir(), 'data');
+    const first = serve(['--port', '0', '--data', data, '--log-level', 'info']);
+    const url = (await first.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/))[1] ?? '';
+    const key = (await first.waitFor(/AWS_ACCESS_KEY_ID=(\S+)/))[1] ?? '';
+    const secret = (await first.waitFor(/AWS_SECRET_ACCESS_KEY=(\S+)/))[1] ?? '';
+    expect(statSync(join(data, 'developer-credentials.json')).mode & 0o777).toBe(0o600);
+
+    const client = new CognitoIdentityClient({ endpoint: url, region: 'us-east-1', credentials: { accessKeyId: key, secretAccessKey: secret } });
+    const pool = await client.send(new CreateIdentityPoolCommand({ IdentityPoolName: 'cli_pool', AllowUnauthenticatedIdentities: true }));
+    expect(pool.IdentityPoolId).toMatch(/^us-east-1:[0-9a-f-]{36}$/);
+
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(first.output()).toContain('stopped');
+
+    // Second start: same credentials from the data folder, not printed again, data still there.
+    const second = serve(['--data', data], { COSYNC_PORT: '0', COSYNC_REGION: 'eu-west-1' });
+    const url2 = (await second.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/))[1] ?? '';
+    expect(second.output()).not.toContain(secret);
+    const client2 = new CognitoIdentityClient({ endpoint: url2, region: 'eu-west-1', credentials: { accessKeyId: key, secretAccessKey: secret } });
+    const pools = await client2.send(new ListIdentityPoolsCommand({ MaxResults: 10 }));
+    expect(pools.IdentityPools?.map((p) => p.IdentityPoolName)).toEqual(['cli_pool']);
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+  });
+
+  it('uses credentials from the environment and refuses unknown flags', async () => {
+    const data = tempDir();
+    const s = serve(['--port=0', `--data=${data}`], { COSYNC_ACCESS_KEY_ID: 'AKIAENVKEY', COSYNC_SECRET_ACCESS_KEY: 'env-secret' });
+    await s.waitFor(/cosync listening/);
+    expect(s.output()).not.toContain('env-secret');
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+
+    const bad = serve(['--no-such-flag', '1']);
+    expect(await bad.exited).toBe(1);
+    expect(bad.output()).toContain('unknown option --no-such-flag');
+  });
+});
