@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { Database } from './driver.js';
 
 /**
  * Versioned schema migrations for the SQLite engine.
@@ -134,7 +134,7 @@ export class SchemaTooNewError extends Error {
  * behind), and records each in `schema_migrations`. Refuses a database newer than `migrations`.
  * Returns the versions applied.
  */
-export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
   checkSequence(migrations);
   const latest = migrations.at(-1)?.version ?? 0;
   const run = db.transaction((): number[] => {

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { Database } from './driver.js';
 import type { SyncStore } from '../store.js';
 import type {
   CurrentRecord, DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, PoolSyncSettings, PoolUsage,
@@ -20,7 +20,7 @@ const MAX_BATCH = 256;
  * Opens the database with the engine's pragmas and migrates it. Exported for tests that inspect the pragmas.
  * Throws (and closes the handle) when migration fails, e.g. SchemaTooNewError.
  */
-export function openSqliteDatabase(options: SqliteStoreOptions): Database.Database {
+export function openSqliteDatabase(options: SqliteStoreOptions): Database {
   const db = new Database(options.file);
   try {
     // WAL: readers never block the writer, and a commit is one sequential append (+ one fsync under FULL).
@@ -160,7 +160,7 @@ type Outcome = { ok: true; value: WritePlan } | { ok: false; error: unknown };
  * so a command sees the effects of every earlier one, committed or in the same batch. Promises settle only
  * after COMMIT: nothing is acknowledged before it is durable.
  */
-function createGroupCommit(db: Database.Database, s: Statements) {
+function createGroupCommit(db: Database, s: Statements) {
   let queue: PendingWrite[] = [];
   let scheduled = false;
 
@@ -310,7 +310,7 @@ function readSettings(s: Statements, poolId: string): PoolSyncSettings {
  * Every statement, prepared once. Paging uses `> after` with '' for the first page: IDs, dataset names and
  * record keys are never empty (the API validates minimum lengths).
  */
-function prepareStatements(db: Database.Database) {
+function prepareStatements(db: Database) {
   const q = <P extends unknown[] | {} = unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
   const DATASET = `identity_id, name, sync_count, deleted, last_deleted_at_sync_count, created_at, last_modified_at,
     last_modified_by, num_records, data_storage, merge_parent`;
@@ -380,9 +380,11 @@ function prepareStatements(db: Database.Database) {
       `SELECT key, sync_count, value IS NOT NULL AS live,
          CASE WHEN value IS NULL THEN 0 ELSE length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) END AS bytes
        FROM records WHERE identity_id = ? AND dataset_name = ? AND key IN (SELECT value FROM json_each(?))`),
+    // CAST: a bare `LIMIT ?` makes SQLite recompile the statement whenever it is bound again (it folds the bound
+    // limit into the plan), which costs more than the query itself on this hot path.
     listRecords: q<[string, string, number, number, number, string, number], RecordDb>(
       `SELECT ${RECORD} FROM records WHERE identity_id = ? AND dataset_name = ? AND sync_count >= ? AND sync_count <= ?
-         AND (sync_count, key) > (?, ?) ORDER BY sync_count, key LIMIT ?`),
+         AND (sync_count, key) > (?, ?) ORDER BY sync_count, key LIMIT CAST(? AS INTEGER)`),
     upsertRecord: q<[string, string, string, string | null, number, number, string, number]>(
       `INSERT INTO records (identity_id, dataset_name, ${RECORD}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (identity_id, dataset_name, key) DO UPDATE SET value = excluded.value,
