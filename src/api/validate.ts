@@ -29,6 +29,8 @@ function memberPath(parent: string, name: string): string {
   return parent ? `${parent}.${camel}` : camel;
 }
 
+const MAX_EPOCH_SECONDS = 8.64e12;
+
 function jsonTypeName(value: unknown): string {
   if (Array.isArray(value)) return 'array';
   return typeof value;
@@ -78,7 +80,10 @@ function checkTypes(model: ServiceModel, shape: ShapeModel, value: unknown, path
       return;
     case 'timestamp':
       // restJson and awsJson send timestamps as epoch seconds, integer or fractional.
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw fail('a timestamp in epoch seconds');
+      // Within the range of a JavaScript Date (±8.64e12 s), so it converts to milliseconds and stores exactly.
+      if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > MAX_EPOCH_SECONDS) {
+        throw fail('a timestamp in epoch seconds');
+      }
       return;
     default:
       return;
@@ -138,7 +143,9 @@ function checkValue(model: ServiceModel, member: MemberModel | { shape: string }
     if (shape.min !== undefined && value.length < shape.min) violation(`have length greater than or equal to ${shape.min}`);
     if (shape.max !== undefined && value.length > shape.max) violation(`have length less than or equal to ${shape.max}`);
     value.forEach((item, i) => {
-      if (item !== null) checkValue(model, { shape: shape.member ?? '' }, item, `${path}.${i + 1}.member`, out);
+      // A null inside a list is no absent member: it would reach the handler as an element.
+      if (item === null) out.push(`Value null at '${path}.${i + 1}.member' failed to satisfy constraint: Member must not be null`);
+      else checkValue(model, { shape: shape.member ?? '' }, item, `${path}.${i + 1}.member`, out);
     });
   } else if (shape.type === 'map' && typeof value === 'object' && value !== null) {
     const entries = Object.entries(value as Record<string, unknown>);
@@ -146,7 +153,8 @@ function checkValue(model: ServiceModel, member: MemberModel | { shape: string }
     if (shape.max !== undefined && entries.length > shape.max) violation(`have length less than or equal to ${shape.max}`);
     for (const [k, v] of entries) {
       checkValue(model, { shape: shape.key ?? '' }, k, `${path}.${k}.key`, out);
-      if (v !== null) checkValue(model, { shape: shape.value ?? '' }, v, `${path}.${k}.value`, out);
+      if (v === null) out.push(`Value null at '${path}.${k}.value' failed to satisfy constraint: Member must not be null`);
+      else checkValue(model, { shape: shape.value ?? '' }, v, `${path}.${k}.value`, out);
     }
   } else if (shape.type === 'structure' && typeof value === 'object' && value !== null) {
     checkStructure(model, shape, value as Record<string, unknown>, path, out);

@@ -11,7 +11,7 @@ import { authorize } from '../auth/authorize.js';
 import type { Principal } from '../auth/principal.js';
 import { hasSignature, verifySigV4, type CredentialResolver } from '../auth/sigv4.js';
 import { headerValue, jsonBody, restJsonInput, splitUrl, type RawRequest } from './request.js';
-import { sendError, sendResult } from './respond.js';
+import { sendClientError, sendError, sendResult } from './respond.js';
 import { registerCors } from './cors.js';
 
 export interface EdgeDeps {
@@ -40,8 +40,14 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     // Query strings are parsed by src/http/request.ts exactly as SigV4 and the model need them.
     routerOptions: { maxParamLength: 8192, querystringParser: () => ({}) },
     frameworkErrors: (err, req, reply) => sendError(reply, protocolOf(req), req.id, err, logger),
+    clientErrorHandler: (err, socket) => sendClientError(err, socket, logger),
   });
   registerCors(app);
+  // Once close() has begun, answers in flight end their keep-alive connection, so shutdown does not wait for
+  // clients to hang up.
+  app.addHook('onSend', async (_req, reply) => {
+    if (!app.server.listening) reply.header('Connection', 'close');
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { ServiceError, errors, type Protocol } from '../api/errors.js';
 import type { Logger } from '../logger.js';
@@ -59,4 +62,35 @@ function fromFrameworkError(err: unknown): ServiceError | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * Requests Node's HTTP parser refuses before any route runs (malformed framing such as Content-Length together with
+ * Transfer-Encoding, oversized header sections) are answered in the same AWS shape as every other error, then the
+ * connection is closed. A request timeout keeps the plain 408 Node and Fastify send.
+ */
+export function sendClientError(err: Error & { code?: string }, socket: Duplex, logger: Logger): void {
+  // A reset connection has nobody left to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const requestId = randomUUID();
+    const serviceError = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? undefined
+      : err.code === 'HPE_HEADER_OVERFLOW' ? errors.requestEntityTooLarge('Request headers are larger than the server accepts')
+      : errors.serialization('The request is not valid HTTP/1.1');
+    if (serviceError) {
+      // The path is unknown here; both protocols give these two codes the same status.
+      const status = serviceError.statusFor('restJson1');
+      const body = JSON.stringify({ __type: serviceError.code, message: serviceError.message });
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nx-amzn-RequestId: ${requestId}\r\n` +
+          `x-amzn-ErrorType: ${serviceError.code}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    } else {
+      const body = '{"error":"Request Timeout","message":"Client Timeout","statusCode":408}';
+      socket.write(`HTTP/1.1 408 Request Timeout\r\nContent-Length: ${body.length}\r\nContent-Type: application/json\r\n\r\n${body}`);
+    }
+    logger.debug({ requestId, code: err.code }, 'unparseable request');
+  }
+  socket.destroy(err);
 }
