@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseLoginProvidersConfig, type LoginProvidersConfig } from './auth/login-providers.js';
 
 /**
  * Server configuration. Every setting has a command-line flag and an environment variable (flag wins);
@@ -18,6 +20,15 @@ export interface Config {
   readonly syncSessionTtlSeconds: number;
   /** Largest request body accepted; larger bodies get 413 RequestEntityTooLargeException. */
   readonly maxBodyBytes: number;
+  /** Lifetime of the temporary credentials GetCredentialsForIdentity issues (AWS: one hour at most). */
+  readonly credentialsTtlSeconds: number;
+  /**
+   * The URL clients and relying parties reach this server at: the `iss` of Cosync's OpenID tokens and the base of
+   * its discovery document. Default: the address it listens on.
+   */
+  readonly publicUrl: string | null;
+  /** OpenID Connect issuers whose tokens identity pools accept as logins (see docs/configuration.md). */
+  readonly loginProviders: LoginProvidersConfig;
 }
 
 export type StorageConfig = { readonly engine: 'sqlite'; readonly file: string; readonly synchronous: 'FULL' | 'NORMAL' };
@@ -90,6 +101,15 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'throttle-pool-burst', env: 'COSYNC_THROTTLE_POOL_BURST', apply: (d, v) => { d.throttle.poolBurst = integer('pool burst', v, 1); } },
   { flag: 'sync-session-ttl', env: 'COSYNC_SYNC_SESSION_TTL', apply: (d, v) => { d.syncSessionTtlSeconds = integer('sync session ttl', v, 1); } },
   { flag: 'max-body-bytes', env: 'COSYNC_MAX_BODY_BYTES', apply: (d, v) => { d.maxBodyBytes = integer('max body bytes', v, 1024); } },
+  { flag: 'credentials-ttl', env: 'COSYNC_CREDENTIALS_TTL', apply: (d, v) => { d.credentialsTtlSeconds = integer('credentials ttl', v, 60); } },
+  { flag: 'public-url', env: 'COSYNC_PUBLIC_URL', apply: (d, v) => {
+    if (!/^https?:\/\/[^/]+/.test(v)) throw new Error(`--public-url must be an http(s) URL, got '${v}'`);
+    d.publicUrl = v.replace(/\/+$/, '');
+  } },
+  { flag: 'login-providers', env: 'COSYNC_LOGIN_PROVIDERS', apply: (d, v) => {
+    // Inline JSON, or the path of a JSON file.
+    d.loginProviders = parseLoginProvidersConfig(v.trim().startsWith('{') ? v : readFileSync(v, 'utf8')) as Draft['loginProviders'];
+  } },
 ];
 
 export function defaultConfig(): Config {
@@ -105,6 +125,9 @@ export function defaultConfig(): Config {
     syncSessionTtlSeconds: 3600,
     // A 1 MiB value may be escaped to six bytes per character in JSON; leave room for a full patch list.
     maxBodyBytes: 8 * 1024 * 1024,
+    credentialsTtlSeconds: 3600,
+    publicUrl: null,
+    loginProviders: {},
   };
 }
 

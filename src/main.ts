@@ -2,6 +2,7 @@ import { loadConfig, SETTINGS } from './config.js';
 import { createServer } from './server.js';
 import { createLogger } from './logger.js';
 import { formatCredentialsBanner, loadDeveloperCredentials } from './auth/developer-credentials.js';
+import { loadServerKeys } from './auth/server-keys.js';
 
 const USAGE = `Usage: cosync serve [options]
 
@@ -19,8 +20,9 @@ export async function main(args: string[]): Promise<void> {
   if (command !== 'serve') throw new Error(`unknown command '${command}'\n\n${USAGE}`);
   const config = loadConfig(rest, process.env);
   const logger = createLogger(config.logLevel);
-  const credentials = await loadDeveloperCredentials({ dataDir: config.dataDir, env: process.env });
-  const server = await createServer({ config, developerCredentials: credentials, logger });
+  const credentials = await loadDeveloperCredentials({ dataDir: config.dataDir, env: process.env, log: logger });
+  const serverKeys = await loadServerKeys({ dataDir: config.dataDir, env: process.env, log: logger });
+  const server = await createServer({ config, developerCredentials: credentials, serverKeys, logger });
   const url = await server.listen();
   logger.info({ url, region: config.region, data: config.dataDir, storage: config.storage.engine }, 'cosync listening');
   if (credentials.generated) process.stdout.write(formatCredentialsBanner(credentials, url, config.region));

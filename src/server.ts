@@ -12,6 +12,9 @@ import { createLogger, type Logger } from './logger.js';
 import { openStore } from './storage/index.js';
 import type { SyncStore } from './storage/store.js';
 import type { CredentialResolver } from './auth/sigv4.js';
+import type { ServerKeys } from './auth/server-keys.js';
+import { LoginVerifier } from './auth/login-providers.js';
+import { identityCredentialsResolver } from './auth/identity-resolver.js';
 
 export interface DeveloperCredentials {
   readonly accessKeyId: string;
@@ -22,6 +25,8 @@ export interface DeveloperCredentials {
 export interface ServerOptions {
   readonly config: Config;
   readonly developerCredentials: DeveloperCredentials;
+  /** Keys from which identity credentials and OpenID tokens derive (src/auth/server-keys.ts). */
+  readonly serverKeys: ServerKeys;
   readonly clock?: Clock;
   readonly ids?: IdSource;
   readonly hooks?: readonly SyncHooks[];
@@ -29,8 +34,8 @@ export interface ServerOptions {
   /** An already open store (tests); otherwise one is opened from config.storage and closed by close(). */
   readonly store?: SyncStore;
   /**
-   * Test seam: a further credential resolver, tried when the access key is not the developer key (e.g. to mint
-   * identity principals before Cognito Identity issues credentials). Not wired to any CLI flag.
+   * Test seam: a further credential resolver, tried after the developer key and identity credentials (tests mint
+   * principals with it). Not wired to any CLI flag.
    */
   readonly extraCredentials?: CredentialResolver;
 }
@@ -64,10 +69,17 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
     logger,
     accountId: developerCredentials.accountId,
     sessionKey: Buffer.from(secret, 'base64'),
+    keys: options.serverKeys,
+    loginVerifier: new LoginVerifier(config.loginProviders),
+    urls: { issuer: config.publicUrl ?? `http://${config.host}:${config.port}` },
   };
   const app = buildHttpApp({
     services,
-    resolveCredentials: chainResolvers(developerResolver(developerCredentials), options.extraCredentials),
+    resolveCredentials: chainResolvers(
+      developerResolver(developerCredentials),
+      identityCredentialsResolver(services),
+      ...(options.extraCredentials ? [options.extraCredentials] : []),
+    ),
     syncOperations,
     identityOperations,
     limiter: new RateLimiter(config.throttle, clock),
@@ -81,7 +93,9 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
     app,
     services,
     async listen() {
-      return app.listen({ host: config.host, port: config.port });
+      const url = await app.listen({ host: config.host, port: config.port });
+      if (!config.publicUrl) services.urls.issuer = url;
+      return url;
     },
     close() {
       closing ??= (async () => {
@@ -94,13 +108,18 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
   };
 }
 
-/** Tries `first`, then `next` (when given) for access keys `first` does not know. */
-function chainResolvers(first: CredentialResolver, next: CredentialResolver | undefined): CredentialResolver {
-  if (!next) return first;
-  return async (accessKeyId, sessionToken) => (await first(accessKeyId, sessionToken)) ?? next(accessKeyId, sessionToken);
+/** Tries each resolver in turn until one knows the access key. */
+function chainResolvers(...resolvers: CredentialResolver[]): CredentialResolver {
+  return async (accessKeyId, sessionToken) => {
+    for (const resolve of resolvers) {
+      const found = await resolve(accessKeyId, sessionToken);
+      if (found) return found;
+    }
+    return undefined;
+  };
 }
 
-/** Developer credentials act for the account that owns every pool. Identity credentials come in a later issue. */
+/** Developer credentials act for the account that owns every pool. */
 function developerResolver(creds: DeveloperCredentials): CredentialResolver {
   return (accessKeyId) =>
     accessKeyId === creds.accessKeyId

@@ -5,6 +5,8 @@ import type { HookRunner } from '../hooks/hook-runner.js';
 import type { SyncOperationName } from './model/cognito-sync-model.js';
 import type { IdentityOperationName } from './model/cognito-identity-model.js';
 import type { Logger } from '../logger.js';
+import type { ServerKeys } from '../auth/server-keys.js';
+import type { LoginVerifier } from '../auth/login-providers.js';
 
 /** Time and identifiers come from here, so tests can inject a clock and predictable IDs. */
 export interface Clock {
@@ -30,6 +32,11 @@ export interface Services {
   readonly accountId: string;
   /** HMAC key for SyncSessionTokens, shared by every instance through the database. */
   readonly sessionKey: Buffer;
+  /** Keys from which identity credentials and OpenID tokens are derived (src/auth/server-keys.ts). */
+  readonly keys: ServerKeys;
+  readonly loginVerifier: LoginVerifier;
+  /** Where this server is reached; `issuer` is known once it listens (or from --public-url). */
+  readonly urls: { issuer: string };
 }
 
 export interface RequestContext {

@@ -4,8 +4,9 @@
  * prints formatCredentialsBanner() when `generated` is true.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readPrivateJson, writePrivateFile, type FileLog } from './private-file.js';
 
 export interface DeveloperCredentials {
   readonly accessKeyId: string;
@@ -19,10 +20,7 @@ export interface DeveloperCredentials {
 }
 
 /** The subset of a pino logger used here; secrets are never passed to it. */
-export interface CredentialsLog {
-  info(msg: string): void;
-  warn(msg: string): void;
-}
+export type CredentialsLog = FileLog;
 
 export interface LoadDeveloperCredentialsOptions {
   readonly dataDir: string;
@@ -74,7 +72,7 @@ export async function loadDeveloperCredentials(opts: LoadDeveloperCredentialsOpt
   }
   const fresh = generateCredentials();
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await writeAtomically(file, `${JSON.stringify(fresh, null, 2)}\n`);
+  await writePrivateFile(file, `${JSON.stringify(fresh, null, 2)}\n`);
   log?.info(`generated developer credentials ${fresh.accessKeyId}; stored in ${file}`);
   return { ...fresh, accountId: accountOverride ?? fresh.accountId, generated: true, file };
 }
@@ -106,20 +104,9 @@ function setting(env: LoadDeveloperCredentialsOptions['env'], name: string): str
 
 /** Reads the credentials file; undefined when it does not exist. A damaged file is an error, never overwritten. */
 async function readStored(file: string, log: CredentialsLog | undefined): Promise<StoredCredentials | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
-  }
   const fix = 'fix it, or delete it to generate new credentials';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${file} is not valid JSON (${(err as Error).message}); ${fix}`);
-  }
+  const parsed = await readPrivateJson(file, fix, log);
+  if (parsed === undefined) return undefined;
   const { accessKeyId, secretAccessKey, accountId } = (parsed ?? {}) as Record<string, unknown>;
   if (typeof accessKeyId !== 'string' || accessKeyId === '' ||
       typeof secretAccessKey !== 'string' || secretAccessKey === '') {
@@ -128,16 +115,7 @@ async function readStored(file: string, log: CredentialsLog | undefined): Promis
   if (accountId !== undefined && (typeof accountId !== 'string' || !ACCOUNT_ID.test(accountId))) {
     throw new Error(`${file}: "accountId" must be a string of 12 digits; ${fix}`);
   }
-  await warnIfReadableByOthers(file, log);
   return { accessKeyId, secretAccessKey, accountId: accountId ?? accountIdFor(accessKeyId) };
-}
-
-async function warnIfReadableByOthers(file: string, log: CredentialsLog | undefined): Promise<void> {
-  if (process.platform === 'win32') return; // POSIX modes mean nothing there.
-  const { mode } = await stat(file);
-  if ((mode & 0o077) !== 0) {
-    log?.warn(`${file} is accessible to other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it`);
-  }
 }
 
 /** AWS-shaped: `AKIA` + 16 base32 characters, and a 40-character base64 secret (30 random bytes, so no padding). */
@@ -152,22 +130,4 @@ function generateCredentials(): StoredCredentials {
 function accountIdFor(accessKeyId: string): string {
   const digest = createHash('sha256').update(`cosync-account:${accessKeyId}`).digest();
   return (digest.readBigUInt64BE(0) % 1_000_000_000_000n).toString().padStart(12, '0');
-}
-
-/** Temp file (mode 0600, fsynced) then rename, so a crash never leaves a half-written credentials file. */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    const handle = await open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw new Error(`cannot write ${file}: ${(err as Error).message}`);
-  }
 }

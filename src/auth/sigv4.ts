@@ -5,8 +5,7 @@
  * signing-key derivation and HMAC); this file only parses what the client sent, checks it the way AWS front ends do,
  * and feeds the library exactly what the client declared it signed. Errors carry AWS's codes and messages.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { Sha256 } from '@aws-crypto/sha256-js';
+import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
 import { ALGORITHM_IDENTIFIER, SignatureV4, createScope, getCanonicalHeaders } from '@smithy/signature-v4';
 import { errors } from '../api/errors.js';
 import type { Principal } from './principal.js';
@@ -49,6 +48,33 @@ const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;
 const MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key ' +
   'and signing method. Consult the service documentation for details.';
+
+/**
+ * SHA-256 / HMAC-SHA256 for smithy on node:crypto (its Checksum interface). The pure-JS @aws-crypto/sha256-js costs
+ * several times more, and every request hashes its canonical request and computes two HMACs.
+ */
+class NodeSha256 {
+  private hash: Hash | Hmac;
+  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.hash = this.create();
+  }
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+  }
+  async digest(): Promise<Uint8Array> {
+    return this.hash.digest();
+  }
+  reset(): void {
+    this.hash = this.create();
+  }
+  private create(): Hash | Hmac {
+    if (this.secret === undefined) return createHash('sha256');
+    const s = this.secret;
+    const key = typeof s === 'string' ? s
+      : ArrayBuffer.isView(s) ? new Uint8Array(s.buffer, s.byteOffset, s.byteLength) : new Uint8Array(s);
+    return createHmac('sha256', key);
+  }
+}
 
 /** Smithy's request shape, taken from an exported function so no undeclared package is imported. */
 type SmithyRequest = Parameters<typeof getCanonicalHeaders>[0];
@@ -171,7 +197,8 @@ function readSigningTime(headers: ReadonlyMap<string, string>): SigningTime {
       `Date must be in ISO-8601 'basic format'. Got '${raw}'. See http://en.wikipedia.org/wiki/ISO_8601`,
     );
   }
-  return { date, longDate: formatLongDate(date) };
+  // parseBasicIso8601 only accepts text that is exactly the date's long form.
+  return { date, longDate: amzDate !== undefined ? amzDate.trim() : formatLongDate(date) };
 }
 
 function parseBasicIso8601(text: string): Date | undefined {
@@ -180,7 +207,9 @@ function parseBasicIso8601(text: string): Date | undefined {
   const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
   // Date.UTC rolls 20261332 over into the next year; such a date was never a valid signing date.
-  return formatLongDate(date) === text ? date : undefined;
+  const exact = date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d &&
+    date.getUTCHours() === h && date.getUTCMinutes() === mi && date.getUTCSeconds() === s;
+  return exact ? date : undefined;
 }
 
 function formatLongDate(date: Date): string {
@@ -209,17 +238,18 @@ function checkScope(auth: ParsedAuthorization, time: SigningTime, opts: VerifyOp
 /** AWS's replay window: the signing date may be at most maxSkewMs before or after the server's clock. */
 function checkClock(time: SigningTime, now: Date, maxSkewMs: number): void {
   const minutes = `${Math.round(maxSkewMs / 60000)} min.`;
-  const nowText = formatLongDate(now);
+  // Formatted only for the error: this runs on every request.
+  const nowText = (): string => formatLongDate(now);
   const earliest = new Date(now.getTime() - maxSkewMs);
   const latest = new Date(now.getTime() + maxSkewMs);
   if (time.date < earliest) {
     throw errors.invalidSignature(
-      `Signature expired: ${time.longDate} is now earlier than ${formatLongDate(earliest)} (${nowText} - ${minutes})`,
+      `Signature expired: ${time.longDate} is now earlier than ${formatLongDate(earliest)} (${nowText()} - ${minutes})`,
     );
   }
   if (time.date > latest) {
     throw errors.invalidSignature(
-      `Signature not yet current: ${time.longDate} is still later than ${formatLongDate(latest)} (${nowText} + ${minutes})`,
+      `Signature not yet current: ${time.longDate} is still later than ${formatLongDate(latest)} (${nowText()} + ${minutes})`,
     );
   }
 }
@@ -287,7 +317,7 @@ async function expectedSignature(
     credentials: { accessKeyId: auth.accessKeyId, secretAccessKey },
     region: auth.scopeRegion,
     service: auth.scopeService,
-    sha256: Sha256,
+    sha256: NodeSha256,
     uriEscapePath: true,
     applyChecksum: false,
   });

@@ -13,6 +13,7 @@ import { hasSignature, verifySigV4, type CredentialResolver } from '../auth/sigv
 import { headerValue, jsonBody, restJsonInput, splitUrl, type RawRequest } from './request.js';
 import { sendClientError, sendError, sendResult } from './respond.js';
 import { registerCors } from './cors.js';
+import { registerOpenIdRoutes } from './openid-routes.js';
 
 export interface EdgeDeps {
   readonly services: Services;
@@ -64,6 +65,7 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     });
   }
   app.post('/', (req, reply) => handleIdentity(deps, req, reply));
+  registerOpenIdRoutes(app, deps.services);
   app.setNotFoundHandler((req, reply) => {
     const { rawPath } = splitUrl(req.url);
     const allowed = allowedMethods(templates, rawPath);

@@ -1,6 +1,6 @@
 import type {
-  DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, IdentityUsage, Page, PoolSyncSettings, PoolUsage,
-  RecordRow, WriteCommand, WritePlan,
+  DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, IdentityUsage, Login, MergeOutcome, Page,
+  PoolSyncSettings, PoolUsage, RecordRow, WriteCommand, WritePlan,
 } from './types.js';
 
 /**
@@ -37,6 +37,42 @@ export interface SyncStore {
   getIdentity(identityId: string): Promise<Identity | undefined>;
   /** Identities of one pool ordered by ID; `after` is the last ID of the previous page. */
   listIdentities(identityPoolId: string, page: Page<string>): Promise<Identity[]>;
+
+  /** Replaces an identity's row (its lastModifiedAt, disabled flag); false when it does not exist. */
+  updateIdentity(identity: Identity): Promise<boolean>;
+  /**
+   * Deletes an identity with its logins, datasets, records, devices and subscriptions; false when absent.
+   * Its ID is never reissued (IDs are random UUIDs).
+   */
+  deleteIdentity(identityId: string): Promise<boolean>;
+
+  // --- logins (Cognito Identity) -------------------------------------------------------------------------
+  /**
+   * Links a login to an identity. If the (pool, provider, subject) pair is already linked — to this identity or
+   * another — nothing changes. Returns the login as stored after the call, so the caller sees who owns it.
+   */
+  linkLogin(login: Login): Promise<Login>;
+  findLogin(identityPoolId: string, providerName: string, subject: string): Promise<Login | undefined>;
+  /** The identity's logins ordered by (providerName, subject). */
+  listLogins(identityId: string): Promise<Login[]>;
+  /** Removes one login of an identity; false when it was not linked to that identity. */
+  unlinkLogin(identityId: string, providerName: string, subject: string): Promise<boolean>;
+  /**
+   * Merges `mergedId` into `survivorId` in one atomic unit (SPEC §5.7): every login of the merged identity moves
+   * to the survivor; the merged identity is disabled (kept, so its ID is never reused); each live dataset of the
+   * merged identity moves to the survivor under the name `datasetName(name)` (callers pass
+   * `<name>.<mergedId>`, shortened to fit 128 characters) with `mergeParent` = its old name, dataset sync count
+   * 1 and every live record at sync count 1 (tombstones are dropped); its deleted dataset rows are dropped;
+   * its devices and subscriptions are dropped. Both identities must exist in the same pool; a merge of an
+   * identity into itself is refused with an Error. Datasets moved may exceed the survivor's dataset quota
+   * (AWS: merged datasets "continue to use up space").
+   */
+  mergeIdentities(args: {
+    survivorId: string;
+    mergedId: string;
+    now: number;
+    datasetName: (name: string) => string;
+  }): Promise<MergeOutcome>;
 
   // --- Cognito Sync settings of a pool ------------------------------------------------------------------
   /** The pool's settings; defaults (no events, no push, no streams, NOT_STARTED) when never set. */

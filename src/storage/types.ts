@@ -14,6 +14,10 @@ export interface IdentityPool {
   readonly cognitoIdentityProviders: readonly CognitoIdentityProvider[];
   readonly samlProviderArns: readonly string[];
   readonly tags: Readonly<Record<string, string>>;
+  /** SetIdentityPoolRoles: role type (`authenticated`, `unauthenticated`) → role ARN. Empty when never set. */
+  readonly roles: Readonly<Record<string, string>>;
+  /** SetIdentityPoolRoles: provider → RoleMapping, kept in its wire shape (Cosync has no IAM to apply it to). */
+  readonly roleMappings: Readonly<Record<string, unknown>>;
   readonly createdAt: number;
 }
 
@@ -21,6 +25,27 @@ export interface CognitoIdentityProvider {
   readonly providerName: string;
   readonly clientId: string;
   readonly serverSideTokenCheck: boolean;
+}
+
+/**
+ * A login linked to an identity: the provider name as the client sends it in `Logins` (e.g.
+ * `accounts.google.com`, `cognito-idp.us-east-1.amazonaws.com/us-east-1_abc`, or a pool's developer provider
+ * name) and the user's identifier at that provider (the token's `sub`, or the developer user identifier).
+ * Within one pool a (providerName, subject) pair belongs to at most one identity.
+ */
+export interface Login {
+  readonly identityPoolId: string;
+  readonly providerName: string;
+  readonly subject: string;
+  readonly identityId: string;
+  readonly linkedAt: number;
+}
+
+/** What an identity merge did (see SyncStore.mergeIdentities). */
+export interface MergeOutcome {
+  /** Names under the survivor of the datasets moved from the merged identity. */
+  readonly movedDatasets: readonly string[];
+  readonly movedLogins: number;
 }
 
 export interface Identity {

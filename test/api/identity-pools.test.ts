@@ -68,10 +68,14 @@ describe('registry', () => {
   it('registers each operation under its own name with the right credential class', () => {
     for (const [key, op] of Object.entries(identityOperations)) expect(op.name).toBe(key);
     expect(Object.keys(identityOperations).sort()).toEqual([
-      'CreateIdentityPool', 'DeleteIdentityPool', 'DescribeIdentity', 'DescribeIdentityPool', 'GetId',
-      'ListIdentities', 'ListIdentityPools', 'UpdateIdentityPool',
+      'CreateIdentityPool', 'DeleteIdentities', 'DeleteIdentityPool', 'DescribeIdentity', 'DescribeIdentityPool',
+      'GetCredentialsForIdentity', 'GetId', 'GetIdentityPoolRoles', 'GetOpenIdToken', 'GetOpenIdTokenForDeveloperIdentity',
+      'ListIdentities', 'ListIdentityPools', 'LookupDeveloperIdentity', 'MergeDeveloperIdentities', 'SetIdentityPoolRoles',
+      'UnlinkDeveloperIdentity', 'UnlinkIdentity', 'UpdateIdentityPool',
     ]);
-    for (const op of Object.values(identityOperations)) expect(op.auth).toBe(op.name === 'GetId' ? 'public' : 'developer');
+    // The operations the model marks unsigned ("public API") are exactly the public ones here.
+    const unsigned = ['GetCredentialsForIdentity', 'GetId', 'GetOpenIdToken', 'UnlinkIdentity'];
+    for (const op of Object.values(identityOperations)) expect(op.auth).toBe(unsigned.includes(op.name) ? 'public' : 'developer');
   });
 });
 
@@ -139,6 +143,19 @@ describe('UpdateIdentityPool', () => {
     expect(out.DeveloperProviderName).toBe(FULL_SETTINGS.DeveloperProviderName);
     expect(out.IdentityPoolTags).toEqual(FULL_SETTINGS.IdentityPoolTags);
     expect(out.CognitoIdentityProviders).toBeUndefined();
+  });
+
+  it('starts a pool without roles, and keeps the stored roles and role mappings across an update', async () => {
+    const poolId = await createPool();
+    const created = await t.services.store.getIdentityPool(poolId);
+    expect(created).toMatchObject({ roles: {}, roleMappings: {} });
+    const roles = { authenticated: 'arn:aws:iam::123456789012:role/auth' };
+    const roleMappings = { 'graph.facebook.com': { Type: 'Token', AmbiguousRoleResolution: 'Deny' } };
+    await t.services.store.updateIdentityPool({ ...created!, roles, roleMappings });
+    await identity.send(new UpdateIdentityPoolCommand({
+      IdentityPoolId: poolId, IdentityPoolName: 'renamed', AllowUnauthenticatedIdentities: true,
+    }));
+    expect(await t.services.store.getIdentityPool(poolId)).toMatchObject({ identityPoolName: 'renamed', roles, roleMappings });
   });
 
   it('lets a developer provider name be set once, and refuses to change it', async () => {
@@ -312,7 +329,7 @@ function poolRow(identityPoolId: string): IdentityPool {
   return {
     identityPoolId, identityPoolName: 'bulk', allowUnauthenticatedIdentities: false, allowClassicFlow: false,
     supportedLoginProviders: {}, developerProviderName: null, openIdConnectProviderArns: [], cognitoIdentityProviders: [],
-    samlProviderArns: [], tags: {}, createdAt: 0,
+    samlProviderArns: [], tags: {}, roles: {}, roleMappings: {}, createdAt: 0,
   };
 }
 

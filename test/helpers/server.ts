@@ -6,12 +6,16 @@ import type { Clock } from '../../src/api/operation.js';
 import type { SyncHooks } from '../../src/hooks/types.js';
 import type { CredentialResolver } from '../../src/auth/sigv4.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { serverKeys, type ServerKeys } from '../../src/auth/server-keys.js';
 
 export const TEST_CREDENTIALS = {
   accessKeyId: 'AKIACOSYNCTESTKEY001',
   secretAccessKey: 'cosync-test-secret-access-key/0123456789',
   accountId: '123456789012',
 };
+
+/** Fixed server keys, so tests can reason about what one server issues and another accepts. */
+export const TEST_SERVER_KEYS = serverKeys([{ id: 'test1', secret: Buffer.alloc(32, 1) }]);
 
 export interface TestServer {
   readonly endpoint: string;
@@ -30,6 +34,8 @@ export interface TestServerOptions {
   };
   readonly clock?: Clock;
   readonly hooks?: readonly SyncHooks[];
+  /** Server keys (default TEST_SERVER_KEYS); two servers with the same keys accept each other's credentials. */
+  readonly serverKeys?: ServerKeys;
   /** Extra credentials tried after the developer key (e.g. identity principals, see ServerOptions.extraCredentials). */
   readonly credentials?: CredentialResolver;
   /** A logger to capture the server's log lines (default: pino at COSYNC_TEST_LOG or silent, on stdout). */
@@ -58,6 +64,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
   const server = await createServer({
     config,
     developerCredentials,
+    serverKeys: options.serverKeys ?? TEST_SERVER_KEYS,
     logger: options.logger ?? createLogger(config.logLevel),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.hooks ? { hooks: options.hooks } : {}),

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ServiceError, errors } from '../../src/api/errors.js';
 import type { SyncStore } from '../../src/storage/store.js';
+import { runIdentityConformance } from './conformance-identities.js';
 import type {
   DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, Page, RecordRow, WriteCommand, WritePlan,
 } from '../../src/storage/types.js';
@@ -392,31 +393,34 @@ export function runStoreConformance(opts: {
       await store.close();
     });
 
+    // Identities, logins and merges (Cognito Identity), in their own file.
+    runIdentityConformance(test, () => store);
+
     for (const title of skipped.keys()) {
       if (!titles.has(title)) throw new Error(`conformance skip names an unknown test: ${title}`);
     }
   });
 }
 
-// --- fixtures ----------------------------------------------------------------------------------------------------
+// --- fixtures (exported for conformance-identities.ts) -------------------------------------------------------------
 
-const ALL = { sinceSyncCount: 0, upToSyncCount: Number.MAX_SAFE_INTEGER };
+export const ALL = { sinceSyncCount: 0, upToSyncCount: Number.MAX_SAFE_INTEGER };
 let sessions = 0;
 
-const pool = (id: string): IdentityPool => ({
+export const pool = (id: string): IdentityPool => ({
   identityPoolId: id, identityPoolName: `name of ${id}`, allowUnauthenticatedIdentities: true, allowClassicFlow: false,
   supportedLoginProviders: { 'graph.facebook.com': '123' }, developerProviderName: null, openIdConnectProviderArns: [],
   cognitoIdentityProviders: [{ providerName: 'cognito-idp.us-east-1.amazonaws.com/pool', clientId: 'c', serverSideTokenCheck: false }],
-  samlProviderArns: [], tags: { team: 'a' }, createdAt: 1000,
+  samlProviderArns: [], tags: { team: 'a' }, roles: {}, roleMappings: {}, createdAt: 1000,
 });
-const identity = (id: string, poolId: string, over: Partial<Identity> = {}): Identity => ({
+export const identity = (id: string, poolId: string, over: Partial<Identity> = {}): Identity => ({
   identityId: id, identityPoolId: poolId, createdAt: 1000, lastModifiedAt: 2000, disabled: false, ...over,
 });
-const device = (id: string, identityId: string): Device => ({
+export const device = (id: string, identityId: string): Device => ({
   deviceId: id, identityId, platform: 'APNS', token: 'token-1', createdAt: 1000,
 });
-const emptyUsage = (id: string) => ({ identityPoolId: id, dataStorage: 0, syncSessionsCount: 0, lastModifiedAt: null });
-const record = (key: string, value: string | null, syncCount: number, now = 1000): RecordRow => ({
+export const emptyUsage = (id: string) => ({ identityPoolId: id, dataStorage: 0, syncSessionsCount: 0, lastModifiedAt: null });
+export const record = (key: string, value: string | null, syncCount: number, now = 1000): RecordRow => ({
   key, value, syncCount, lastModifiedAt: now, lastModifiedBy: 'tester', deviceLastModifiedAt: now,
 });
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -452,7 +456,7 @@ function putPlan(c: WriteCommand, values: Record<string, string | null>, now = 1
   };
 }
 
-function write(
+export function write(
   store: SyncStore, identityId: string, datasetName: string, values: Record<string, string | null>,
   opts: { poolId?: string; now?: number; mergeParent?: string } = {},
 ) {

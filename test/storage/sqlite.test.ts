@@ -78,6 +78,53 @@ describe('sqlite specifics', () => {
     db.close();
   });
 
+  it('migration 2: a pool stored before roles existed reads back with empty roles and role mappings', async () => {
+    const file = tempFile();
+    const db = new Database(file);
+    migrate(db, MIGRATIONS.slice(0, 1));
+    const oldDoc = {
+      allowUnauthenticatedIdentities: true, allowClassicFlow: false, supportedLoginProviders: {},
+      developerProviderName: null, openIdConnectProviderArns: [], cognitoIdentityProviders: [], samlProviderArns: [],
+      tags: { team: 'a' },
+    };
+    db.prepare('INSERT INTO identity_pools (id, name, created_at, doc) VALUES (?, ?, ?, ?)')
+      .run('us-east-1:old', 'old', 5, JSON.stringify(oldDoc));
+    db.close();
+    const store = openSqliteStore({ file });
+    expect(await store.getIdentityPool('us-east-1:old')).toEqual({
+      identityPoolId: 'us-east-1:old', identityPoolName: 'old', createdAt: 5, ...oldDoc, roles: {}, roleMappings: {},
+    });
+    await store.close();
+  });
+
+  it('applies writes queued before a merge or an identity deletion first', async () => {
+    const store = openSqliteStore({ file: ':memory:' });
+    for (const id of ['us-east-1:s', 'us-east-1:m', 'us-east-1:d']) {
+      await store.createIdentity({ identityId: id, identityPoolId: 'p', createdAt: 1, lastModifiedAt: 1, disabled: false });
+    }
+    const queue = (identityId: string) => store.writeRecords(
+      { identityPoolId: 'p', identityId, datasetName: 'ds', keys: ['k'], sessionId: `s-${identityId}`, sessionExpiresAt: 1e9 },
+      () => ({
+        dataset: {
+          identityId, datasetName: 'ds', syncCount: 1, deleted: false, lastDeletedAtSyncCount: null, createdAt: 1,
+          lastModifiedAt: 1, lastModifiedBy: 'me', numRecords: 1, dataStorage: 2, mergeParent: null,
+        },
+        records: [{ key: 'k', value: 'v', syncCount: 1, lastModifiedAt: 1, lastModifiedBy: 'me', deviceLastModifiedAt: 1 }],
+      }),
+    );
+    // Not awaited: still in the group-commit queue when the merge and the deletion start.
+    const pending = [queue('us-east-1:m'), queue('us-east-1:d')];
+    const outcome = await store.mergeIdentities({
+      survivorId: 'us-east-1:s', mergedId: 'us-east-1:m', now: 9, datasetName: (n) => `${n}.us-east-1:m`,
+    });
+    expect(await store.deleteIdentity('us-east-1:d')).toBe(true);
+    await Promise.all(pending);
+    expect(outcome.movedDatasets).toEqual(['ds.us-east-1:m']);
+    expect(await store.getDataset('us-east-1:m', 'ds')).toBeUndefined();
+    expect(await store.getDataset('us-east-1:d', 'ds')).toBeUndefined();
+    await store.close();
+  });
+
   it('commits many concurrent writes in batches, rejecting only failing plans', async () => {
     const store = openSqliteStore({ file: tempFile() });
     const writes = Array.from({ length: 600 }, (_, i) => store.writeRecords(

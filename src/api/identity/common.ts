@@ -33,13 +33,12 @@ export interface IdentityDescription {
   LastModifiedDate: number;
 }
 
-/**
- * Identity row → wire. `Logins` (the names of linked providers) is omitted while identities cannot have logins
- * (only unauthenticated identities exist until logins are implemented).
- */
-export function identityDescription(identity: Identity): IdentityDescription {
+/** Identity row → wire; `Logins` lists the provider names of its linked logins (absent for guests). */
+export async function identityDescription(ctx: RequestContext, identity: Identity): Promise<IdentityDescription> {
+  const providers = [...new Set((await ctx.services.store.listLogins(identity.identityId)).map((l) => l.providerName))];
   return {
     IdentityId: identity.identityId,
+    ...(providers.length > 0 ? { Logins: providers } : {}),
     CreationDate: toEpochSeconds(identity.createdAt),
     LastModifiedDate: toEpochSeconds(identity.lastModifiedAt),
   };

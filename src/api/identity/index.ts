@@ -8,6 +8,16 @@ import { getId } from './operations/get-id.js';
 import { listIdentities } from './operations/list-identities.js';
 import { listIdentityPools } from './operations/list-identity-pools.js';
 import { updateIdentityPool } from './operations/update-identity-pool.js';
+import { getCredentialsForIdentity } from './operations/get-credentials-for-identity.js';
+import { getOpenIdToken } from './operations/get-open-id-token.js';
+import { getOpenIdTokenForDeveloperIdentity } from './operations/get-open-id-token-for-developer-identity.js';
+import { lookupDeveloperIdentity } from './operations/lookup-developer-identity.js';
+import { mergeDeveloperIdentities } from './operations/merge-developer-identities.js';
+import { unlinkDeveloperIdentity } from './operations/unlink-developer-identity.js';
+import { unlinkIdentity } from './operations/unlink-identity.js';
+import { deleteIdentities } from './operations/delete-identities.js';
+import { setIdentityPoolRoles } from './operations/set-identity-pool-roles.js';
+import { getIdentityPoolRoles } from './operations/get-identity-pool-roles.js';
 
 /**
  * The Cognito Identity operations this server implements, keyed by operation name (the X-Amz-Target suffix).
@@ -23,4 +33,14 @@ export const identityOperations = {
   ListIdentities: listIdentities,
   DescribeIdentity: describeIdentity,
   GetId: getId,
+  GetCredentialsForIdentity: getCredentialsForIdentity,
+  GetOpenIdToken: getOpenIdToken,
+  GetOpenIdTokenForDeveloperIdentity: getOpenIdTokenForDeveloperIdentity,
+  LookupDeveloperIdentity: lookupDeveloperIdentity,
+  MergeDeveloperIdentities: mergeDeveloperIdentities,
+  UnlinkDeveloperIdentity: unlinkDeveloperIdentity,
+  UnlinkIdentity: unlinkIdentity,
+  DeleteIdentities: deleteIdentities,
+  SetIdentityPoolRoles: setIdentityPoolRoles,
+  GetIdentityPoolRoles: getIdentityPoolRoles,
 } satisfies Partial<Record<IdentityOperationName, Operation<IdentityOperationName, never>>>;

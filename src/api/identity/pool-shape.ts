@@ -76,8 +76,9 @@ function nonEmptyList<K extends string, T>(key: K, list: readonly T[]): { [P in 
 }
 
 /**
- * Wire settings → storage row. Absent optional members become false / empty / null. Shapes and constraints were
- * checked against the model before the handler ran; what the model leaves open is checked here.
+ * Wire settings → storage row. Absent optional members become false / empty / null; roles and role mappings
+ * (set only by SetIdentityPoolRoles) start empty. Shapes and constraints were checked against the model before
+ * the handler ran; what the model leaves open is checked here.
  */
 export function poolFromSettings(
   identityPoolId: string, settings: IdentityPoolSettingsWire, createdAt: number,
@@ -93,6 +94,8 @@ export function poolFromSettings(
     cognitoIdentityProviders: (settings.CognitoIdentityProviders ?? []).map(cognitoProvider),
     samlProviderArns: unique(settings.SamlProviderARNs ?? []),
     tags: { ...settings.IdentityPoolTags },
+    roles: {},
+    roleMappings: {},
     createdAt,
   };
 }

@@ -10,8 +10,9 @@ import type { Database } from './driver.js';
  * Conventions: snake_case columns, times are epoch milliseconds (INTEGER), booleans are INTEGER 0/1, free-form
  * parts of a row are a JSON `doc`. Tables are STRICT (types are enforced) and WITHOUT ROWID where the primary
  * key is the natural lookup key (the row is then stored in the key's B-tree: one lookup instead of two).
- * No foreign keys: the store deletes dependants explicitly (deleteIdentityPool, deleteDataset), and dataset rows
- * must be writable for identities the store has not seen (identities live in the Cognito Identity part).
+ * No foreign keys: the store deletes dependants explicitly (deleteIdentityPool, deleteIdentity, deleteDataset),
+ * and dataset rows must be writable for identities the store has not seen (identities live in the Cognito
+ * Identity part).
  */
 export interface Migration {
   readonly version: number;
@@ -110,6 +111,26 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at   INTEGER NOT NULL,
         PRIMARY KEY (identity_id, dataset_name, device_id)
       ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 2,
+    name: 'identity logins, pool roles',
+    sql: `
+      -- Cognito Identity logins: within a pool, a (provider, subject) pair belongs to at most one identity.
+      CREATE TABLE identity_logins (
+        pool_id       TEXT NOT NULL,
+        provider_name TEXT NOT NULL,
+        subject       TEXT NOT NULL,
+        identity_id   TEXT NOT NULL,
+        linked_at     INTEGER NOT NULL,
+        PRIMARY KEY (pool_id, provider_name, subject)
+      ) STRICT, WITHOUT ROWID;
+      -- listLogins (ordered by provider, subject), unlinkLogin, and moving/deleting an identity's logins.
+      CREATE INDEX identity_logins_by_identity ON identity_logins (identity_id, provider_name, subject);
+
+      -- SetIdentityPoolRoles state lives in the pool doc; pools stored before it existed get none.
+      UPDATE identity_pools SET doc = json_insert(doc, '$.roles', json('{}'), '$.roleMappings', json('{}'));
     `,
   },
 ];

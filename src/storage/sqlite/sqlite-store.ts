@@ -5,6 +5,7 @@ import type {
   RecordRow, WriteCommand, WritePlan,
 } from '../types.js';
 import { migrate } from './migrations.js';
+import { prepareIdentityLinks } from './identity-links.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for a private in-memory database (tests). */
@@ -41,6 +42,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   const db = openSqliteDatabase(options);
   const s = prepareStatements(db);
   const groupCommit = createGroupCommit(db, s);
+  const links = prepareIdentityLinks(db, () => groupCommit.flush());
   // After close(), better-sqlite3 itself rejects every call ("database connection is not open"); only
   // writeRecords needs its own check, since a queued command would otherwise never settle.
   let closing: Promise<void> | undefined;
@@ -61,6 +63,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   });
   const removePool = db.transaction((poolId: string) => {
     for (const stmt of s.deletePoolData) stmt.run({ pool: poolId });
+    links.deletePoolLogins(poolId);
     return s.deletePool.run(poolId).changes > 0;
   });
 
@@ -88,6 +91,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     },
     getIdentity: async (id) => map(s.getIdentity.get(id), toIdentity),
     listIdentities: async (poolId, page) => s.listIdentities.all(poolId, page.after ?? '', page.limit).map(toIdentity),
+    ...links.methods,
 
     getPoolSyncSettings: async (poolId) => readSettings(s, poolId),
     updatePoolSyncSettings: async (poolId, update) => upsertSettings.immediate(poolId, update),

@@ -10,6 +10,6 @@ export const describeIdentity = defineIdentityOperation({
   name: 'DescribeIdentity',
   auth: 'developer',
   async handler(input: DescribeIdentityInput, ctx) {
-    return identityDescription(await requireIdentity(ctx, input.IdentityId));
+    return identityDescription(ctx, await requireIdentity(ctx, input.IdentityId));
   },
 });

@@ -1,7 +1,7 @@
 import { defineIdentityOperation } from '../../operation.js';
 import { errors } from '../../errors.js';
-import { newRegionalId, requirePool } from '../common.js';
-import type { Identity } from '../../../storage/types.js';
+import { requirePool } from '../common.js';
+import { createIdentity, resolveIdentity, verifyLogins } from '../logins.js';
 
 interface GetIdInput {
   AccountId?: string;
@@ -19,8 +19,9 @@ export const UNAUTHENTICATED_NOT_ALLOWED = 'Unauthenticated access is not suppor
  *   (checked before the pool lookup, so another account cannot probe which pools exist).
  * - Without Logins (or with an empty map, which clients send for "no logins"): creates a new unauthenticated
  *   identity if the pool allows them, else NotAuthorizedException with AWS's message.
- * - With Logins: login providers are not implemented yet, so every login is refused with NotAuthorizedException
- *   and never trusted (no identity is created or returned for it).
+ * - With Logins: every login is verified (unverifiable ones refuse the request); the identity that owns them is
+ *   answered, a new one is created for logins nobody owns, and logins owned by different identities merge them
+ *   (src/api/identity/logins.ts).
  */
 export const getId = defineIdentityOperation({
   name: 'GetId',
@@ -30,23 +31,12 @@ export const getId = defineIdentityOperation({
       throw errors.notAuthorized(`Account '${input.AccountId}' does not own identity pool '${input.IdentityPoolId}'.`);
     }
     const pool = await requirePool(ctx, input.IdentityPoolId);
-    const providers = Object.keys(input.Logins ?? {});
-    if (providers.length > 0) {
-      const list = providers.sort().join(', ');
-      throw errors.notAuthorized(
-        `Invalid login token. Logins are not supported yet for provider${providers.length > 1 ? 's' : ''} ${list}.`,
-      );
+    if (Object.keys(input.Logins ?? {}).length > 0) {
+      const identity = await resolveIdentity(ctx, pool, undefined, await verifyLogins(ctx, pool, input.Logins));
+      return { IdentityId: identity.identityId };
     }
     if (!pool.allowUnauthenticatedIdentities) throw errors.notAuthorized(UNAUTHENTICATED_NOT_ALLOWED);
-    const now = ctx.services.clock.now();
-    const identity: Identity = {
-      identityId: newRegionalId(ctx),
-      identityPoolId: pool.identityPoolId,
-      createdAt: now,
-      lastModifiedAt: now,
-      disabled: false,
-    };
-    await ctx.services.store.createIdentity(identity);
+    const identity = await createIdentity(ctx, pool);
     return { IdentityId: identity.identityId };
   },
 });

@@ -29,7 +29,7 @@ export const listIdentities = defineIdentityOperation({
     const last = items[items.length - 1];
     return {
       IdentityPoolId: input.IdentityPoolId,
-      Identities: items.map(identityDescription),
+      Identities: await Promise.all(items.map((identity) => identityDescription(ctx, identity))),
       ...(more && last ? { NextToken: tokenAfter(last.identityId) } : {}),
     };
   },

@@ -13,6 +13,7 @@ import type { IdentityPool } from '../../../storage/types.js';
  *   sending a different one is InvalidParameterException; setting one on a pool that had none is allowed.
  * - IdentityPoolTags when the member is absent: in AWS tags are resource metadata (TagResource/UntagResource),
  *   so an update that does not mention them must not wipe them. When present, they replace the stored tags.
+ * - roles and role mappings: they are not part of the IdentityPool shape (SetIdentityPoolRoles sets them).
  */
 export const updateIdentityPool = defineIdentityOperation({
   name: 'UpdateIdentityPool',
@@ -40,5 +41,7 @@ function mergeSettings(current: IdentityPool, input: IdentityPoolWire): Identity
     ...next,
     developerProviderName: next.developerProviderName ?? stored,
     tags: input.IdentityPoolTags === undefined ? current.tags : next.tags,
+    roles: current.roles,
+    roleMappings: current.roleMappings,
   };
 }

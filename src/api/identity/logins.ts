@@ -1,0 +1,146 @@
+import { errors } from '../errors.js';
+import type { RequestContext } from '../operation.js';
+import type { Identity, IdentityPool } from '../../storage/types.js';
+import { verifyOwnOpenIdToken } from '../../auth/openid-tokens.js';
+import { newRegionalId } from './common.js';
+
+/** The Logins key under which clients present Cognito Identity's own OpenID tokens (developer-authenticated flow). */
+export const COGNITO_IDENTITY_PROVIDER = 'cognito-identity.amazonaws.com';
+
+/** AWS's message when an authenticated identity is used without one of its logins. */
+export const LOGINS_DONT_MATCH = "Logins don't match. Please include at least one valid login for this identity or identity pool.";
+
+export interface VerifiedLogin {
+  readonly providerName: string;
+  readonly subject: string;
+}
+
+export interface VerifiedLogins {
+  /** Logins to link (external providers). */
+  readonly logins: readonly VerifiedLogin[];
+  /** The identity a Cosync OpenID token presented under `cognito-identity.amazonaws.com` speaks for. */
+  readonly tokenIdentityId: string | undefined;
+}
+
+/**
+ * Verifies every entry of a `Logins` map; any entry that does not verify refuses the whole request
+ * (NotAuthorizedException), so an unverifiable login is never trusted. Cosync's own tokens must be for this pool.
+ */
+export async function verifyLogins(
+  ctx: RequestContext, pool: IdentityPool, logins: Readonly<Record<string, string>> | undefined,
+): Promise<VerifiedLogins> {
+  const { loginVerifier, keys, clock, urls } = ctx.services;
+  const verified: VerifiedLogin[] = [];
+  let tokenIdentityId: string | undefined;
+  for (const [providerName, token] of Object.entries(logins ?? {})) {
+    if (providerName === COGNITO_IDENTITY_PROVIDER) {
+      const claims = await verifyOwnOpenIdToken(keys, token, { issuer: urls.issuer, now: clock.now() }).catch(() => {
+        throw errors.notAuthorized('Invalid login token. Not a valid OpenId Connect identity token.');
+      });
+      if (claims.identityPoolId !== pool.identityPoolId) throw errors.notAuthorized('Invalid login token. Incorrect token audience.');
+      tokenIdentityId = claims.identityId;
+    } else if (providerName === pool.developerProviderName) {
+      // Developer user identifiers are vouched for by developer credentials only (GetOpenIdTokenForDeveloperIdentity).
+      throw errors.notAuthorized(`Invalid login token. Use GetOpenIdTokenForDeveloperIdentity for provider ${providerName}.`);
+    } else {
+      const { subject } = await loginVerifier.verify(pool, providerName, token, clock.now());
+      verified.push({ providerName, subject });
+    }
+  }
+  return { logins: verified, tokenIdentityId };
+}
+
+/** `<name>.<oldIdentityId>`, the name part shortened so the whole fits DatasetName's 128 characters. */
+export function mergedDatasetName(name: string, mergedIdentityId: string): string {
+  const room = 128 - 1 - mergedIdentityId.length;
+  return `${name.slice(0, room)}.${mergedIdentityId}`;
+}
+
+async function enabledIdentity(ctx: RequestContext, pool: IdentityPool, identityId: string): Promise<Identity> {
+  const identity = await ctx.services.store.getIdentity(identityId);
+  if (!identity || identity.identityPoolId !== pool.identityPoolId || identity.disabled) {
+    throw errors.notAuthorized(`Invalid login token. Identity '${identityId}' is not valid in this identity pool.`);
+  }
+  return identity;
+}
+
+/**
+ * Decides which identity a GetId / GetCredentialsForIdentity / GetOpenIdToken call acts as, as Cognito does
+ * (SPEC §5.7, §14):
+ * - logins nobody owns are linked to the identity the call names, or to a new identity;
+ * - a login owned by another identity merges the two: the identity that already owns a presented login survives
+ *   (the oldest, when several do), the others are disabled and their datasets move to the survivor as
+ *   `<name>.<oldId>`, so a guest who logs in never loses data;
+ * - an identity that has logins can only be used with at least one of them (else NotAuthorizedException).
+ */
+export async function resolveIdentity(
+  ctx: RequestContext, pool: IdentityPool, claimed: Identity | undefined, verified: VerifiedLogins,
+  opts: { developerVouches?: boolean } = {},
+): Promise<Identity> {
+  const { store } = ctx.services;
+  const owners = new Map<string, Identity>();
+  const unowned: VerifiedLogin[] = [];
+  for (const login of verified.logins) {
+    const found = await store.findLogin(pool.identityPoolId, login.providerName, login.subject);
+    if (found) owners.set(found.identityId, await enabledIdentity(ctx, pool, found.identityId));
+    else unowned.push(login);
+  }
+  if (verified.tokenIdentityId) owners.set(verified.tokenIdentityId, await enabledIdentity(ctx, pool, verified.tokenIdentityId));
+  if (claimed && !owners.has(claimed.identityId)) {
+    if (claimed.disabled && owners.size === 0) throw errors.notAuthorized(`Identity '${claimed.identityId}' is disabled.`);
+    // Developer credentials (GetOpenIdTokenForDeveloperIdentity) may add a login to an authenticated identity.
+    if (!claimed.disabled && !opts.developerVouches && (await store.listLogins(claimed.identityId)).length > 0) {
+      throw errors.notAuthorized(LOGINS_DONT_MATCH);
+    }
+  }
+  const candidates = [...owners.values()].sort((a, b) => a.createdAt - b.createdAt || a.identityId.localeCompare(b.identityId));
+  const survivor = candidates[0] ?? claimed ?? (await createIdentity(ctx, pool));
+  const claimedJoins = claimed && !claimed.disabled && !owners.has(claimed.identityId) && claimed !== survivor;
+  const merged = [...candidates.slice(1), ...(claimedJoins ? [claimed] : [])];
+  const now = ctx.services.clock.now();
+  for (const other of merged) {
+    await store.mergeIdentities({
+      survivorId: survivor.identityId, mergedId: other.identityId, now,
+      datasetName: (name) => mergedDatasetName(name, other.identityId),
+    });
+  }
+  return linkAll(ctx, pool, survivor, unowned, now);
+}
+
+/** Links logins nobody owned yet; a second login of the same provider is refused (one per provider). */
+async function linkAll(
+  ctx: RequestContext, pool: IdentityPool, survivor: Identity, logins: readonly VerifiedLogin[], now: number,
+): Promise<Identity> {
+  const { store } = ctx.services;
+  if (logins.length === 0) return survivor;
+  const existing = await store.listLogins(survivor.identityId);
+  for (const login of logins) {
+    if (existing.some((l) => l.providerName === login.providerName && l.subject !== login.subject)) {
+      throw errors.conflict(`Identity '${survivor.identityId}' already has a login for provider ${login.providerName}.`);
+    }
+  }
+  for (const login of logins) {
+    const stored = await store.linkLogin({ ...login, identityPoolId: pool.identityPoolId, identityId: survivor.identityId, linkedAt: now });
+    if (stored.identityId !== survivor.identityId) {
+      // Another request linked the same login first: act as its identity (a fresh identity of ours stays unused).
+      return enabledIdentity(ctx, pool, stored.identityId);
+    }
+  }
+  const updated = { ...survivor, lastModifiedAt: now };
+  await store.updateIdentity(updated);
+  return updated;
+}
+
+export async function createIdentity(ctx: RequestContext, pool: IdentityPool): Promise<Identity> {
+  const now = ctx.services.clock.now();
+  const identity: Identity = {
+    identityId: newRegionalId(ctx), identityPoolId: pool.identityPoolId, createdAt: now, lastModifiedAt: now, disabled: false,
+  };
+  await ctx.services.store.createIdentity(identity);
+  return identity;
+}
+
+/** The provider names of an identity's logins; empty for a guest (unauthenticated identity). */
+export async function loginProviders(ctx: RequestContext, identityId: string): Promise<string[]> {
+  return [...new Set((await ctx.services.store.listLogins(identityId)).map((l) => l.providerName))];
+}

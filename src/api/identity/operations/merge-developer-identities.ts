@@ -1,0 +1,42 @@
+import { defineIdentityOperation } from '../../operation.js';
+import { errors } from '../../errors.js';
+import { requirePool } from '../common.js';
+import { mergedDatasetName } from '../logins.js';
+
+interface MergeDeveloperIdentitiesInput {
+  SourceUserIdentifier: string;
+  DestinationUserIdentifier: string;
+  DeveloperProviderName: string;
+  IdentityPoolId: string;
+}
+
+/**
+ * Developer credentials only: merges the identity of the source developer user into that of the destination user.
+ * The destination survives with every login; the source is disabled and its datasets move over as
+ * `<name>.<sourceIdentityId>` (SPEC §5.7). Answers the surviving IdentityId.
+ */
+export const mergeDeveloperIdentities = defineIdentityOperation({
+  name: 'MergeDeveloperIdentities',
+  auth: 'developer',
+  async handler(input: MergeDeveloperIdentitiesInput, ctx) {
+    const { store, clock } = ctx.services;
+    const pool = await requirePool(ctx, input.IdentityPoolId);
+    if (pool.developerProviderName !== input.DeveloperProviderName) {
+      throw errors.invalidParameter(`Identity pool ${pool.identityPoolId} has no developer provider ${input.DeveloperProviderName}`);
+    }
+    const find = async (userId: string) => {
+      const login = await store.findLogin(pool.identityPoolId, input.DeveloperProviderName, userId);
+      if (!login) throw errors.notFound(`Developer user '${userId}' not found.`);
+      return login.identityId;
+    };
+    const source = await find(input.SourceUserIdentifier);
+    const destination = await find(input.DestinationUserIdentifier);
+    if (source !== destination) {
+      await store.mergeIdentities({
+        survivorId: destination, mergedId: source, now: clock.now(),
+        datasetName: (name) => mergedDatasetName(name, source),
+      });
+    }
+    return { IdentityId: destination };
+  },
+});

@@ -1,0 +1,33 @@
+import { errors } from '../api/errors.js';
+import type { Services } from '../api/operation.js';
+import { openSessionToken } from './identity-credentials.js';
+import type { CredentialResolver } from './sigv4.js';
+
+/**
+ * Resolves temporary identity credentials (issued by GetCredentialsForIdentity) from the access key and the
+ * X-Amz-Security-Token sent with each request: the token must have been issued by a listed server key for that
+ * access key, be unexpired (else ExpiredTokenException), and name an identity that still exists, is enabled and
+ * belongs to the pool it was issued in (deleted, disabled or merged-away identities lose access at once).
+ * Anything else is not ours (undefined: the next resolver, or UnrecognizedClientException).
+ */
+export function identityCredentialsResolver(services: Services): CredentialResolver {
+  return async (accessKeyId, sessionToken) => {
+    if (sessionToken === undefined) return undefined;
+    const opened = openSessionToken(services.keys, accessKeyId, sessionToken);
+    if (!opened) return undefined;
+    const { claims, secretKey } = opened;
+    if (claims.expiresAt <= services.clock.now()) throw errors.expiredToken('The security token included in the request is expired');
+    const identity = await services.store.getIdentity(claims.identityId);
+    if (!identity || identity.disabled || identity.identityPoolId !== claims.identityPoolId) return undefined;
+    return {
+      secretAccessKey: secretKey,
+      principal: {
+        kind: 'identity',
+        accessKeyId,
+        identityId: claims.identityId,
+        identityPoolId: claims.identityPoolId,
+        accountId: services.accountId,
+      },
+    };
+  };
+}

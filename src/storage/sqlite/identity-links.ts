@@ -1,0 +1,166 @@
+import type { Database } from './driver.js';
+import type { SyncStore } from '../store.js';
+import type { Identity, Login, MergeOutcome } from '../types.js';
+
+/**
+ * The SQLite side of identity lifecycle and logins (Cognito Identity): updateIdentity, deleteIdentity, the login
+ * methods and mergeIdentities, plus the pool-level clean-up deleteIdentityPool needs. Kept apart from
+ * sqlite-store.ts, which wires these methods into the store object.
+ */
+export type IdentityLinkMethods = Pick<
+  SyncStore,
+  'updateIdentity' | 'deleteIdentity' | 'linkLogin' | 'findLogin' | 'listLogins' | 'unlinkLogin' | 'mergeIdentities'
+>;
+
+export interface IdentityLinks {
+  readonly methods: IdentityLinkMethods;
+  /** Deletes every login of the pool; call it inside deleteIdentityPool's transaction. */
+  deletePoolLogins(identityPoolId: string): void;
+}
+
+/**
+ * Prepares the statements and returns the methods. `beforeWrite` runs before deleteIdentity and mergeIdentities
+ * open their transaction: the store passes its group-commit flush, so that writeRecords commands queued before
+ * the call are applied before it (rather than after, where they would re-create rows under the identity just
+ * deleted or merged away).
+ */
+export function prepareIdentityLinks(db: Database, beforeWrite: () => void = () => {}): IdentityLinks {
+  const s = prepareStatements(db);
+
+  const linkLogin = db.transaction((l: Login): Login => {
+    s.insertLogin.run(l.identityPoolId, l.providerName, l.subject, l.identityId, l.linkedAt);
+    return toLogin(s.findLogin.get(l.identityPoolId, l.providerName, l.subject)!);
+  });
+
+  const deleteIdentity = db.transaction((identityId: string): boolean => {
+    for (const stmt of s.deleteIdentityData) stmt.run({ identity: identityId });
+    return s.deleteIdentity.run(identityId).changes > 0;
+  });
+
+  const merge = db.transaction((args: Parameters<IdentityLinkMethods['mergeIdentities']>[0]): MergeOutcome => {
+    const { survivorId, mergedId, now, datasetName } = args;
+    if (survivorId === mergedId) throw new Error(`cannot merge identity ${mergedId} into itself`);
+    const survivor = s.getIdentity.get(survivorId);
+    const merged = s.getIdentity.get(mergedId);
+    if (!survivor) throw new Error(`cannot merge into identity ${survivorId}: it does not exist`);
+    if (!merged) throw new Error(`cannot merge identity ${mergedId}: it does not exist`);
+    if (survivor.pool_id !== merged.pool_id) {
+      throw new Error(`cannot merge identity ${mergedId} of pool ${merged.pool_id} into ${survivorId} of pool ${survivor.pool_id}`);
+    }
+
+    const movedLogins = s.moveLogins.run(survivorId, mergedId).changes;
+    s.touchIdentity.run(now, survivorId);
+    s.disableIdentity.run(now, mergedId);
+
+    const moved = new Set<string>();
+    for (const d of s.liveDatasets.all(mergedId)) {
+      const target = datasetName(d.name);
+      // Names embed the merged identity's ID, so the target cannot normally exist; if it does, it is replaced.
+      s.deleteDatasetRow.run(survivorId, target);
+      s.deleteDatasetRecords.run(survivorId, target);
+      s.deleteDatasetSubscriptions.run(survivorId, target);
+      const size = s.liveSize.get(mergedId, d.name)!;
+      s.insertMergedDataset.run({
+        identity: survivorId, name: target, pool: survivor.pool_id, createdAt: d.created_at, now,
+        lastModifiedBy: d.last_modified_by, numRecords: size.n, dataStorage: size.bytes, mergeParent: d.name,
+      });
+      s.copyLiveRecords.run({ identity: survivorId, name: target, fromIdentity: mergedId, fromName: d.name });
+      moved.add(target);
+    }
+    // Everything sync-related of the merged identity goes: moved and deleted dataset rows, records, devices.
+    for (const stmt of s.deleteSyncData) stmt.run({ identity: mergedId });
+    return { movedDatasets: [...moved], movedLogins };
+  });
+
+  return {
+    deletePoolLogins: (poolId) => void s.deletePoolLogins.run(poolId),
+    methods: {
+      updateIdentity: async (i: Identity) =>
+        s.updateIdentity.run(i.lastModifiedAt, i.disabled ? 1 : 0, i.identityId).changes > 0,
+      async deleteIdentity(identityId) {
+        beforeWrite();
+        return deleteIdentity.immediate(identityId);
+      },
+      linkLogin: async (login) => linkLogin.immediate(login),
+      async findLogin(poolId, providerName, subject) {
+        const row = s.findLogin.get(poolId, providerName, subject);
+        return row && toLogin(row);
+      },
+      listLogins: async (identityId) => s.listLogins.all(identityId).map(toLogin),
+      unlinkLogin: async (identityId, providerName, subject) =>
+        s.unlinkLogin.run(identityId, providerName, subject).changes > 0,
+      async mergeIdentities(args) {
+        beforeWrite();
+        return merge.immediate(args);
+      },
+    },
+  };
+}
+
+interface LoginDb { pool_id: string; provider_name: string; subject: string; identity_id: string; linked_at: number }
+interface IdentityDb { id: string; pool_id: string }
+interface DatasetDb { name: string; created_at: number; last_modified_by: string }
+
+const toLogin = (r: LoginDb): Login => ({
+  identityPoolId: r.pool_id, providerName: r.provider_name, subject: r.subject, identityId: r.identity_id,
+  linkedAt: r.linked_at,
+});
+
+/** Everything Cognito Sync keeps for one identity (a subscription always names a device of its own identity). */
+const SYNC_DATA = [
+  'DELETE FROM records WHERE identity_id = @identity',
+  'DELETE FROM subscriptions WHERE identity_id = @identity',
+  'DELETE FROM devices WHERE identity_id = @identity',
+  'DELETE FROM datasets WHERE identity_id = @identity',
+];
+
+function prepareStatements(db: Database) {
+  const q = <P extends unknown[] | {} = unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
+  const LOGIN = 'pool_id, provider_name, subject, identity_id, linked_at';
+  return {
+    insertLogin: q<[string, string, string, string, number]>(
+      `INSERT INTO identity_logins (${LOGIN}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (pool_id, provider_name, subject) DO NOTHING`),
+    findLogin: q<[string, string, string], LoginDb>(
+      `SELECT ${LOGIN} FROM identity_logins WHERE pool_id = ? AND provider_name = ? AND subject = ?`),
+    listLogins: q<[string], LoginDb>(
+      `SELECT ${LOGIN} FROM identity_logins WHERE identity_id = ? ORDER BY provider_name, subject`),
+    unlinkLogin: q<[string, string, string]>(
+      'DELETE FROM identity_logins WHERE identity_id = ? AND provider_name = ? AND subject = ?'),
+    moveLogins: q<[string, string]>('UPDATE identity_logins SET identity_id = ? WHERE identity_id = ?'),
+    deletePoolLogins: q<[string]>('DELETE FROM identity_logins WHERE pool_id = ?'),
+
+    getIdentity: q<[string], IdentityDb>('SELECT id, pool_id FROM identities WHERE id = ?'),
+    // Only the mutable parts: the ID, pool and creation time of an identity never change.
+    updateIdentity: q<[number, number, string]>('UPDATE identities SET last_modified_at = ?, disabled = ? WHERE id = ?'),
+    touchIdentity: q<[number, string]>('UPDATE identities SET last_modified_at = ? WHERE id = ?'),
+    disableIdentity: q<[number, string]>('UPDATE identities SET last_modified_at = ?, disabled = 1 WHERE id = ?'),
+    deleteIdentity: q<[string]>('DELETE FROM identities WHERE id = ?'),
+    deleteIdentityData: [
+      'DELETE FROM identity_logins WHERE identity_id = @identity',
+      ...SYNC_DATA,
+    ].map((sql) => q<{ identity: string }>(sql)),
+
+    liveDatasets: q<[string], DatasetDb>(
+      'SELECT name, created_at, last_modified_by FROM datasets WHERE identity_id = ? AND deleted = 0 ORDER BY name'),
+    // UTF-8 bytes of key + value of live records, as writeRecords plans count them.
+    liveSize: q<[string, string], { n: number; bytes: number }>(
+      `SELECT COUNT(*) AS n, COALESCE(SUM(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) AS bytes
+       FROM records WHERE identity_id = ? AND dataset_name = ? AND value IS NOT NULL`),
+    deleteDatasetRow: q<[string, string]>('DELETE FROM datasets WHERE identity_id = ? AND name = ?'),
+    deleteDatasetRecords: q<[string, string]>('DELETE FROM records WHERE identity_id = ? AND dataset_name = ?'),
+    deleteDatasetSubscriptions: q<[string, string]>('DELETE FROM subscriptions WHERE identity_id = ? AND dataset_name = ?'),
+    insertMergedDataset: q<{
+      identity: string; name: string; pool: string; createdAt: number; now: number; lastModifiedBy: string;
+      numRecords: number; dataStorage: number; mergeParent: string;
+    }>(
+      `INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count, created_at,
+         last_modified_at, last_modified_by, num_records, data_storage, merge_parent)
+       VALUES (@identity, @name, @pool, 1, 0, NULL, @createdAt, @now, @lastModifiedBy, @numRecords, @dataStorage, @mergeParent)`),
+    copyLiveRecords: q<{ identity: string; name: string; fromIdentity: string; fromName: string }>(
+      `INSERT INTO records (identity_id, dataset_name, key, value, sync_count, last_modified_at, last_modified_by,
+         device_last_modified_at)
+       SELECT @identity, @name, key, value, 1, last_modified_at, last_modified_by, device_last_modified_at
+       FROM records WHERE identity_id = @fromIdentity AND dataset_name = @fromName AND value IS NOT NULL`),
+    deleteSyncData: SYNC_DATA.map((sql) => q<{ identity: string }>(sql)),
+  };
+}

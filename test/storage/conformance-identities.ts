@@ -1,0 +1,285 @@
+import { expect } from 'vitest';
+import type { SyncStore } from '../../src/storage/store.js';
+import type { IdentityPool, Login } from '../../src/storage/types.js';
+import { ALL, device, emptyUsage, identity, pool, write } from './conformance.js';
+
+/**
+ * The identity part of the SyncStore conformance suite (runStoreConformance calls it): identity updates and
+ * deletion, logins, merges (SPEC §5.7) and the pool's roles. Engine-neutral, like the rest of the suite.
+ */
+export function runIdentityConformance(
+  test: (title: string, fn: () => Promise<void>) => void,
+  getStore: () => SyncStore,
+): void {
+  const P = 'us-east-1:pool-1';
+  const Q = 'us-east-1:pool-2';
+  const S = 'us-east-1:survivor';
+  const M = 'us-east-1:merged';
+  const login = (identityId: string, providerName: string, subject: string, over: Partial<Login> = {}): Login => ({
+    identityPoolId: P, providerName, subject, identityId, linkedAt: 1000, ...over,
+  });
+  const suffixed = (name: string) => `${name}.${M}`;
+
+  // --- logins -----------------------------------------------------------------------------------------------
+  test('logins: link, find, list by (provider, subject), unlink', async () => {
+    const store = getStore();
+    for (const id of [S, M]) await store.createIdentity(identity(id, P));
+    const links = [login(S, 'login.dev', 'u2'), login(S, 'accounts.google.com', 'g1'), login(S, 'login.dev', 'u1')];
+    for (const l of links) expect(await store.linkLogin(l)).toEqual(l);
+    await store.linkLogin(login(M, 'graph.facebook.com', 'f1'));
+    expect(await store.findLogin(P, 'login.dev', 'u1')).toEqual(links[2]);
+    expect(await store.findLogin(P, 'login.dev', 'nobody')).toBeUndefined();
+    expect(await store.listLogins(S)).toEqual([links[1], links[2], links[0]]);
+    expect(await store.listLogins(M)).toEqual([login(M, 'graph.facebook.com', 'f1')]);
+    expect(await store.listLogins('us-east-1:none')).toEqual([]);
+
+    expect(await store.unlinkLogin(S, 'login.dev', 'u1')).toBe(true);
+    expect(await store.unlinkLogin(S, 'login.dev', 'u1')).toBe(false);
+    // Only the identity the login is linked to can unlink it.
+    expect(await store.unlinkLogin(M, 'accounts.google.com', 'g1')).toBe(false);
+    expect(await store.findLogin(P, 'login.dev', 'u1')).toBeUndefined();
+    expect(await store.listLogins(S)).toEqual([links[1], links[0]]);
+  });
+
+  test('logins: linking a login another identity owns changes nothing and returns the owner', async () => {
+    const store = getStore();
+    for (const id of [S, M]) await store.createIdentity(identity(id, P));
+    const owned = login(M, 'accounts.google.com', 'g1', { linkedAt: 1000 });
+    await store.linkLogin(owned);
+    expect(await store.linkLogin(login(S, 'accounts.google.com', 'g1', { linkedAt: 2000 }))).toEqual(owned);
+    // Linking again to its owner keeps the original link.
+    expect(await store.linkLogin(login(M, 'accounts.google.com', 'g1', { linkedAt: 3000 }))).toEqual(owned);
+    expect(await store.listLogins(S)).toEqual([]);
+    expect(await store.findLogin(P, 'accounts.google.com', 'g1')).toEqual(owned);
+  });
+
+  test('logins: the same provider and subject in two pools are independent', async () => {
+    const store = getStore();
+    await store.createIdentity(identity(S, P));
+    await store.createIdentity(identity(M, Q));
+    const inP = login(S, 'accounts.google.com', 'g1');
+    const inQ = login(M, 'accounts.google.com', 'g1', { identityPoolId: Q, linkedAt: 2000 });
+    expect(await store.linkLogin(inP)).toEqual(inP);
+    expect(await store.linkLogin(inQ)).toEqual(inQ);
+    expect(await store.findLogin(P, 'accounts.google.com', 'g1')).toEqual(inP);
+    expect(await store.findLogin(Q, 'accounts.google.com', 'g1')).toEqual(inQ);
+    expect(await store.unlinkLogin(S, 'accounts.google.com', 'g1')).toBe(true);
+    expect(await store.findLogin(P, 'accounts.google.com', 'g1')).toBeUndefined();
+    expect(await store.findLogin(Q, 'accounts.google.com', 'g1')).toEqual(inQ);
+  });
+
+  // --- identities -------------------------------------------------------------------------------------------
+  test('updateIdentity replaces lastModifiedAt and the disabled flag; false when absent', async () => {
+    const store = getStore();
+    await store.createIdentity(identity(S, P));
+    await store.createIdentity(identity(M, P));
+    const changed = identity(S, P, { lastModifiedAt: 7000, disabled: true });
+    expect(await store.updateIdentity(changed)).toBe(true);
+    expect(await store.getIdentity(S)).toEqual(changed);
+    expect(await store.updateIdentity(identity(S, P, { lastModifiedAt: 8000 }))).toBe(true);
+    expect(await store.getIdentity(S)).toEqual(identity(S, P, { lastModifiedAt: 8000 }));
+    expect(await store.getIdentity(M)).toEqual(identity(M, P));
+    expect(await store.updateIdentity(identity('us-east-1:none', P))).toBe(false);
+    expect(await store.getIdentity('us-east-1:none')).toBeUndefined();
+  });
+
+  test('deleteIdentity removes the identity with its logins, datasets, records, devices and subscriptions', async () => {
+    const store = getStore();
+    for (const id of [S, M]) {
+      await store.createIdentity(identity(id, P));
+      await store.linkLogin(login(id, 'login.dev', `user-of-${id}`));
+      await write(store, id, 'ds', { k: 'v' }, { poolId: P });
+      await write(store, id, 'gone', { k: 'v' }, { poolId: P });
+      await store.deleteDataset(id, 'gone', 3000);
+      await store.registerDevice(device(`dev-${id}`, id));
+      await store.subscribe(id, 'ds', `dev-${id}`, 1);
+    }
+    expect(await store.deleteIdentity(S)).toBe(true);
+    expect(await store.getIdentity(S)).toBeUndefined();
+    expect(await store.listLogins(S)).toEqual([]);
+    expect(await store.findLogin(P, 'login.dev', `user-of-${S}`)).toBeUndefined();
+    for (const ds of ['ds', 'gone']) expect(await store.getDataset(S, ds)).toBeUndefined();
+    expect(await store.listRecords(S, 'ds', ALL, { limit: 10 })).toEqual([]);
+    expect(await store.getDevice(`dev-${S}`)).toBeUndefined();
+    expect(await store.listSubscribedDevices(S, 'ds')).toEqual([]);
+    expect(await store.getIdentityUsage(S)).toEqual({ datasetCount: 0, dataStorage: 0, lastModifiedAt: null });
+    expect(await store.deleteIdentity(S)).toBe(false);
+    // The freed login can be linked again.
+    expect((await store.linkLogin(login(M, 'login.dev', `user-of-${S}`))).identityId).toBe(M);
+
+    // The other identity is untouched.
+    expect(await store.getIdentity(M)).toEqual(identity(M, P));
+    expect(await store.findLogin(P, 'login.dev', `user-of-${M}`)).toMatchObject({ identityId: M });
+    expect(await store.getDataset(M, 'ds')).toMatchObject({ numRecords: 1, deleted: false });
+    expect(await store.getDataset(M, 'gone')).toMatchObject({ deleted: true });
+    expect(await store.listSubscribedDevices(M, 'ds')).toHaveLength(1);
+  });
+
+  // --- merges -------------------------------------------------------------------------------------------------
+  /** S owns one login and `profile`; M owns two logins, `profile` (with a tombstone), `settings`, a deleted `old`. */
+  async function mergeFixture(store: SyncStore): Promise<void> {
+    await store.createIdentity(identity(S, P));
+    await store.createIdentity(identity(M, P, { createdAt: 1100 }));
+    await store.linkLogin(login(S, 'graph.facebook.com', 'fb-s'));
+    await store.linkLogin(login(M, 'accounts.google.com', 'g-m', { linkedAt: 1500 }));
+    await store.linkLogin(login(M, 'login.dev', 'dev-m', { linkedAt: 1600 }));
+    await write(store, S, 'profile', { a: '1' }, { poolId: P, now: 1000 });
+    await write(store, M, 'profile', { a: 'x', b: 'yy', t: 'gone' }, { poolId: P, now: 1500 });
+    await write(store, M, 'profile', { t: null }, { poolId: P, now: 1600 });
+    await write(store, M, 'settings', { k: 'v' }, { poolId: P, now: 1700 });
+    await write(store, M, 'old', { z: '1' }, { poolId: P, now: 1800 });
+    await store.deleteDataset(M, 'old', 1900);
+    await store.registerDevice(device('dev-m', M));
+    await store.subscribe(M, 'profile', 'dev-m', 1);
+  }
+
+  test('mergeIdentities: logins move, the merged identity is disabled, both are touched', async () => {
+    const store = getStore();
+    await mergeFixture(store);
+    const outcome = await store.mergeIdentities({ survivorId: S, mergedId: M, now: 5000, datasetName: suffixed });
+    expect(outcome.movedLogins).toBe(2);
+    expect([...outcome.movedDatasets].sort()).toEqual([suffixed('profile'), suffixed('settings')]);
+    expect(await store.listLogins(S)).toEqual([
+      login(S, 'accounts.google.com', 'g-m', { linkedAt: 1500 }),
+      login(S, 'graph.facebook.com', 'fb-s'),
+      login(S, 'login.dev', 'dev-m', { linkedAt: 1600 }),
+    ]);
+    expect(await store.listLogins(M)).toEqual([]);
+    expect(await store.findLogin(P, 'login.dev', 'dev-m')).toMatchObject({ identityId: S });
+    expect(await store.getIdentity(M)).toEqual(identity(M, P, { createdAt: 1100, lastModifiedAt: 5000, disabled: true }));
+    expect(await store.getIdentity(S)).toEqual(identity(S, P, { lastModifiedAt: 5000 }));
+  });
+
+  test('mergeIdentities: live datasets move renamed, at sync count 1, without tombstones', async () => {
+    const store = getStore();
+    await mergeFixture(store);
+    await store.mergeIdentities({ survivorId: S, mergedId: M, now: 5000, datasetName: suffixed });
+
+    expect(await store.getDataset(S, suffixed('profile'))).toMatchObject({
+      identityId: S, datasetName: suffixed('profile'), syncCount: 1, deleted: false, lastDeletedAtSyncCount: null,
+      createdAt: 1500, lastModifiedAt: 5000, numRecords: 2, dataStorage: 5, mergeParent: 'profile',
+    });
+    expect(await store.getDataset(S, suffixed('settings'))).toMatchObject({
+      syncCount: 1, createdAt: 1700, lastModifiedAt: 5000, numRecords: 1, dataStorage: 2, mergeParent: 'settings',
+    });
+    const records = await store.listRecords(S, suffixed('profile'), ALL, { limit: 10 });
+    expect(records.map(({ key, value, syncCount }) => ({ key, value, syncCount }))).toEqual([
+      { key: 'a', value: 'x', syncCount: 1 }, { key: 'b', value: 'yy', syncCount: 1 },
+    ]);
+    expect(await store.listMergedDatasetNames(S, 'profile')).toEqual([suffixed('profile')]);
+    expect(await store.listMergedDatasetNames(S, 'settings')).toEqual([suffixed('settings')]);
+    // The deleted dataset does not move.
+    expect(await store.getDataset(S, suffixed('old'))).toBeUndefined();
+    // The survivor's own dataset is untouched.
+    expect(await store.getDataset(S, 'profile')).toMatchObject({ syncCount: 1, numRecords: 1, lastModifiedAt: 1000, mergeParent: null });
+    expect((await store.listRecords(S, 'profile', ALL, { limit: 10 })).map((r) => r.value)).toEqual(['1']);
+    expect((await store.listDatasets(S, { limit: 10 })).map((d) => d.datasetName))
+      .toEqual(['profile', suffixed('profile'), suffixed('settings')].sort());
+
+    // Nothing sync-related is left under the merged identity: datasets (deleted ones too), records, devices.
+    for (const ds of ['profile', 'settings', 'old']) {
+      expect(await store.getDataset(M, ds)).toBeUndefined();
+      expect(await store.listRecords(M, ds, ALL, { limit: 10 })).toEqual([]);
+    }
+    expect(await store.listDatasets(M, { limit: 10 })).toEqual([]);
+    expect(await store.getDevice('dev-m')).toBeUndefined();
+    expect(await store.listSubscribedDevices(M, 'profile')).toEqual([]);
+  });
+
+  test('mergeIdentities: usage figures of both identities add up afterwards', async () => {
+    const store = getStore();
+    await mergeFixture(store);
+    const before = [await store.getIdentityUsage(S), await store.getIdentityUsage(M)] as const;
+    const poolBefore = (await store.getPoolUsage([P]))[0]!;
+    await store.mergeIdentities({ survivorId: S, mergedId: M, now: 5000, datasetName: suffixed });
+    expect(await store.getIdentityUsage(S)).toEqual({
+      datasetCount: before[0].datasetCount + before[1].datasetCount,
+      dataStorage: before[0].dataStorage + before[1].dataStorage,
+      lastModifiedAt: 5000,
+    });
+    expect(await store.getIdentityUsage(M)).toEqual({ datasetCount: 0, dataStorage: 0, lastModifiedAt: null });
+    expect((await store.getPoolUsage([P]))[0]).toMatchObject({ dataStorage: poolBefore.dataStorage, lastModifiedAt: 5000 });
+  });
+
+  test('mergeIdentities: a target name that already exists under the survivor is replaced', async () => {
+    const store = getStore();
+    await mergeFixture(store);
+    await write(store, S, suffixed('settings'), { stale: 'value', other: 'x' }, { poolId: P, now: 1200 });
+    await write(store, S, suffixed('settings'), { other: 'y' }, { poolId: P, now: 1300 });
+    await store.mergeIdentities({ survivorId: S, mergedId: M, now: 5000, datasetName: suffixed });
+    expect(await store.getDataset(S, suffixed('settings'))).toMatchObject({
+      syncCount: 1, createdAt: 1700, numRecords: 1, dataStorage: 2, mergeParent: 'settings',
+    });
+    const records = await store.listRecords(S, suffixed('settings'), ALL, { limit: 10 });
+    expect(records.map(({ key, value, syncCount }) => ({ key, value, syncCount }))).toEqual([{ key: 'k', value: 'v', syncCount: 1 }]);
+  });
+
+  test('mergeIdentities: refuses itself, a missing identity or another pool, changing nothing', async () => {
+    const store = getStore();
+    await mergeFixture(store);
+    await store.createIdentity(identity('us-east-1:elsewhere', Q));
+    const attempts = [
+      { survivorId: S, mergedId: S },
+      { survivorId: S, mergedId: 'us-east-1:none' },
+      { survivorId: 'us-east-1:none', mergedId: M },
+      { survivorId: 'us-east-1:elsewhere', mergedId: M },
+      { survivorId: M, mergedId: 'us-east-1:elsewhere' },
+    ];
+    for (const ids of attempts) {
+      await expect(store.mergeIdentities({ ...ids, now: 5000, datasetName: suffixed })).rejects.toBeInstanceOf(Error);
+    }
+    // A merge that fails half-way (here: the naming callback) is undone as a whole.
+    const boom = new Error('boom');
+    await expect(store.mergeIdentities({
+      survivorId: S, mergedId: M, now: 5000, datasetName: (name) => { if (name === 'settings') throw boom; return suffixed(name); },
+    })).rejects.toBe(boom);
+
+    expect(await store.getIdentity(M)).toEqual(identity(M, P, { createdAt: 1100 }));
+    expect(await store.getIdentity(S)).toEqual(identity(S, P));
+    expect(await store.listLogins(M)).toHaveLength(2);
+    expect(await store.listLogins(S)).toHaveLength(1);
+    expect(await store.getDataset(M, 'profile')).toMatchObject({ syncCount: 2, numRecords: 2 });
+    expect(await store.getDataset(M, 'old')).toMatchObject({ deleted: true });
+    expect(await store.listMergedDatasetNames(S, 'profile')).toEqual([]);
+    expect(await store.getDevice('dev-m')).toBeDefined();
+  });
+
+  // --- identity pools ---------------------------------------------------------------------------------------
+  test('identity pools: roles and role mappings round-trip through create and update', async () => {
+    const store = getStore();
+    expect(pool(P)).toMatchObject({ roles: {}, roleMappings: {} });
+    const withRoles: IdentityPool = {
+      ...pool(P),
+      roles: { authenticated: 'arn:aws:iam::123456789012:role/auth', unauthenticated: 'arn:aws:iam::123456789012:role/guest' },
+      roleMappings: {
+        'cognito-idp.us-east-1.amazonaws.com/us-east-1_abc:client': {
+          Type: 'Rules', AmbiguousRoleResolution: 'AuthenticatedRole',
+          RulesConfiguration: { Rules: [{ Claim: 'isAdmin', MatchType: 'Equals', Value: 'yes', RoleARN: 'arn:admin' }] },
+        },
+      },
+    };
+    await store.createIdentityPool(withRoles);
+    await store.createIdentityPool(pool(Q));
+    expect(await store.getIdentityPool(P)).toEqual(withRoles);
+    expect(await store.getIdentityPool(Q)).toEqual(pool(Q));
+    const changed: IdentityPool = { ...withRoles, roles: { authenticated: 'arn:other' }, roleMappings: {} };
+    expect(await store.updateIdentityPool(changed)).toBe(true);
+    expect(await store.getIdentityPool(P)).toEqual(changed);
+    expect(await store.listIdentityPools({ limit: 10 })).toEqual([changed, pool(Q)]);
+  });
+
+  test('identity pools: delete removes the pool\'s logins, and only them', async () => {
+    const store = getStore();
+    for (const [p, id] of [[P, S], [Q, M]] as const) {
+      await store.createIdentityPool(pool(p));
+      await store.createIdentity(identity(id, p));
+      await store.linkLogin(login(id, 'accounts.google.com', 'g1', { identityPoolId: p }));
+    }
+    expect(await store.deleteIdentityPool(P)).toBe(true);
+    expect(await store.findLogin(P, 'accounts.google.com', 'g1')).toBeUndefined();
+    expect(await store.listLogins(S)).toEqual([]);
+    expect(await store.findLogin(Q, 'accounts.google.com', 'g1')).toMatchObject({ identityId: M });
+    expect(await store.listLogins(M)).toHaveLength(1);
+    expect(await store.getPoolUsage([P])).toEqual([emptyUsage(P)]);
+  });
+}
