@@ -1,6 +1,8 @@
 // The server under test, in its own process (forked by run.js), so it does not share an event loop with the
 // load generator. argv: 'cosync' <FULL|NORMAL> <dataDir>  |  'bare'.
-// Sends {port} when listening; answers {type:'stats'} with its peak RSS; exits on {type:'exit'}.
+// Sends {port} when listening; answers {type:'stats'} with its peak RSS and CPU time used so far; exits on
+// {type:'exit'}.
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
 import { BENCH_CREDENTIALS, REGION } from './sign.js';
@@ -48,10 +50,25 @@ async function startCosync() {
   return { port: Number(new URL(url).port), close: () => server.close() };
 }
 
+/**
+ * Peak RSS of this process. VmHWM, not getrusage's maxRSS: on Linux the latter keeps the high-water mark of the
+ * forking parent (the load generator, which holds every pre-built request) across exec.
+ */
+function peakRssKb() {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS;
+}
+
 const server = kind === 'bare' ? await startBare() : await startCosync();
 process.on('message', async (msg) => {
   if (msg.type === 'stats') {
-    process.send({ type: 'stats', maxRssKb: process.resourceUsage().maxRSS });
+    const { userCPUTime, systemCPUTime } = process.resourceUsage();
+    process.send({ type: 'stats', maxRssKb: peakRssKb(), cpuMicros: userCPUTime + systemCPUTime });
   } else if (msg.type === 'exit') {
     await server.close();
     process.exit(0); // --cpu-prof writes its profile here

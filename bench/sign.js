@@ -53,7 +53,9 @@ export function encodeLabel(text) {
  * Builds the bytes of one request. `path` is the path as sent on the wire (labels already encoded);
  * `query` an object of plain values; `service` null for an unsigned request (GetId).
  */
-export async function buildRequest({ port, method, path, query = {}, headers = {}, body = '', service }) {
+export async function buildRequest({ port, method, path, query: rawQuery = {}, headers = {}, body = '', service }) {
+  // smithy signs only string query values: a number would be left out of the canonical query.
+  const query = Object.fromEntries(Object.entries(rawQuery).map(([k, v]) => [k, String(v)]));
   const bodyBuf = Buffer.from(body, 'utf8');
   const all = { host: `127.0.0.1:${port}`, ...headers };
   if (bodyBuf.length > 0 || method !== 'GET') all['content-length'] = String(bodyBuf.length);
@@ -64,7 +66,7 @@ export async function buildRequest({ port, method, path, query = {}, headers = {
     });
     signedHeaders = signed.headers;
   }
-  const qs = Object.entries(query).map(([k, v]) => `${encodeLabel(k)}=${encodeLabel(String(v))}`).join('&');
+  const qs = Object.entries(query).map(([k, v]) => `${encodeLabel(k)}=${encodeLabel(v)}`).join('&');
   let head = `${method} ${path}${qs ? `?${qs}` : ''} HTTP/1.1\r\n`;
   for (const [name, value] of Object.entries(signedHeaders)) head += `${name}: ${value}\r\n`;
   return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), bodyBuf]);
