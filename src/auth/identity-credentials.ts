@@ -71,8 +71,9 @@ export function openSessionToken(
   ];
   const key = keys.byId.get(keyId);
   if (!key || tokenAccessKeyId !== accessKeyId) return undefined;
-  const given = Buffer.from(sessionToken.slice(dot + 1), 'base64url');
-  const expected = hmac(key, 'cosync/credentials/token', payload);
+  // Compared as text: a lenient base64url decode would let a changed last character (padding bits) pass.
+  const given = Buffer.from(sessionToken.slice(dot + 1));
+  const expected = Buffer.from(hmac(key, 'cosync/credentials/token', payload).toString('base64url'));
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   return {
     claims: { identityId, identityPoolId, expiresAt, authenticated: authenticated === 1 },

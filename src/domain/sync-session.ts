@@ -57,8 +57,10 @@ function decode(key: Buffer, token: string): SyncSession | undefined {
   const dot = token.indexOf('.');
   if (dot <= 0) return undefined;
   const payload = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = mac(key, payload);
+  // Compared as text: decoding first would accept variants of the last base64url character whose unused low
+  // bits differ, i.e. a token altered by one character.
+  const given = Buffer.from(token.slice(dot + 1));
+  const expected = Buffer.from(mac(key, payload).toString('base64url'));
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   try {
     const [version, identityPoolId, identityId, datasetName, sessionId, expiresAt] = JSON.parse(

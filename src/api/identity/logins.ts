@@ -107,7 +107,11 @@ export async function resolveIdentity(
   return linkAll(ctx, pool, survivor, unowned, now);
 }
 
-/** Links logins nobody owned yet; a second login of the same provider is refused (one per provider). */
+/**
+ * Links logins nobody owned yet; a second login of the same public provider is refused (one per provider). The
+ * pool's developer provider is exempt: Cognito "supports the association of multiple developer user identifiers
+ * with an identity ID" (LookupDeveloperIdentity), linked through GetOpenIdTokenForDeveloperIdentity with an IdentityId.
+ */
 async function linkAll(
   ctx: RequestContext, pool: IdentityPool, survivor: Identity, logins: readonly VerifiedLogin[], now: number,
 ): Promise<Identity> {
@@ -115,6 +119,7 @@ async function linkAll(
   if (logins.length === 0) return survivor;
   const existing = await store.listLogins(survivor.identityId);
   for (const login of logins) {
+    if (login.providerName === pool.developerProviderName) continue;
     if (existing.some((l) => l.providerName === login.providerName && l.subject !== login.subject)) {
       throw errors.conflict(`Identity '${survivor.identityId}' already has a login for provider ${login.providerName}.`);
     }

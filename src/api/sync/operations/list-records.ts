@@ -43,7 +43,9 @@ export const listRecords = defineSyncOperation({
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    const merged = view.datasetExists ? await store.listMergedDatasetNames(input.IdentityId, input.DatasetName) : [];
+    // Reported whether or not the dataset itself exists: a guest's `notes` merged into an account that has no
+    // `notes` yet must still reach the device syncing `notes`.
+    const merged = await store.listMergedDatasetNames(input.IdentityId, input.DatasetName);
     return {
       Records: page.map(recordShape),
       ...(rows.length > limit && last ? { NextToken: encodePageToken({ bound: upTo, syncCount: last.syncCount, key: last.key }) } : {}),
