@@ -18,7 +18,18 @@ export interface IdentityPool {
   readonly roles: Readonly<Record<string, string>>;
   /** SetIdentityPoolRoles: provider → RoleMapping, kept in its wire shape (Cosync has no IAM to apply it to). */
   readonly roleMappings: Readonly<Record<string, unknown>>;
+  /**
+   * SetPrincipalTagAttributeMap: provider name (one the pool uses) → its principal tag attribute map. A provider
+   * without an entry has none (UseDefaults false, no tags). Stored only; Cosync has no IAM to apply the tags in.
+   */
+  readonly principalTagMaps: Readonly<Record<string, PrincipalTagMap>>;
   readonly createdAt: number;
+}
+
+/** How a provider's token claims become session tags: the default mapping, and/or tag key → claim name. */
+export interface PrincipalTagMap {
+  readonly useDefaults: boolean;
+  readonly principalTags: Readonly<Record<string, string>>;
 }
 
 export interface CognitoIdentityProvider {

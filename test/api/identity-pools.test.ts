@@ -70,8 +70,9 @@ describe('registry', () => {
     expect(Object.keys(identityOperations).sort()).toEqual([
       'CreateIdentityPool', 'DeleteIdentities', 'DeleteIdentityPool', 'DescribeIdentity', 'DescribeIdentityPool',
       'GetCredentialsForIdentity', 'GetId', 'GetIdentityPoolRoles', 'GetOpenIdToken', 'GetOpenIdTokenForDeveloperIdentity',
-      'ListIdentities', 'ListIdentityPools', 'LookupDeveloperIdentity', 'MergeDeveloperIdentities', 'SetIdentityPoolRoles',
-      'UnlinkDeveloperIdentity', 'UnlinkIdentity', 'UpdateIdentityPool',
+      'GetPrincipalTagAttributeMap', 'ListIdentities', 'ListIdentityPools', 'ListTagsForResource', 'LookupDeveloperIdentity',
+      'MergeDeveloperIdentities', 'SetIdentityPoolRoles', 'SetPrincipalTagAttributeMap', 'TagResource', 'UnlinkDeveloperIdentity',
+      'UnlinkIdentity', 'UntagResource', 'UpdateIdentityPool',
     ]);
     // The operations the model marks unsigned ("public API") are exactly the public ones here.
     const unsigned = ['GetCredentialsForIdentity', 'GetId', 'GetOpenIdToken', 'UnlinkIdentity'];
@@ -148,7 +149,7 @@ describe('UpdateIdentityPool', () => {
   it('starts a pool without roles, and keeps the stored roles and role mappings across an update', async () => {
     const poolId = await createPool();
     const created = await t.services.store.getIdentityPool(poolId);
-    expect(created).toMatchObject({ roles: {}, roleMappings: {} });
+    expect(created).toMatchObject({ roles: {}, roleMappings: {}, principalTagMaps: {} });
     const roles = { authenticated: 'arn:aws:iam::123456789012:role/auth' };
     const roleMappings = { 'graph.facebook.com': { Type: 'Token', AmbiguousRoleResolution: 'Deny' } };
     await t.services.store.updateIdentityPool({ ...created!, roles, roleMappings });
@@ -329,7 +330,7 @@ function poolRow(identityPoolId: string): IdentityPool {
   return {
     identityPoolId, identityPoolName: 'bulk', allowUnauthenticatedIdentities: false, allowClassicFlow: false,
     supportedLoginProviders: {}, developerProviderName: null, openIdConnectProviderArns: [], cognitoIdentityProviders: [],
-    samlProviderArns: [], tags: {}, roles: {}, roleMappings: {}, createdAt: 0,
+    samlProviderArns: [], tags: {}, roles: {}, roleMappings: {}, principalTagMaps: {}, createdAt: 0,
   };
 }
 

@@ -25,6 +25,7 @@ function pool(overrides: Partial<IdentityPool> = {}): IdentityPool {
     tags: {},
     roles: {},
     roleMappings: {},
+    principalTagMaps: {},
     createdAt: 0,
     ...overrides,
   };

@@ -245,9 +245,9 @@ export function runIdentityConformance(
   });
 
   // --- identity pools ---------------------------------------------------------------------------------------
-  test('identity pools: roles and role mappings round-trip through create and update', async () => {
+  test('identity pools: roles, role mappings and principal tag maps round-trip through create and update', async () => {
     const store = getStore();
-    expect(pool(P)).toMatchObject({ roles: {}, roleMappings: {} });
+    expect(pool(P)).toMatchObject({ roles: {}, roleMappings: {}, principalTagMaps: {} });
     const withRoles: IdentityPool = {
       ...pool(P),
       roles: { authenticated: 'arn:aws:iam::123456789012:role/auth', unauthenticated: 'arn:aws:iam::123456789012:role/guest' },
@@ -257,12 +257,19 @@ export function runIdentityConformance(
           RulesConfiguration: { Rules: [{ Claim: 'isAdmin', MatchType: 'Equals', Value: 'yes', RoleARN: 'arn:admin' }] },
         },
       },
+      principalTagMaps: {
+        'graph.facebook.com': { useDefaults: false, principalTags: { department: 'custom:dept', app: 'aud' } },
+        'cognito-idp.us-east-1.amazonaws.com/pool': { useDefaults: true, principalTags: {} },
+      },
     };
     await store.createIdentityPool(withRoles);
     await store.createIdentityPool(pool(Q));
     expect(await store.getIdentityPool(P)).toEqual(withRoles);
     expect(await store.getIdentityPool(Q)).toEqual(pool(Q));
-    const changed: IdentityPool = { ...withRoles, roles: { authenticated: 'arn:other' }, roleMappings: {} };
+    const changed: IdentityPool = {
+      ...withRoles, roles: { authenticated: 'arn:other' }, roleMappings: {},
+      principalTagMaps: { 'graph.facebook.com': { useDefaults: true, principalTags: { team: 'custom:team' } } },
+    };
     expect(await store.updateIdentityPool(changed)).toBe(true);
     expect(await store.getIdentityPool(P)).toEqual(changed);
     expect(await store.listIdentityPools({ limit: 10 })).toEqual([changed, pool(Q)]);

@@ -411,7 +411,7 @@ export const pool = (id: string): IdentityPool => ({
   identityPoolId: id, identityPoolName: `name of ${id}`, allowUnauthenticatedIdentities: true, allowClassicFlow: false,
   supportedLoginProviders: { 'graph.facebook.com': '123' }, developerProviderName: null, openIdConnectProviderArns: [],
   cognitoIdentityProviders: [{ providerName: 'cognito-idp.us-east-1.amazonaws.com/pool', clientId: 'c', serverSideTokenCheck: false }],
-  samlProviderArns: [], tags: { team: 'a' }, roles: {}, roleMappings: {}, createdAt: 1000,
+  samlProviderArns: [], tags: { team: 'a' }, roles: {}, roleMappings: {}, principalTagMaps: {}, createdAt: 1000,
 });
 export const identity = (id: string, poolId: string, over: Partial<Identity> = {}): Identity => ({
   identityId: id, identityPoolId: poolId, createdAt: 1000, lastModifiedAt: 2000, disabled: false, ...over,

@@ -78,7 +78,7 @@ describe('sqlite specifics', () => {
     db.close();
   });
 
-  it('migration 2: a pool stored before roles existed reads back with empty roles and role mappings', async () => {
+  it('migrations 2 and 3: a pool stored before roles existed reads back with empty roles, role mappings and principal tag maps', async () => {
     const file = tempFile();
     const db = new Database(file);
     migrate(db, MIGRATIONS.slice(0, 1));
@@ -93,6 +93,26 @@ describe('sqlite specifics', () => {
     const store = openSqliteStore({ file });
     expect(await store.getIdentityPool('us-east-1:old')).toEqual({
       identityPoolId: 'us-east-1:old', identityPoolName: 'old', createdAt: 5, ...oldDoc, roles: {}, roleMappings: {},
+      principalTagMaps: {},
+    });
+    await store.close();
+  });
+
+  it('migration 3: a pool stored before principal tag maps existed gets none, and keeps its roles', async () => {
+    const file = tempFile();
+    const db = new Database(file);
+    migrate(db, MIGRATIONS.slice(0, 2));
+    const oldDoc = {
+      allowUnauthenticatedIdentities: false, allowClassicFlow: true, supportedLoginProviders: { 'accounts.google.com': 'g' },
+      developerProviderName: 'login.dev', openIdConnectProviderArns: [], cognitoIdentityProviders: [], samlProviderArns: [],
+      tags: {}, roles: { authenticated: 'arn:aws:iam::123456789012:role/auth' }, roleMappings: {},
+    };
+    db.prepare('INSERT INTO identity_pools (id, name, created_at, doc) VALUES (?, ?, ?, ?)')
+      .run('us-east-1:v2', 'v2', 7, JSON.stringify(oldDoc));
+    db.close();
+    const store = openSqliteStore({ file });
+    expect(await store.getIdentityPool('us-east-1:v2')).toEqual({
+      identityPoolId: 'us-east-1:v2', identityPoolName: 'v2', createdAt: 7, ...oldDoc, principalTagMaps: {},
     });
     await store.close();
   });

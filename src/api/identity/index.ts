@@ -18,6 +18,11 @@ import { unlinkIdentity } from './operations/unlink-identity.js';
 import { deleteIdentities } from './operations/delete-identities.js';
 import { setIdentityPoolRoles } from './operations/set-identity-pool-roles.js';
 import { getIdentityPoolRoles } from './operations/get-identity-pool-roles.js';
+import { tagResource } from './operations/tag-resource.js';
+import { untagResource } from './operations/untag-resource.js';
+import { listTagsForResource } from './operations/list-tags-for-resource.js';
+import { getPrincipalTagAttributeMap } from './operations/get-principal-tag-attribute-map.js';
+import { setPrincipalTagAttributeMap } from './operations/set-principal-tag-attribute-map.js';
 
 /**
  * The Cognito Identity operations this server implements, keyed by operation name (the X-Amz-Target suffix).
@@ -43,4 +48,9 @@ export const identityOperations = {
   DeleteIdentities: deleteIdentities,
   SetIdentityPoolRoles: setIdentityPoolRoles,
   GetIdentityPoolRoles: getIdentityPoolRoles,
+  TagResource: tagResource,
+  UntagResource: untagResource,
+  ListTagsForResource: listTagsForResource,
+  GetPrincipalTagAttributeMap: getPrincipalTagAttributeMap,
+  SetPrincipalTagAttributeMap: setPrincipalTagAttributeMap,
 } satisfies Partial<Record<IdentityOperationName, Operation<IdentityOperationName, never>>>;

@@ -1,5 +1,6 @@
 import { errors } from '../errors.js';
 import type { CognitoIdentityProvider, IdentityPool } from '../../storage/types.js';
+import { checkTagCount } from './tags.js';
 
 /**
  * The one place where identity pools change case: storage rows (camelCase) ↔ the wire `IdentityPool` shape
@@ -77,12 +78,15 @@ function nonEmptyList<K extends string, T>(key: K, list: readonly T[]): { [P in 
 
 /**
  * Wire settings → storage row. Absent optional members become false / empty / null; roles and role mappings
- * (set only by SetIdentityPoolRoles) start empty. Shapes and constraints were checked against the model before
- * the handler ran; what the model leaves open is checked here.
+ * (set only by SetIdentityPoolRoles) and principal tag attribute maps (SetPrincipalTagAttributeMap) start empty.
+ * Shapes and constraints were checked against the model before the handler ran; what the model leaves open (the
+ * 50-tag cap, complete user pool entries) is checked here.
  */
 export function poolFromSettings(
   identityPoolId: string, settings: IdentityPoolSettingsWire, createdAt: number,
 ): IdentityPool {
+  const tags = { ...settings.IdentityPoolTags };
+  checkTagCount(tags);
   return {
     identityPoolId,
     identityPoolName: settings.IdentityPoolName,
@@ -93,9 +97,10 @@ export function poolFromSettings(
     openIdConnectProviderArns: unique(settings.OpenIdConnectProviderARNs ?? []),
     cognitoIdentityProviders: (settings.CognitoIdentityProviders ?? []).map(cognitoProvider),
     samlProviderArns: unique(settings.SamlProviderARNs ?? []),
-    tags: { ...settings.IdentityPoolTags },
+    tags,
     roles: {},
     roleMappings: {},
+    principalTagMaps: {},
     createdAt,
   };
 }

@@ -133,6 +133,14 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE identity_pools SET doc = json_insert(doc, '$.roles', json('{}'), '$.roleMappings', json('{}'));
     `,
   },
+  {
+    version: 3,
+    name: 'pool principal tag attribute maps',
+    sql: `
+      -- SetPrincipalTagAttributeMap state lives in the pool doc; pools stored before it existed get none.
+      UPDATE identity_pools SET doc = json_insert(doc, '$.principalTagMaps', json('{}'));
+    `,
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -14,6 +14,9 @@ import type { IdentityPool } from '../../../storage/types.js';
  * - IdentityPoolTags when the member is absent: in AWS tags are resource metadata (TagResource/UntagResource),
  *   so an update that does not mention them must not wipe them. When present, they replace the stored tags.
  * - roles and role mappings: they are not part of the IdentityPool shape (SetIdentityPoolRoles sets them).
+ * - principal tag attribute maps (SetPrincipalTagAttributeMap sets them), also those of providers this update
+ *   removes: Get/SetPrincipalTagAttributeMap only answer for providers the pool uses, so they stay out of sight
+ *   unless the provider is added back.
  */
 export const updateIdentityPool = defineIdentityOperation({
   name: 'UpdateIdentityPool',
@@ -43,5 +46,6 @@ function mergeSettings(current: IdentityPool, input: IdentityPoolWire): Identity
     tags: input.IdentityPoolTags === undefined ? current.tags : next.tags,
     roles: current.roles,
     roleMappings: current.roleMappings,
+    principalTagMaps: current.principalTagMaps,
   };
 }

@@ -1,0 +1,38 @@
+import { defineIdentityOperation } from '../../operation.js';
+import { errors } from '../../errors.js';
+import { requirePool } from '../common.js';
+import { principalTagMapWire, requirePoolProvider } from '../principal-tags.js';
+import type { PrincipalTagMap } from '../../../storage/types.js';
+
+interface SetPrincipalTagAttributeMapInput {
+  IdentityPoolId: string;
+  IdentityProviderName: string;
+  /** Use the default mapping (username and client ID); absent means false. */
+  UseDefaults?: boolean;
+  /** Tag key → token claim name, at most 50 (checked against the model before the handler runs). */
+  PrincipalTags?: Record<string, string>;
+}
+
+/**
+ * Developer credentials only: replaces the principal tag attribute map of one of the pool's identity providers
+ * (absent members reset to false / no tags) and answers it as GetPrincipalTagAttributeMap then does. Setting
+ * `UseDefaults: false` with no tags clears the map. Stored only: Cosync has no IAM, so no session tags are derived
+ * from it. Unknown pool ⇒ ResourceNotFoundException; a provider the pool does not use ⇒ InvalidParameterException.
+ */
+export const setPrincipalTagAttributeMap = defineIdentityOperation({
+  name: 'SetPrincipalTagAttributeMap',
+  auth: 'developer',
+  async handler(input: SetPrincipalTagAttributeMapInput, ctx) {
+    const pool = await requirePool(ctx, input.IdentityPoolId);
+    const providerName = input.IdentityProviderName;
+    requirePoolProvider(pool, providerName);
+    const map: PrincipalTagMap = { useDefaults: input.UseDefaults ?? false, principalTags: { ...input.PrincipalTags } };
+    const { [providerName]: _previous, ...others } = pool.principalTagMaps;
+    const cleared = !map.useDefaults && Object.keys(map.principalTags).length === 0;
+    const principalTagMaps = cleared ? others : { ...others, [providerName]: map };
+    if (!(await ctx.services.store.updateIdentityPool({ ...pool, principalTagMaps }))) {
+      throw errors.notFound(`IdentityPool '${input.IdentityPoolId}' not found.`);
+    }
+    return principalTagMapWire(pool, providerName, map);
+  },
+});
