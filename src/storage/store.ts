@@ -1,5 +1,5 @@
 import type {
-  DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, IdentityUsage, Login, MergeOutcome, Page,
+  DatasetRow, DatasetView, DatasetWriteState, Device, Identity, IdentityPool, IdentityUsage, Login, MergeOutcome, Page,
   PoolSyncSettings, PoolUsage, RecordRow, WriteCommand, WritePlan,
 } from './types.js';
 
@@ -94,6 +94,12 @@ export interface SyncStore {
   /** Names of the identity's live datasets whose `mergeParent` is `datasetName`, ordered by name. */
   listMergedDatasetNames(identityId: string, datasetName: string): Promise<string[]>;
   /**
+   * getIdentity, getDataset and listMergedDatasetNames for one dataset, read from one consistent state: what
+   * ListRecords needs before it lists records (one round trip for an engine across a network). Each part is as those
+   * methods return it, whether or not the others exist (a dataset is returned even when its identity is absent).
+   */
+  getDatasetView(identityId: string, datasetName: string): Promise<DatasetView>;
+  /**
    * Records and tombstones with `sinceSyncCount < syncCount <= upToSyncCount`, ordered by (syncCount, key),
    * starting after the (syncCount, key) position `page.after`.
    */
@@ -118,8 +124,11 @@ export interface SyncStore {
    * not exist or is already deleted.
    */
   deleteDataset(identityId: string, datasetName: string, now: number): Promise<DatasetRow | undefined>;
-  /** True when a successful writeRecords already consumed the session. */
-  isSessionConsumed(sessionId: string): Promise<boolean>;
+  /**
+   * True when a successful writeRecords of this identity already consumed the session. Session IDs are unique on
+   * their own; the identity locates them (a sharded engine keeps them with the identity's other rows).
+   */
+  isSessionConsumed(identityId: string, sessionId: string): Promise<boolean>;
   /** Forgets consumed-session markers that expired before `now`. */
   pruneConsumedSessions(now: number): Promise<number>;
 
@@ -134,7 +143,8 @@ export interface SyncStore {
    * register again get their existing DeviceId. `newDeviceId` is used only when the device is new.
    */
   registerDevice(device: Device): Promise<Device>;
-  getDevice(deviceId: string): Promise<Device | undefined>;
+  /** The identity's device; undefined when absent or registered to another identity. */
+  getDevice(identityId: string, deviceId: string): Promise<Device | undefined>;
   /** Idempotent. */
   subscribe(identityId: string, datasetName: string, deviceId: string, now: number): Promise<void>;
   /** False when there was no such subscription. */

@@ -101,6 +101,16 @@ export interface RecordRow {
   readonly deviceLastModifiedAt: number;
 }
 
+/** A dataset with what ListRecords reports alongside it, read together (SyncStore.getDatasetView). */
+export interface DatasetView {
+  /** The owning identity; undefined when it does not exist. */
+  readonly identity: Identity | undefined;
+  /** The dataset row, deleted ones included; undefined when it never existed. */
+  readonly dataset: DatasetRow | undefined;
+  /** What listMergedDatasetNames returns for this dataset: live datasets merged into it, ordered by name. */
+  readonly mergedDatasetNames: string[];
+}
+
 /** What a write plan needs to know about a record it may replace: its count and its current size. */
 export interface CurrentRecord {
   readonly syncCount: number;

@@ -100,7 +100,7 @@ export function runIdentityConformance(
     expect(await store.findLogin(P, 'login.dev', `user-of-${S}`)).toBeUndefined();
     for (const ds of ['ds', 'gone']) expect(await store.getDataset(S, ds)).toBeUndefined();
     expect(await store.listRecords(S, 'ds', ALL, { limit: 10 })).toEqual([]);
-    expect(await store.getDevice(`dev-${S}`)).toBeUndefined();
+    expect(await store.getDevice(S, `dev-${S}`)).toBeUndefined();
     expect(await store.listSubscribedDevices(S, 'ds')).toEqual([]);
     expect(await store.getIdentityUsage(S)).toEqual({ datasetCount: 0, dataStorage: 0, lastModifiedAt: null });
     expect(await store.deleteIdentity(S)).toBe(false);
@@ -182,7 +182,7 @@ export function runIdentityConformance(
       expect(await store.listRecords(M, ds, ALL, { limit: 10 })).toEqual([]);
     }
     expect(await store.listDatasets(M, { limit: 10 })).toEqual([]);
-    expect(await store.getDevice('dev-m')).toBeUndefined();
+    expect(await store.getDevice(M, 'dev-m')).toBeUndefined();
     expect(await store.listSubscribedDevices(M, 'profile')).toEqual([]);
   });
 
@@ -241,7 +241,7 @@ export function runIdentityConformance(
     expect(await store.getDataset(M, 'profile')).toMatchObject({ syncCount: 2, numRecords: 2 });
     expect(await store.getDataset(M, 'old')).toMatchObject({ deleted: true });
     expect(await store.listMergedDatasetNames(S, 'profile')).toEqual([]);
-    expect(await store.getDevice('dev-m')).toBeDefined();
+    expect(await store.getDevice(M, 'dev-m')).toBeDefined();
   });
 
   // --- identity pools ---------------------------------------------------------------------------------------

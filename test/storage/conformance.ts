@@ -82,7 +82,7 @@ export function runStoreConformance(opts: {
         expect(await store.getDataset(id, 'ds')).toBeUndefined();
         expect(await store.listRecords(id, 'ds', ALL, { limit: 10 })).toEqual([]);
       }
-      expect(await store.getDevice('us-east-1:gone-dev')).toBeUndefined();
+      expect(await store.getDevice('us-east-1:gone-id', 'us-east-1:gone-dev')).toBeUndefined();
       expect(await store.listSubscribedDevices('us-east-1:gone-id', 'ds')).toEqual([]);
       expect((await store.getPoolSyncSettings('us-east-1:gone')).events).toEqual({});
       expect(await store.getPoolUsage(['us-east-1:gone'])).toEqual([emptyUsage('us-east-1:gone')]);
@@ -173,14 +173,14 @@ export function runStoreConformance(opts: {
       expect(await store.getDataset('id-1', 'ds')).toEqual(before);
       expect((await store.listRecords('id-1', 'ds', ALL, { limit: 10 })).map((r) => r.value)).toEqual(['1']);
       expect((await peek(store, c)).sessionConsumed).toBe(false);
-      expect(await store.isSessionConsumed(c.sessionId)).toBe(false);
+      expect(await store.isSessionConsumed(c.identityId, c.sessionId)).toBe(false);
     });
 
     test('writeRecords: a consumed session is visible to the next plan and to isSessionConsumed', async () => {
       const c = command('id-1', 'ds', ['a']);
-      expect(await store.isSessionConsumed(c.sessionId)).toBe(false);
+      expect(await store.isSessionConsumed(c.identityId, c.sessionId)).toBe(false);
       await store.writeRecords(c, putPlan(c, { a: '1' }));
-      expect(await store.isSessionConsumed(c.sessionId)).toBe(true);
+      expect(await store.isSessionConsumed(c.identityId, c.sessionId)).toBe(true);
       expect((await peek(store, c)).sessionConsumed).toBe(true);
       expect((await peek(store, command('id-1', 'ds', ['a']))).sessionConsumed).toBe(false);
     });
@@ -200,6 +200,22 @@ export function runStoreConformance(opts: {
         record('b', '2', 1), record('a', null, 2),
       ]);
       expect(await store.getDataset('id-1', 'ds')).toMatchObject({ syncCount: 2, numRecords: 1, dataStorage: 2 });
+    });
+
+    test('records: keys and values keep any text (U+0000, multi-byte), listed in byte order of the keys', async () => {
+      const values = { 'b': 'nul \u0000 inside', 'a\u0000z': 'x', 'ключ': '値 😀', 'Z': '', 'é': 'ü' };
+      await write(store, 'id-1', 'ds', values);
+      const listed = await store.listRecords('id-1', 'ds', ALL, { limit: 10 });
+      const byteOrder = Object.keys(values).sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+      expect(listed.map((r) => r.key)).toEqual(byteOrder);
+      expect(Object.fromEntries(listed.map((r) => [r.key, r.value]))).toEqual(values);
+      const state = await peek(store, command('id-1', 'ds', ['a\u0000z', 'ключ', 'a']));
+      expect(state.currentRecords).toEqual(new Map([
+        ['a\u0000z', { syncCount: 1, bytes: 4, live: true }], ['ключ', { syncCount: 1, bytes: utf8('ключ') + utf8('値 😀'), live: true }],
+      ]));
+      expect(await store.getDataset('id-1', 'ds')).toMatchObject({
+        numRecords: 5, dataStorage: Object.entries(values).reduce((n, [k, v]) => n + utf8(k) + utf8(v), 0),
+      });
     });
 
     test('writeRecords: racing writers that require a new dataset, exactly one wins', async () => {
@@ -248,7 +264,7 @@ export function runStoreConformance(opts: {
       expect(await store.pruneConsumedSessions(150)).toBe(1);
       expect((await peek(store, early)).sessionConsumed).toBe(false);
       expect((await peek(store, late)).sessionConsumed).toBe(true);
-      expect(await store.isSessionConsumed(early.sessionId)).toBe(false);
+      expect(await store.isSessionConsumed(early.identityId, early.sessionId)).toBe(false);
       expect(await store.pruneConsumedSessions(150)).toBe(0);
     });
 
@@ -333,6 +349,41 @@ export function runStoreConformance(opts: {
       expect(await store.listMergedDatasetNames('id-1', 'nothing')).toEqual([]);
     });
 
+    test('getDatasetView: identity, dataset and merged names as their own getters return them', async () => {
+      await store.createIdentity(identity('id-1', 'pool-a'));
+      await store.createIdentity(identity('id-3', 'pool-a', { disabled: true }));
+      await write(store, 'id-1', 'profile', { k: 'v' });
+      for (const old of ['old-b', 'old-a', 'old-c']) {
+        await write(store, 'id-1', `profile.us-east-1:${old}`, { k: 'v' }, { mergeParent: 'profile' });
+      }
+      await store.deleteDataset('id-1', 'profile.us-east-1:old-c', 9000);
+      await write(store, 'id-1', 'gone', { k: 'v' });
+      await store.deleteDataset('id-1', 'gone', 9000);
+      // A dataset of an identity the store has not seen, and merges into a dataset that does not exist.
+      await write(store, 'id-2', 'notes', { k: 'v' });
+      await write(store, 'id-3', 'notes.us-east-1:old-x', { k: 'v' }, { mergeParent: 'notes' });
+
+      const cases: [string, string][] = [
+        ['id-1', 'profile'], ['id-1', 'gone'], ['id-1', 'never'], ['id-1', 'profile.us-east-1:old-a'],
+        ['id-2', 'notes'], ['id-3', 'notes'], ['id-9', 'never'],
+      ];
+      for (const [identityId, name] of cases) {
+        expect(await store.getDatasetView(identityId, name)).toEqual({
+          identity: await store.getIdentity(identityId),
+          dataset: await store.getDataset(identityId, name),
+          mergedDatasetNames: await store.listMergedDatasetNames(identityId, name),
+        });
+      }
+      const view = await store.getDatasetView('id-1', 'profile');
+      expect(view.identity).toEqual(identity('id-1', 'pool-a'));
+      expect(view.dataset).toMatchObject({ datasetName: 'profile', numRecords: 1, deleted: false });
+      expect(view.mergedDatasetNames).toEqual(['profile.us-east-1:old-a', 'profile.us-east-1:old-b']);
+      expect((await store.getDatasetView('id-1', 'gone')).dataset).toMatchObject({ deleted: true });
+      expect(await store.getDatasetView('id-3', 'notes'))
+        .toEqual({ identity: identity('id-3', 'pool-a', { disabled: true }), dataset: undefined, mergedDatasetNames: ['notes.us-east-1:old-x'] });
+      expect(await store.getDatasetView('id-9', 'never')).toEqual({ identity: undefined, dataset: undefined, mergedDatasetNames: [] });
+    });
+
     // --- usage ------------------------------------------------------------------------------------------------
     test('usage: figures add up across datasets, identities and pools', async () => {
       await write(store, 'id-a', 'd1', { a: '1', bb: '22' }, { poolId: 'pool-p', now: 1000 });
@@ -360,12 +411,14 @@ export function runStoreConformance(opts: {
       const first = device('dev-1', 'id-1');
       expect(await store.registerDevice(first)).toEqual(first);
       expect(await store.registerDevice({ ...device('dev-2', 'id-1'), createdAt: 99 })).toEqual(first);
-      expect(await store.getDevice('dev-2')).toBeUndefined();
+      expect(await store.getDevice('id-1', 'dev-2')).toBeUndefined();
       const otherToken = { ...device('dev-3', 'id-1'), token: 'token-2' };
       expect(await store.registerDevice(otherToken)).toEqual(otherToken);
       const otherPlatform = { ...device('dev-4', 'id-1'), platform: 'GCM' };
       expect(await store.registerDevice(otherPlatform)).toEqual(otherPlatform);
-      expect(await store.getDevice('dev-1')).toEqual(first);
+      expect(await store.getDevice('id-1', 'dev-1')).toEqual(first);
+      // A device is found only under its own identity.
+      expect(await store.getDevice('id-2', 'dev-1')).toBeUndefined();
     });
 
     test('subscriptions: subscribe is idempotent, unsubscribe reports, deleteDataset drops them', async () => {

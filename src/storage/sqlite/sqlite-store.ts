@@ -1,7 +1,7 @@
 import { Database } from './driver.js';
 import type { SyncStore } from '../store.js';
 import type {
-  CurrentRecord, DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, PoolSyncSettings, PoolUsage,
+  CurrentRecord, DatasetRow, DatasetView, DatasetWriteState, Device, Identity, IdentityPool, PoolSyncSettings, PoolUsage,
   RecordRow, WriteCommand, WritePlan,
 } from '../types.js';
 import { migrate } from './migrations.js';
@@ -89,7 +89,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     async createIdentity(i) {
       s.insertIdentity.run(i.identityId, i.identityPoolId, i.createdAt, i.lastModifiedAt, i.disabled ? 1 : 0);
     },
-    getIdentity: async (id) => map(s.getIdentity.get(id), toIdentity),
+    getIdentity: async (id) => map(s.identityRow.get(id), (r) => identityAt(r, 0)),
     listIdentities: async (poolId, page) => s.listIdentities.all(poolId, page.after ?? '', page.limit).map(toIdentity),
     ...links.methods,
 
@@ -99,6 +99,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     getDataset: async (identityId, name) => map(s.getDataset.get(identityId, name), toDataset),
     listDatasets: async (identityId, page) => s.listDatasets.all(identityId, page.after ?? '', page.limit).map(toDataset),
     listMergedDatasetNames: async (identityId, name) => s.listMergedNames.all(identityId, name).map((r) => r.name),
+    getDatasetView: async (identityId, name) => toDatasetView(s.datasetView.get(identityId, name, identityId, identityId, name)!),
     async listRecords(identityId, name, range, page) {
       // Without `after`, (since, '') is below every row the range admits (sync_count > since). The lower bound
       // `from` lets the index scan start at the page's position rather than at the start of the range.
@@ -106,14 +107,14 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
       const from = Math.max(range.sinceSyncCount + 1, after.syncCount);
       return s.listRecords
         .all(identityId, name, from, range.upToSyncCount, after.syncCount, after.key, page.limit)
-        .map(toRecord);
+        .map(recordOf);
     },
     writeRecords<T extends WritePlan>(command: WriteCommand, plan: (state: DatasetWriteState) => T): Promise<T> {
       if (closing) return Promise.reject(new Error('the store is closed'));
       return groupCommit.enqueue(command, plan);
     },
     deleteDataset: async (identityId, name, now) => removeDataset.immediate(identityId, name, now),
-    isSessionConsumed: async (sessionId) => s.sessionConsumed.get(sessionId) !== undefined,
+    isSessionConsumed: async (_identityId, sessionId) => s.sessionConsumed.get(sessionId) !== undefined,
     pruneConsumedSessions: async (now) => s.pruneSessions.run(now).changes,
 
     async getIdentityUsage(identityId) {
@@ -130,7 +131,10 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
       s.insertDevice.run(d.deviceId, d.identityId, d.platform, d.token, d.createdAt);
       return toDevice(s.findDevice.get(d.identityId, d.platform, d.token)!);
     },
-    getDevice: async (deviceId) => map(s.getDevice.get(deviceId), toDevice),
+    async getDevice(identityId, deviceId) {
+      const row = s.getDevice.get(deviceId);
+      return row?.identity_id === identityId ? toDevice(row) : undefined;
+    },
     async subscribe(identityId, name, deviceId, now) {
       s.subscribe.run(identityId, name, deviceId, now);
     },
@@ -226,16 +230,16 @@ function createGroupCommit(db: Database, s: Statements) {
 }
 
 function readWriteState(s: Statements, c: WriteCommand): DatasetWriteState {
-  const row = s.getDataset.get(c.identityId, c.datasetName);
+  const row = s.writeState.get(c.identityId, c.sessionId, c.identityId, c.datasetName)!;
   const currentRecords = new Map<string, CurrentRecord>();
-  for (const r of s.currentRecords.all(c.identityId, c.datasetName, JSON.stringify(c.keys))) {
-    currentRecords.set(r.key, { syncCount: r.sync_count, bytes: r.bytes, live: r.live === 1 });
-  }
+  const keys = c.keys.length === 1 ? s.currentRecord.all(c.identityId, c.datasetName, c.keys[0]!)
+    : s.currentRecords.all(c.identityId, c.datasetName, JSON.stringify(c.keys));
+  for (const [key, syncCount, live, bytes] of keys) currentRecords.set(key, { syncCount, bytes, live: live === 1 });
   return {
-    dataset: row && toDataset(row),
+    dataset: datasetAt(row, 0),
     currentRecords,
-    liveDatasetCount: s.liveDatasetCount.get(c.identityId)!.n,
-    sessionConsumed: s.sessionConsumed.get(c.sessionId) !== undefined,
+    liveDatasetCount: row[DATASET_COLUMNS],
+    sessionConsumed: row[DATASET_COLUMNS + 1] === 1,
   };
 }
 
@@ -266,10 +270,6 @@ interface DatasetDb {
   created_at: number; last_modified_at: number; last_modified_by: string; num_records: number;
   data_storage: number; merge_parent: string | null;
 }
-interface RecordDb {
-  key: string; value: string | null; sync_count: number; last_modified_at: number; last_modified_by: string;
-  device_last_modified_at: number;
-}
 interface DeviceDb { device_id: string; identity_id: string; platform: string; token: string; created_at: number }
 const map = <R, T>(row: R | undefined, to: (row: R) => T): T | undefined => (row === undefined ? undefined : to(row));
 type PoolDoc = Omit<IdentityPool, 'identityPoolId' | 'identityPoolName' | 'createdAt'>;
@@ -291,9 +291,38 @@ const toDataset = (r: DatasetDb): DatasetRow => ({
   lastModifiedBy: r.last_modified_by, numRecords: r.num_records, dataStorage: r.data_storage,
   mergeParent: r.merge_parent,
 });
-const toRecord = (r: RecordDb): RecordRow => ({
-  key: r.key, value: r.value, syncCount: r.sync_count, lastModifiedAt: r.last_modified_at,
-  lastModifiedBy: r.last_modified_by, deviceLastModifiedAt: r.device_last_modified_at,
+
+// Raw rows (arrays, in the SELECT's column order) for the statements every sync request runs: better-sqlite3 builds
+// an array faster than an object with a property per column, and reading it back by index is cheaper too.
+type Value = string | number | null;
+/** IDENTITY columns: id, pool_id, created_at, last_modified_at, disabled. */
+const IDENTITY_COLUMNS = 5;
+/** DATASET columns, in order (see prepareStatements). */
+const DATASET_COLUMNS = 11;
+const identityAt = (r: readonly Value[], o: number): Identity | undefined => (r[o] === null ? undefined : {
+  identityId: r[o] as string, identityPoolId: r[o + 1] as string, createdAt: r[o + 2] as number,
+  lastModifiedAt: r[o + 3] as number, disabled: r[o + 4] === 1,
+});
+/** The dataset whose columns start at `o`; undefined when they are NULL (no such row in a LEFT JOIN). */
+const datasetAt = (r: readonly Value[], o: number): DatasetRow | undefined => (r[o] === null ? undefined : {
+  identityId: r[o] as string, datasetName: r[o + 1] as string, syncCount: r[o + 2] as number, deleted: r[o + 3] === 1,
+  lastDeletedAtSyncCount: r[o + 4] as number | null, createdAt: r[o + 5] as number, lastModifiedAt: r[o + 6] as number,
+  lastModifiedBy: r[o + 7] as string, numRecords: r[o + 8] as number, dataStorage: r[o + 9] as number,
+  mergeParent: r[o + 10] as string | null,
+});
+const toDatasetView = (r: readonly Value[]): DatasetView => {
+  const merged = r[IDENTITY_COLUMNS + DATASET_COLUMNS] as string;
+  return {
+    identity: identityAt(r, 0),
+    dataset: datasetAt(r, IDENTITY_COLUMNS),
+    // Almost never a merge target: the empty list is not parsed.
+    mergedDatasetNames: merged === '[]' ? [] : (JSON.parse(merged) as string[]),
+  };
+};
+/** RECORD columns: key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at. */
+const recordOf = (r: readonly Value[]): RecordRow => ({
+  key: r[0] as string, value: r[1] as string | null, syncCount: r[2] as number, lastModifiedAt: r[3] as number,
+  lastModifiedBy: r[4] as string, deviceLastModifiedAt: r[5] as number,
 });
 const toDevice = (r: DeviceDb): Device => ({
   deviceId: r.device_id, identityId: r.identity_id, platform: r.platform, token: r.token, createdAt: r.created_at,
@@ -316,8 +345,12 @@ function readSettings(s: Statements, poolId: string): PoolSyncSettings {
  */
 function prepareStatements(db: Database) {
   const q = <P extends unknown[] | {} = unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
+  /** A statement returning raw rows: arrays of the selected columns, in order. */
+  const raw = <P extends unknown[], R extends readonly Value[]>(sql: string) => db.prepare<P, R>(sql).raw(true);
+  const IDENTITY = 'id, pool_id, created_at, last_modified_at, disabled';
   const DATASET = `identity_id, name, sync_count, deleted, last_deleted_at_sync_count, created_at, last_modified_at,
     last_modified_by, num_records, data_storage, merge_parent`;
+  const DATASET_D = DATASET.split(',').map((c) => `d.${c.trim()}`).join(', ');
   const RECORD = 'key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at';
   const DEVICE = 'device_id, identity_id, platform, token, created_at';
   // Every identity that owns something in the pool, for deleteIdentityPool.
@@ -351,6 +384,7 @@ function prepareStatements(db: Database) {
     insertIdentity: q<[string, string, number, number, number]>(
       'INSERT INTO identities (id, pool_id, created_at, last_modified_at, disabled) VALUES (?, ?, ?, ?, ?)'),
     getIdentity: q<[string], IdentityDb>('SELECT * FROM identities WHERE id = ?'),
+    identityRow: raw<[string], Value[]>(`SELECT ${IDENTITY} FROM identities WHERE id = ?`),
     listIdentities: q<[string, string, number], IdentityDb>(
       'SELECT * FROM identities WHERE pool_id = ? AND id > ? ORDER BY id LIMIT ?'),
 
@@ -363,7 +397,20 @@ function prepareStatements(db: Database) {
       `SELECT ${DATASET} FROM datasets WHERE identity_id = ? AND deleted = 0 AND name > ? ORDER BY name LIMIT ?`),
     listMergedNames: q<[string, string], { name: string }>(
       'SELECT name FROM datasets WHERE identity_id = ? AND merge_parent = ? AND deleted = 0 ORDER BY name'),
-    liveDatasetCount: q<[string], { n: number }>('SELECT COUNT(*) AS n FROM datasets WHERE identity_id = ? AND deleted = 0'),
+    // getDatasetView: identity, dataset and merged names in one statement (one consistent read).
+    // Parameters: identity, name (merged names), identity (identity), identity, name (dataset).
+    datasetView: raw<[string, string, string, string, string], Value[]>(
+      `SELECT ${IDENTITY.split(', ').map((c) => `i.${c}`).join(', ')}, ${DATASET_D},
+         (SELECT json_group_array(name ORDER BY name) FROM datasets
+           WHERE identity_id = ? AND merge_parent = ? AND deleted = 0) AS merged
+       FROM (SELECT 1) LEFT JOIN identities i ON i.id = ? LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?`),
+    // readWriteState: the dataset row, the identity's live dataset count and whether the session was consumed.
+    // Parameters: identity (count), session, identity, name (dataset).
+    writeState: raw<[string, string, string, string], Value[] & { [DATASET_COLUMNS]: number }>(
+      `SELECT ${DATASET_D},
+         (SELECT COUNT(*) FROM datasets WHERE identity_id = ? AND deleted = 0) AS live_count,
+         EXISTS (SELECT 1 FROM consumed_sessions WHERE session_id = ?) AS consumed
+       FROM (SELECT 1) LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?`),
     // pool_id is not updated: it never changes, and leaving it out spares the datasets_by_pool index a rewrite.
     upsertDataset: q<[string, string, string, number, number, number | null, number, number, string, number, number, string | null]>(
       `INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count, created_at,
@@ -380,13 +427,18 @@ function prepareStatements(db: Database) {
     deleteDatasetSubscriptions: q<[string, string]>('DELETE FROM subscriptions WHERE identity_id = ? AND dataset_name = ?'),
 
     // Sizes in UTF-8 bytes: the database encoding is UTF-8, so a text cast to BLOB has its UTF-8 length.
-    currentRecords: q<[string, string, string], { key: string; sync_count: number; live: number; bytes: number }>(
+    currentRecords: raw<[string, string, string], [key: string, syncCount: number, live: number, bytes: number]>(
       `SELECT key, sync_count, value IS NOT NULL AS live,
          CASE WHEN value IS NULL THEN 0 ELSE length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) END AS bytes
        FROM records WHERE identity_id = ? AND dataset_name = ? AND key IN (SELECT value FROM json_each(?))`),
+    // The same for one key (most writes), without building and walking a JSON array.
+    currentRecord: raw<[string, string, string], [key: string, syncCount: number, live: number, bytes: number]>(
+      `SELECT key, sync_count, value IS NOT NULL AS live,
+         CASE WHEN value IS NULL THEN 0 ELSE length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) END AS bytes
+       FROM records WHERE identity_id = ? AND dataset_name = ? AND key = ?`),
     // CAST: a bare `LIMIT ?` makes SQLite recompile the statement whenever it is bound again (it folds the bound
     // limit into the plan), which costs more than the query itself on this hot path.
-    listRecords: q<[string, string, number, number, number, string, number], RecordDb>(
+    listRecords: raw<[string, string, number, number, number, string, number], Value[]>(
       `SELECT ${RECORD} FROM records WHERE identity_id = ? AND dataset_name = ? AND sync_count >= ? AND sync_count <= ?
          AND (sync_count, key) > (?, ?) ORDER BY sync_count, key LIMIT CAST(? AS INTEGER)`),
     upsertRecord: q<[string, string, string, string | null, number, number, string, number]>(

@@ -1,0 +1,208 @@
+import type { SyncStore } from '../store.js';
+import type { Login, MergeOutcome } from '../types.js';
+import { BEGIN, COMMIT, type Db, type Statement } from './pool.js';
+
+/**
+ * The PostgreSQL side of identity lifecycle and logins (Cognito Identity): updateIdentity, deleteIdentity, the
+ * login methods and mergeIdentities. Logins live in two tables changed together (migrations.ts says why):
+ * login_owners by login, identity_logins by identity.
+ */
+export type IdentityLinkMethods = Pick<
+  SyncStore,
+  'updateIdentity' | 'deleteIdentity' | 'linkLogin' | 'findLogin' | 'listLogins' | 'unlinkLogin' | 'mergeIdentities'
+>;
+
+const LOGIN = 'pool_id, provider_name, subject, identity_id, linked_at';
+
+export function identityLinkMethods(db: Db): IdentityLinkMethods {
+  return {
+    updateIdentity: async (i) => (await db.query({
+      // Only the mutable parts: the ID, pool and creation time of an identity never change.
+      text: 'UPDATE identities SET last_modified_at = $2, disabled = $3 WHERE identity_id = $1',
+      values: [i.identityId, i.lastModifiedAt, i.disabled],
+    })).rowCount > 0,
+
+    deleteIdentity: (identityId) => db.transaction(async (tx) => {
+      const results = await tx.run([
+        BEGIN,
+        // Waits for a write of the identity in progress, so none lands after the deletion.
+        { text: 'SELECT 1 FROM sync_locks WHERE identity_id = $1 FOR UPDATE', values: [identityId] },
+        ...deleteLogins(identityId),
+        ...deleteSyncData(identityId),
+        { text: 'DELETE FROM identities WHERE identity_id = $1', values: [identityId] },
+        COMMIT,
+      ]);
+      return (results.at(-2)?.rowCount ?? 0) > 0;
+    }),
+
+    linkLogin: (l) => db.transaction(async (tx) => {
+      // Claim the login if nobody owns it (waiting for a concurrent claim to settle); record it under the identity
+      // only if the claim is this identity's; read who owns it now (a fresh snapshot, after any wait).
+      const results = await tx.run([
+        BEGIN,
+        {
+          text: `INSERT INTO login_owners (${LOGIN}) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (pool_id, provider_name, subject) DO NOTHING`,
+          values: [l.identityPoolId, l.providerName, l.subject, l.identityId, l.linkedAt],
+        },
+        {
+          text: `INSERT INTO identity_logins (${LOGIN})
+                 SELECT ${LOGIN} FROM login_owners
+                 WHERE pool_id = $1 AND provider_name = $2 AND subject = $3 AND identity_id = $4
+                 ON CONFLICT DO NOTHING`,
+          values: [l.identityPoolId, l.providerName, l.subject, l.identityId],
+        },
+        findLogin(l.identityPoolId, l.providerName, l.subject),
+        COMMIT,
+      ]);
+      return toLogin(results[3]!.rows[0] as LoginDb);
+    }),
+
+    async findLogin(poolId, providerName, subject) {
+      const row = (await db.read(findLogin(poolId, providerName, subject))).rows[0] as LoginDb | undefined;
+      return row && toLogin(row);
+    },
+
+    listLogins: async (identityId) => (await db.read({
+      name: 'cosync_list_logins',
+      text: `SELECT ${LOGIN} FROM identity_logins WHERE identity_id = $1 ORDER BY provider_name, subject`,
+      values: [identityId],
+    })).rows.map((r) => toLogin(r as LoginDb)),
+
+    unlinkLogin: async (identityId, providerName, subject) => {
+      const { rows } = await db.query({
+        text: `WITH mine AS (
+                 DELETE FROM identity_logins WHERE identity_id = $1 AND provider_name = $2 AND subject = $3
+                 RETURNING pool_id
+               ), owner AS (
+                 DELETE FROM login_owners
+                 WHERE pool_id IN (SELECT pool_id FROM mine) AND provider_name = $2 AND subject = $3 AND identity_id = $1
+               )
+               SELECT COUNT(*) AS n FROM mine`,
+        values: [identityId, providerName, subject],
+      });
+      return (rows[0] as { n: number }).n > 0;
+    },
+
+    mergeIdentities: (args) => db.transaction(async (tx): Promise<MergeOutcome> => {
+      const { survivorId, mergedId, now, datasetName } = args;
+      if (survivorId === mergedId) throw new Error(`cannot merge identity ${mergedId} into itself`);
+      // Lock both identities (in a fixed order, so two merges of the same pair cannot deadlock), then read.
+      const [first, second] = [survivorId, mergedId].sort();
+      const read = await tx.run([
+        BEGIN,
+        lockKnownIdentity(first!),
+        lockKnownIdentity(second!),
+        {
+          text: 'SELECT identity_id, pool_id FROM identities WHERE identity_id = ANY($1::text[])',
+          values: [[survivorId, mergedId]],
+        },
+        {
+          // The merged identity's live datasets with the size of their live records, as plans count them.
+          text: `SELECT d.name, d.created_at, d.last_modified_by, COUNT(r.key) AS n,
+                   COALESCE(SUM(octet_length(r.key) + octet_length(r.value)), 0)::bigint AS bytes
+                 FROM datasets d
+                 LEFT JOIN records r ON r.identity_id = d.identity_id AND r.dataset_name = d.name AND r.value IS NOT NULL
+                 WHERE d.identity_id = $1 AND NOT d.deleted
+                 GROUP BY d.name, d.created_at, d.last_modified_by ORDER BY d.name`,
+          values: [mergedId],
+        },
+      ]);
+      const identities = new Map((read[3]!.rows as { identity_id: string; pool_id: string }[]).map((r) => [r.identity_id, r.pool_id]));
+      const survivorPool = identities.get(survivorId);
+      const mergedPool = identities.get(mergedId);
+      if (survivorPool === undefined) throw new Error(`cannot merge into identity ${survivorId}: it does not exist`);
+      if (mergedPool === undefined) throw new Error(`cannot merge identity ${mergedId}: it does not exist`);
+      if (survivorPool !== mergedPool) {
+        throw new Error(`cannot merge identity ${mergedId} of pool ${mergedPool} into ${survivorId} of pool ${survivorPool}`);
+      }
+
+      const moves: Statement[] = [];
+      const moved = new Set<string>();
+      for (const d of read[4]!.rows as { name: string; created_at: number; last_modified_by: string; n: number; bytes: number }[]) {
+        const target = datasetName(d.name);
+        // Names embed the merged identity's ID, so the target cannot normally exist; if it does, it is replaced.
+        moves.push(
+          { text: 'DELETE FROM datasets WHERE identity_id = $1 AND name = $2', values: [survivorId, target] },
+          { text: 'DELETE FROM records WHERE identity_id = $1 AND dataset_name = $2', values: [survivorId, target] },
+          { text: 'DELETE FROM subscriptions WHERE identity_id = $1 AND dataset_name = $2', values: [survivorId, target] },
+          {
+            text: `INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count,
+                     created_at, last_modified_at, last_modified_by, num_records, data_storage, merge_parent)
+                   VALUES ($1, $2, $3, 1, false, NULL, $4, $5, $6, $7, $8, $9)`,
+            values: [survivorId, target, survivorPool, d.created_at, now, d.last_modified_by, d.n, d.bytes, d.name],
+          },
+          {
+            text: `INSERT INTO records (identity_id, dataset_name, key, value, sync_count, last_modified_at,
+                     last_modified_by, device_last_modified_at)
+                   SELECT $1, $2, key, value, 1, last_modified_at, last_modified_by, device_last_modified_at
+                   FROM records WHERE identity_id = $3 AND dataset_name = $4 AND value IS NOT NULL`,
+            values: [survivorId, target, mergedId, d.name],
+          },
+        );
+        moved.add(target);
+      }
+      const results = await tx.run([
+        ...moves,
+        // Logins: the owner table first (it finds the merged identity's logins through identity_logins), then
+        // identity_logins itself.
+        {
+          text: `UPDATE login_owners o SET identity_id = $1 FROM identity_logins l
+                 WHERE l.identity_id = $2 AND o.pool_id = l.pool_id AND o.provider_name = l.provider_name
+                   AND o.subject = l.subject AND o.identity_id = $2`,
+          values: [survivorId, mergedId],
+        },
+        {
+          text: `WITH gone AS (DELETE FROM identity_logins WHERE identity_id = $2 RETURNING ${LOGIN})
+                 INSERT INTO identity_logins (${LOGIN}) SELECT pool_id, provider_name, subject, $1, linked_at FROM gone`,
+          values: [survivorId, mergedId],
+        },
+        { text: 'UPDATE identities SET last_modified_at = $2 WHERE identity_id = $1', values: [survivorId, now] },
+        { text: 'UPDATE identities SET last_modified_at = $2, disabled = true WHERE identity_id = $1', values: [mergedId, now] },
+        // Everything sync-related of the merged identity goes: moved and deleted dataset rows, records, devices.
+        ...deleteSyncData(mergedId),
+        COMMIT,
+      ]);
+      return { movedDatasets: [...moved], movedLogins: results[moves.length + 1]!.rowCount };
+    }),
+  };
+}
+
+interface LoginDb { pool_id: string; provider_name: string; subject: string; identity_id: string; linked_at: number }
+
+const toLogin = (r: LoginDb): Login => ({
+  identityPoolId: r.pool_id, providerName: r.provider_name, subject: r.subject, identityId: r.identity_id,
+  linkedAt: r.linked_at,
+});
+
+const findLogin = (poolId: string, providerName: string, subject: string): Statement => ({
+  name: 'cosync_find_login',
+  text: `SELECT ${LOGIN} FROM login_owners WHERE pool_id = $1 AND provider_name = $2 AND subject = $3`,
+  values: [poolId, providerName, subject],
+});
+
+/** Locks an identity's sync_locks row, creating it (under the identity's pool) if the identity exists. */
+const lockKnownIdentity = (identityId: string): Statement => ({
+  text: `INSERT INTO sync_locks (identity_id, pool_id) SELECT identity_id, pool_id FROM identities WHERE identity_id = $1
+         ON CONFLICT (identity_id) DO UPDATE SET pool_id = excluded.pool_id WHERE false`,
+  values: [identityId],
+});
+
+/** Every login of an identity, from both tables. */
+const deleteLogins = (identityId: string): Statement[] => [
+  {
+    text: `DELETE FROM login_owners o USING identity_logins l
+           WHERE l.identity_id = $1 AND o.pool_id = l.pool_id AND o.provider_name = l.provider_name
+             AND o.subject = l.subject AND o.identity_id = $1`,
+    values: [identityId],
+  },
+  { text: 'DELETE FROM identity_logins WHERE identity_id = $1', values: [identityId] },
+];
+
+/** Everything Cognito Sync keeps for one identity (a subscription always names a device of its own identity). */
+const deleteSyncData = (identityId: string): Statement[] => [
+  'DELETE FROM records WHERE identity_id = $1',
+  'DELETE FROM subscriptions WHERE identity_id = $1',
+  'DELETE FROM devices WHERE identity_id = $1',
+  'DELETE FROM datasets WHERE identity_id = $1',
+].map((text) => ({ text, values: [identityId] }));

@@ -1,0 +1,211 @@
+import { SchemaTooNewError } from '../sqlite/migrations.js';
+import { BEGIN, COMMIT, type Db } from './pool.js';
+
+export { SchemaTooNewError };
+
+/**
+ * Versioned schema migrations for the PostgreSQL engine (its own sequence; the SQLite engine has another).
+ *
+ * Contract, as for SQLite: this array is APPEND-ONLY. A shipped migration is never edited or removed; a schema
+ * change is a new entry with the next version (1, 2, 3, … with no gap).
+ *
+ * Conventions: snake_case columns; times are epoch milliseconds (bigint); free-form parts of a row are a `json`
+ * doc (json, not jsonb: it keeps the document as written, key order included, and accepts "\u0000").
+ * Identifiers, names and keys compare and sort byte-wise (COLLATE "C", or bytea), as in SQLite, whatever the
+ * database's collation: paging by `> after` then matches the order rows are listed in.
+ * Record keys and values are bytea (their UTF-8 bytes): text cannot hold U+0000, which a record may.
+ *
+ * Sharding (docs/postgres.md): every table's primary key leads with the identity id or the pool id, and every
+ * request-path statement binds that leading column, so each can be routed to one shard. Tables keyed by identity
+ * (identities, sync_locks, datasets, records, consumed_sessions, devices, subscriptions, identity_logins) can be
+ * distributed and co-located by identity_id; login_owners by its login; the per-pool tables are small.
+ * No foreign keys (as in SQLite): the store deletes dependants itself, and a sharded database may not enforce them.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE server_secrets (
+        name  text COLLATE "C" PRIMARY KEY,
+        value text NOT NULL
+      );
+
+      CREATE TABLE identity_pools (
+        pool_id    text COLLATE "C" PRIMARY KEY,
+        name       text NOT NULL,
+        created_at bigint NOT NULL,
+        doc        json NOT NULL
+      );
+
+      CREATE TABLE pool_sync_settings (
+        pool_id text COLLATE "C" PRIMARY KEY,
+        doc     json NOT NULL
+      );
+
+      CREATE TABLE identities (
+        identity_id      text COLLATE "C" PRIMARY KEY,
+        pool_id          text COLLATE "C" NOT NULL,
+        created_at       bigint NOT NULL,
+        last_modified_at bigint NOT NULL,
+        disabled         boolean NOT NULL
+      );
+      -- listIdentities (pool, id > after ORDER BY id) and deleteIdentityPool.
+      CREATE INDEX identities_by_pool ON identities (pool_id, identity_id);
+
+      -- One row per identity that ever wrote: writes to an identity's datasets lock it (SELECT … FOR UPDATE's
+      -- portable form), so the dataset quota and sync counts hold across connections and instances.
+      CREATE TABLE sync_locks (
+        identity_id text COLLATE "C" PRIMARY KEY,
+        pool_id     text COLLATE "C" NOT NULL
+      );
+      CREATE INDEX sync_locks_by_pool ON sync_locks (pool_id);
+
+      -- Rows outlive DeleteDataset (deleted = true) so sync counts stay monotonic across delete and re-create.
+      CREATE TABLE datasets (
+        identity_id                text COLLATE "C" NOT NULL,
+        name                       text COLLATE "C" NOT NULL,
+        pool_id                    text COLLATE "C" NOT NULL,
+        sync_count                 bigint NOT NULL,
+        deleted                    boolean NOT NULL,
+        last_deleted_at_sync_count bigint,
+        created_at                 bigint NOT NULL,
+        last_modified_at           bigint NOT NULL,
+        last_modified_by           text NOT NULL,
+        num_records                bigint NOT NULL,
+        data_storage               bigint NOT NULL,
+        merge_parent               text COLLATE "C",
+        PRIMARY KEY (identity_id, name)
+      );
+      -- getPoolUsage and deleteIdentityPool (control plane).
+      CREATE INDEX datasets_by_pool ON datasets (pool_id);
+      -- listMergedDatasetNames; partial because almost no dataset is a merge.
+      CREATE INDEX datasets_by_merge_parent ON datasets (identity_id, merge_parent) WHERE merge_parent IS NOT NULL;
+
+      -- value NULL is a tombstone.
+      CREATE TABLE records (
+        identity_id             text COLLATE "C" NOT NULL,
+        dataset_name            text COLLATE "C" NOT NULL,
+        key                     bytea NOT NULL,
+        value                   bytea,
+        sync_count              bigint NOT NULL,
+        last_modified_at        bigint NOT NULL,
+        last_modified_by        text NOT NULL,
+        device_last_modified_at bigint NOT NULL,
+        PRIMARY KEY (identity_id, dataset_name, key)
+      );
+      -- listRecords: delta listing by (sync_count, key) keyset.
+      CREATE INDEX records_by_sync_count ON records (identity_id, dataset_name, sync_count, key);
+
+      CREATE TABLE consumed_sessions (
+        identity_id text COLLATE "C" NOT NULL,
+        session_id  text COLLATE "C" NOT NULL,
+        expires_at  bigint NOT NULL,
+        PRIMARY KEY (identity_id, session_id)
+      );
+      -- pruneConsumedSessions (background).
+      CREATE INDEX consumed_sessions_by_expiry ON consumed_sessions (expires_at);
+
+      CREATE TABLE devices (
+        identity_id text COLLATE "C" NOT NULL,
+        device_id   text COLLATE "C" NOT NULL,
+        platform    text NOT NULL,
+        token       text NOT NULL,
+        created_at  bigint NOT NULL,
+        PRIMARY KEY (identity_id, device_id),
+        UNIQUE (identity_id, platform, token)
+      );
+
+      CREATE TABLE subscriptions (
+        identity_id  text COLLATE "C" NOT NULL,
+        dataset_name text COLLATE "C" NOT NULL,
+        device_id    text COLLATE "C" NOT NULL,
+        created_at   bigint NOT NULL,
+        PRIMARY KEY (identity_id, dataset_name, device_id)
+      );
+
+      -- Cognito Identity logins, kept twice so that both lookups are single-key: login_owners answers "who owns
+      -- this login" (GetId; within a pool a login belongs to at most one identity: its primary key), and
+      -- identity_logins answers "which logins does this identity have" (listLogins). Both change together, in one
+      -- transaction.
+      CREATE TABLE login_owners (
+        pool_id       text COLLATE "C" NOT NULL,
+        provider_name text COLLATE "C" NOT NULL,
+        subject       text COLLATE "C" NOT NULL,
+        identity_id   text COLLATE "C" NOT NULL,
+        linked_at     bigint NOT NULL,
+        PRIMARY KEY (pool_id, provider_name, subject)
+      );
+      CREATE TABLE identity_logins (
+        identity_id   text COLLATE "C" NOT NULL,
+        provider_name text COLLATE "C" NOT NULL,
+        subject       text COLLATE "C" NOT NULL,
+        pool_id       text COLLATE "C" NOT NULL,
+        linked_at     bigint NOT NULL,
+        PRIMARY KEY (identity_id, provider_name, subject)
+      );
+    `,
+  },
+];
+
+/** The schema version this code writes and understands. */
+export const LATEST_SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
+
+/**
+ * Advisory lock keys: (class, key) pairs; the class is Cosync's, the key is the current schema's name hashed, so
+ * that instances migrating one schema wait for each other while other schemas (other deployments, test runs) do not.
+ */
+const LOCK_CLASS = 0x636f7379; // 'cosy'
+
+/**
+ * Brings the database up to the latest version: in ONE transaction that first takes a transaction-level
+ * advisory lock (pg_advisory_xact_lock), so that when several instances start at once exactly one migrates and the
+ * others wait and then find nothing to do; a failed migration leaves nothing behind. Records each migration in
+ * `schema_migrations`; refuses a database newer than `migrations`. Returns the versions applied.
+ */
+export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  checkSequence(migrations);
+  const latest = migrations.at(-1)?.version ?? 0;
+  return db.transaction(async (tx) => {
+    const [, , , current] = await tx.run([
+      BEGIN,
+      { text: 'SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', values: [LOCK_CLASS] },
+      {
+        text: `CREATE TABLE IF NOT EXISTS schema_migrations (
+          version    integer PRIMARY KEY,
+          name       text NOT NULL,
+          applied_at bigint NOT NULL
+        )`,
+      },
+      { text: 'SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations' },
+    ]);
+    const version = Number((current?.rows[0] as { v: number } | undefined)?.v ?? 0);
+    if (version > latest) throw new SchemaTooNewError(version, latest);
+    const pending = migrations.filter((m) => m.version > version);
+    // A migration's SQL holds several statements: sent without parameters, it goes as one simple query.
+    await tx.run([
+      ...pending.flatMap((m) => [
+        { text: m.sql },
+        {
+          text: 'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+          values: [m.version, m.name, Date.now()],
+        },
+      ]),
+      COMMIT,
+    ]);
+    return pending.map((m) => m.version);
+  });
+}
+
+/** Guards the append-only rule against editing mistakes: versions 1, 2, 3, … with no gap or repeat. */
+function checkSequence(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration #${i} has version ${m.version}, expected ${i + 1}`);
+  });
+}

@@ -1,0 +1,504 @@
+import type { SyncStore } from '../store.js';
+import type {
+  CurrentRecord, DatasetRow, DatasetView, DatasetWriteState, Device, Identity, IdentityPool, PoolSyncSettings, PoolUsage,
+  RecordRow, WriteCommand, WritePlan,
+} from '../types.js';
+import { migrate } from './migrations.js';
+import { BEGIN, COMMIT, createDb, type PgPoolOptions, type Statement } from './pool.js';
+import { identityLinkMethods } from './identity-links.js';
+
+export type PostgresStoreOptions = PgPoolOptions;
+
+/**
+ * The PostgreSQL SyncStore: stateless, so any number of server instances can share one database.
+ *
+ * Concurrency: every write to an identity's sync data (writeRecords, deleteDataset, mergeIdentities,
+ * deleteIdentity) first locks that identity's row in `sync_locks` inside its transaction, then reads with a fresh
+ * snapshot (READ COMMITTED takes one per statement). Writes to one identity are therefore serialised across
+ * connections and instances — each UpdateRecords plan sees every earlier commit, so sync counts never repeat or
+ * skip and the dataset quota holds — while different identities never wait for each other.
+ *
+ * Round trips of one UpdateRecords commit (writeRecords): two. First [BEGIN, lock, read state], pipelined; the
+ * domain's plan runs; then [apply plan + consume session (one statement), COMMIT], pipelined. A plan that throws
+ * costs [ROLLBACK] instead of the second. test/storage/postgres.test.ts measures this through a delaying proxy.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<SyncStore> {
+  const db = createDb(options);
+  try {
+    await migrate(db);
+  } catch (error) {
+    await db.end().catch(() => {});
+    throw error;
+  }
+
+  // close() waits for calls in flight; a call made after close() is refused.
+  const inFlight = new Set<Promise<unknown>>();
+  let closing: Promise<void> | undefined;
+  function track<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+    return (...args: A) => {
+      if (closing) return Promise.reject(new Error('the store is closed'));
+      const p = fn(...args);
+      inFlight.add(p);
+      const forget = () => inFlight.delete(p);
+      p.then(forget, forget);
+      return p;
+    };
+  }
+  // Reads (retried on another connection when the one they got was dead); writes go through db.query.
+  const rows = async <R>(statement: Statement): Promise<R[]> => (await db.read(statement)).rows as R[];
+  const row = async <R>(statement: Statement): Promise<R | undefined> => (await rows<R>(statement))[0];
+
+  const store: Omit<SyncStore, 'engine' | 'close'> = {
+    async getOrCreateSecret(name, generate) {
+      const existing = await row<{ value: string }>(q.getSecret(name));
+      if (existing) return existing.value;
+      // Insert if absent, then read: when instances race, all read the value of the first insert.
+      const [, read] = await db.batch([q.insertSecret(name, generate()), q.getSecret(name)]);
+      return (read!.rows[0] as { value: string }).value;
+    },
+
+    // --- identity pools ---------------------------------------------------------------------------------
+    async createIdentityPool(p) {
+      await db.query(q.insertPool(p));
+    },
+    getIdentityPool: async (id) => map(await row<PoolDb>(q.getPool(id)), toPool),
+    listIdentityPools: async (page) => (await rows<PoolDb>(q.listPools(page.after ?? '', page.limit))).map(toPool),
+    updateIdentityPool: async (p) => (await db.query(q.updatePool(p))).rowCount > 0,
+    deleteIdentityPool: (id) => db.transaction(async (tx) => {
+      const results = await tx.run([BEGIN, ...q.deletePoolData(id), q.deletePool(id), COMMIT]);
+      return (results.at(-2)?.rowCount ?? 0) > 0;
+    }),
+    countIdentityPools: async () => (await row<{ n: number }>({ text: 'SELECT COUNT(*) AS n FROM identity_pools' }))!.n,
+
+    // --- identities ---------------------------------------------------------------------------------------
+    async createIdentity(i) {
+      await db.query({
+        name: 'cosync_insert_identity',
+        text: `INSERT INTO identities (identity_id, pool_id, created_at, last_modified_at, disabled)
+               VALUES ($1, $2, $3, $4, $5)`,
+        values: [i.identityId, i.identityPoolId, i.createdAt, i.lastModifiedAt, i.disabled],
+      });
+    },
+    getIdentity: async (id) => map(await row<IdentityDb>({
+      name: 'cosync_get_identity',
+      text: `SELECT ${IDENTITY} FROM identities WHERE identity_id = $1`,
+      values: [id],
+    }), toIdentity),
+    listIdentities: async (poolId, page) => (await rows<IdentityDb>({
+      text: `SELECT ${IDENTITY} FROM identities WHERE pool_id = $1 AND identity_id > $2 ORDER BY identity_id LIMIT $3`,
+      values: [poolId, page.after ?? '', page.limit],
+    })).map(toIdentity),
+    ...identityLinkMethods(db),
+
+    // --- settings -----------------------------------------------------------------------------------------
+    getPoolSyncSettings: async (poolId) =>
+      (await row<{ doc: PoolSyncSettings }>(q.getSettings(poolId)))?.doc ?? structuredClone(DEFAULT_SETTINGS),
+    updatePoolSyncSettings: (poolId, update) => db.transaction(async (tx) => {
+      // Lock the row (inserting the defaults when there is none), then read it with a fresh snapshot.
+      const [, , read] = await tx.run([
+        BEGIN,
+        {
+          text: `INSERT INTO pool_sync_settings (pool_id, doc) VALUES ($1, $2::json)
+                 ON CONFLICT (pool_id) DO UPDATE SET doc = excluded.doc WHERE false`,
+          values: [poolId, JSON.stringify(DEFAULT_SETTINGS)],
+        },
+        q.getSettings(poolId),
+      ]);
+      const doc = JSON.stringify(update((read!.rows[0] as { doc: PoolSyncSettings }).doc));
+      await tx.run([{ text: 'UPDATE pool_sync_settings SET doc = $2::json WHERE pool_id = $1', values: [poolId, doc] }, COMMIT]);
+      return JSON.parse(doc) as PoolSyncSettings;
+    }),
+
+    // --- datasets and records -----------------------------------------------------------------------------
+    getDataset: async (identityId, name) => map(await row<DatasetDb>(q.getDataset(identityId, name)), toDataset),
+    listDatasets: async (identityId, page) => (await rows<DatasetDb>({
+      name: 'cosync_list_datasets',
+      text: `SELECT ${DATASET} FROM datasets WHERE identity_id = $1 AND NOT deleted AND name > $2 ORDER BY name LIMIT $3`,
+      values: [identityId, page.after ?? '', page.limit],
+    })).map(toDataset),
+    listMergedDatasetNames: async (identityId, name) => (await rows<{ name: string }>({
+      text: `SELECT name FROM datasets WHERE identity_id = $1 AND merge_parent = $2 AND NOT deleted ORDER BY name`,
+      values: [identityId, name],
+    })).map((r) => r.name),
+    getDatasetView: async (identityId, name) => toDatasetView((await row<DatasetViewDb>({
+      name: 'cosync_dataset_view',
+      text: `SELECT i.identity_id AS i_id, i.pool_id AS i_pool_id, i.created_at AS i_created_at,
+               i.last_modified_at AS i_last_modified_at, i.disabled AS i_disabled,
+               d.identity_id, d.name, d.sync_count, d.deleted, d.last_deleted_at_sync_count, d.created_at,
+               d.last_modified_at, d.last_modified_by, d.num_records, d.data_storage, d.merge_parent,
+               ARRAY(SELECT name FROM datasets WHERE identity_id = $1 AND merge_parent = $2 AND NOT deleted
+                     ORDER BY name) AS merged
+             FROM (SELECT 1) AS one
+             LEFT JOIN identities i ON i.identity_id = $1
+             LEFT JOIN datasets d ON d.identity_id = $1 AND d.name = $2`,
+      values: [identityId, name],
+    }))!),
+    async listRecords(identityId, name, range, page) {
+      // Without `after`, (since, '') is below every row the range admits; `from` lets the index scan start at
+      // the page's position rather than at the start of the range.
+      const after = page.after ?? { syncCount: range.sinceSyncCount, key: '' };
+      const from = Math.max(range.sinceSyncCount + 1, after.syncCount);
+      return (await rows<RecordDb>({
+        name: 'cosync_list_records',
+        text: `SELECT ${RECORD} FROM records
+               WHERE identity_id = $1 AND dataset_name = $2 AND sync_count >= $3 AND sync_count <= $4
+                 AND (sync_count, key) > ($5, $6) ORDER BY sync_count, key LIMIT $7`,
+        values: [identityId, name, from, range.upToSyncCount, after.syncCount, utf8(after.key), page.limit],
+      })).map(toRecord);
+    },
+    writeRecords: <T extends WritePlan>(command: WriteCommand, plan: (state: DatasetWriteState) => T): Promise<T> =>
+      db.transaction(async (tx) => {
+        const c = command;
+        const [, , read] = await tx.run([BEGIN, q.lockIdentity(c.identityId, c.identityPoolId), q.writeState(c)]);
+        const planned = plan(toWriteState(read!.rows[0] as WriteStateDb));
+        await tx.run([q.applyPlan(c, planned), COMMIT]);
+        return planned;
+      }),
+    deleteDataset: (identityId, name, now) => db.transaction(async (tx) => {
+      const results = await tx.run([BEGIN, q.lockExistingIdentity(identityId), q.deleteDataset(identityId, name, now), COMMIT]);
+      return map(results[2]!.rows[0] as DatasetDb | undefined, toDataset);
+    }),
+    isSessionConsumed: async (identityId, sessionId) => (await row({
+      name: 'cosync_session_consumed',
+      text: 'SELECT 1 AS one FROM consumed_sessions WHERE identity_id = $1 AND session_id = $2',
+      values: [identityId, sessionId],
+    })) !== undefined,
+    pruneConsumedSessions: async (now) =>
+      (await db.query({ text: 'DELETE FROM consumed_sessions WHERE expires_at < $1', values: [now] })).rowCount,
+
+    // --- usage ----------------------------------------------------------------------------------------------
+    async getIdentityUsage(identityId) {
+      const r = (await row<{ live: number; storage: number; modified: number | null }>({
+        text: `SELECT COUNT(*) FILTER (WHERE NOT deleted) AS live,
+                 COALESCE(SUM(data_storage) FILTER (WHERE NOT deleted), 0)::bigint AS storage,
+                 MAX(last_modified_at) AS modified
+               FROM datasets WHERE identity_id = $1`,
+        values: [identityId],
+      }))!;
+      return { datasetCount: r.live, dataStorage: r.storage, lastModifiedAt: r.modified };
+    },
+    async getPoolUsage(poolIds) {
+      const found = await rows<{ pool_id: string; storage: number; sessions: number; modified: number | null }>({
+        text: `SELECT p.pool_id, u.storage, u.sessions, u.modified
+               FROM unnest($1::text[]) WITH ORDINALITY AS p(pool_id, ord)
+               CROSS JOIN LATERAL (
+                 SELECT COALESCE(SUM(data_storage) FILTER (WHERE NOT deleted), 0)::bigint AS storage,
+                   COALESCE(SUM(sync_count), 0)::bigint AS sessions, MAX(last_modified_at) AS modified
+                 FROM datasets WHERE pool_id = p.pool_id
+               ) u
+               ORDER BY p.ord`,
+        values: [poolIds],
+      });
+      return found.map((r): PoolUsage => ({
+        identityPoolId: r.pool_id, dataStorage: r.storage, syncSessionsCount: r.sessions, lastModifiedAt: r.modified,
+      }));
+    },
+
+    // --- devices and subscriptions --------------------------------------------------------------------------
+    async registerDevice(d) {
+      // The UNIQUE (identity, platform, token) makes registration idempotent, across instances too.
+      const [, found] = await db.batch([
+        {
+          text: `INSERT INTO devices (${DEVICE}) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (identity_id, platform, token) DO NOTHING`,
+          values: [d.identityId, d.deviceId, d.platform, d.token, d.createdAt],
+        },
+        {
+          text: `SELECT ${DEVICE} FROM devices WHERE identity_id = $1 AND platform = $2 AND token = $3`,
+          values: [d.identityId, d.platform, d.token],
+        },
+      ]);
+      return toDevice(found!.rows[0] as DeviceDb);
+    },
+    getDevice: async (identityId, deviceId) => map(await row<DeviceDb>({
+      text: `SELECT ${DEVICE} FROM devices WHERE identity_id = $1 AND device_id = $2`,
+      values: [identityId, deviceId],
+    }), toDevice),
+    async subscribe(identityId, name, deviceId, now) {
+      await db.query({
+        text: `INSERT INTO subscriptions (identity_id, dataset_name, device_id, created_at) VALUES ($1, $2, $3, $4)
+               ON CONFLICT DO NOTHING`,
+        values: [identityId, name, deviceId, now],
+      });
+    },
+    unsubscribe: async (identityId, name, deviceId) => (await db.query({
+      text: 'DELETE FROM subscriptions WHERE identity_id = $1 AND dataset_name = $2 AND device_id = $3',
+      values: [identityId, name, deviceId],
+    })).rowCount > 0,
+    listSubscribedDevices: async (identityId, name) => (await rows<DeviceDb>({
+      text: `SELECT d.identity_id, d.device_id, d.platform, d.token, d.created_at FROM subscriptions s
+             JOIN devices d ON d.identity_id = s.identity_id AND d.device_id = s.device_id
+             WHERE s.identity_id = $1 AND s.dataset_name = $2 ORDER BY d.device_id`,
+      values: [identityId, name],
+    })).map(toDevice),
+  };
+
+  const tracked = Object.fromEntries(
+    Object.entries(store).map(([key, fn]) => [key, track(fn as (...args: unknown[]) => Promise<unknown>)]),
+  ) as typeof store;
+  return {
+    engine: 'postgres',
+    ...tracked,
+    close() {
+      closing ??= (async () => {
+        await Promise.allSettled([...inFlight]);
+        await db.end();
+      })();
+      return closing;
+    },
+  };
+}
+
+// --- rows ----------------------------------------------------------------------------------------------------
+
+const IDENTITY = 'identity_id, pool_id, created_at, last_modified_at, disabled';
+const DATASET = `identity_id, name, sync_count, deleted, last_deleted_at_sync_count, created_at, last_modified_at,
+  last_modified_by, num_records, data_storage, merge_parent`;
+const RECORD = 'key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at';
+const DEVICE = 'identity_id, device_id, platform, token, created_at';
+
+interface PoolDb { pool_id: string; name: string; created_at: number; doc: PoolDoc }
+interface IdentityDb { identity_id: string; pool_id: string; created_at: number; last_modified_at: number; disabled: boolean }
+interface DatasetDb {
+  identity_id: string; name: string; sync_count: number; deleted: boolean; last_deleted_at_sync_count: number | null;
+  created_at: number; last_modified_at: number; last_modified_by: string; num_records: number;
+  data_storage: number; merge_parent: string | null;
+}
+interface RecordDb {
+  key: Buffer; value: Buffer | null; sync_count: number; last_modified_at: number; last_modified_by: string;
+  device_last_modified_at: number;
+}
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+interface DatasetViewDb extends Nullable<DatasetDb> {
+  i_id: string | null; i_pool_id: string; i_created_at: number; i_last_modified_at: number; i_disabled: boolean;
+  merged: string[];
+}
+interface DeviceDb { device_id: string; identity_id: string; platform: string; token: string; created_at: number }
+/** writeState's one row: the dataset's columns (all null when it never existed) and the rest of the state. */
+type WriteStateDb = Nullable<DatasetDb> & {
+  live_count: number; consumed: boolean;
+  rec_keys: Buffer[] | null; rec_counts: (string | number)[] | null; rec_bytes: (string | number)[] | null; rec_live: boolean[] | null;
+};
+type PoolDoc = Omit<IdentityPool, 'identityPoolId' | 'identityPoolName' | 'createdAt'>;
+
+const map = <R, T>(r: R | undefined, to: (r: R) => T): T | undefined => (r === undefined ? undefined : to(r));
+const utf8 = (s: string) => Buffer.from(s, 'utf8');
+
+function poolDoc(pool: IdentityPool): string {
+  const { identityPoolId: _id, identityPoolName: _name, createdAt: _created, ...doc } = pool;
+  return JSON.stringify(doc satisfies PoolDoc);
+}
+const toPool = (r: PoolDb): IdentityPool => ({
+  identityPoolId: r.pool_id, identityPoolName: r.name, ...r.doc, createdAt: r.created_at,
+});
+const toIdentity = (r: IdentityDb): Identity => ({
+  identityId: r.identity_id, identityPoolId: r.pool_id, createdAt: r.created_at, lastModifiedAt: r.last_modified_at,
+  disabled: r.disabled,
+});
+const toDataset = (r: DatasetDb): DatasetRow => ({
+  identityId: r.identity_id, datasetName: r.name, syncCount: r.sync_count, deleted: r.deleted,
+  lastDeletedAtSyncCount: r.last_deleted_at_sync_count, createdAt: r.created_at, lastModifiedAt: r.last_modified_at,
+  lastModifiedBy: r.last_modified_by, numRecords: r.num_records, dataStorage: r.data_storage,
+  mergeParent: r.merge_parent,
+});
+const toRecord = (r: RecordDb): RecordRow => ({
+  key: r.key.toString('utf8'), value: r.value === null ? null : r.value.toString('utf8'), syncCount: r.sync_count,
+  lastModifiedAt: r.last_modified_at, lastModifiedBy: r.last_modified_by, deviceLastModifiedAt: r.device_last_modified_at,
+});
+const toDatasetView = (r: DatasetViewDb): DatasetView => ({
+  identity: r.i_id === null ? undefined : {
+    identityId: r.i_id, identityPoolId: r.i_pool_id, createdAt: r.i_created_at, lastModifiedAt: r.i_last_modified_at,
+    disabled: r.i_disabled,
+  },
+  dataset: r.identity_id === null ? undefined : toDataset(r as DatasetDb),
+  mergedDatasetNames: r.merged,
+});
+const toDevice = (r: DeviceDb): Device => ({
+  deviceId: r.device_id, identityId: r.identity_id, platform: r.platform, token: r.token, createdAt: r.created_at,
+});
+
+function toWriteState(r: WriteStateDb): DatasetWriteState {
+  const currentRecords = new Map<string, CurrentRecord>();
+  (r.rec_keys ?? []).forEach((key, i) => {
+    currentRecords.set(key.toString('utf8'), {
+      syncCount: Number(r.rec_counts![i]), bytes: Number(r.rec_bytes![i]), live: r.rec_live![i]!,
+    });
+  });
+  return {
+    dataset: r.identity_id === null ? undefined : toDataset(r as DatasetDb),
+    currentRecords,
+    liveDatasetCount: r.live_count,
+    sessionConsumed: r.consumed,
+  };
+}
+
+const DEFAULT_SETTINGS: PoolSyncSettings = {
+  events: {}, pushSync: null, cognitoStreams: null,
+  bulkPublish: { status: 'NOT_STARTED', startedAt: null, completedAt: null, failureMessage: null },
+};
+
+// --- statements ----------------------------------------------------------------------------------------------
+
+/**
+ * Statements used by more than one method, or worth reading together. Paging uses `> after` with '' for the
+ * first page: IDs, dataset names and record keys are never empty (the API validates minimum lengths). Named
+ * statements are prepared once per connection (the hot paths).
+ */
+const q = {
+  getSecret: (name: string): Statement => ({ text: 'SELECT value FROM server_secrets WHERE name = $1', values: [name] }),
+  insertSecret: (name: string, value: string): Statement => ({
+    text: 'INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', values: [name, value],
+  }),
+
+  insertPool: (p: IdentityPool): Statement => ({
+    text: 'INSERT INTO identity_pools (pool_id, name, created_at, doc) VALUES ($1, $2, $3, $4::json)',
+    values: [p.identityPoolId, p.identityPoolName, p.createdAt, poolDoc(p)],
+  }),
+  getPool: (id: string): Statement => ({
+    name: 'cosync_get_pool', text: 'SELECT pool_id, name, created_at, doc FROM identity_pools WHERE pool_id = $1', values: [id],
+  }),
+  listPools: (after: string, limit: number): Statement => ({
+    text: 'SELECT pool_id, name, created_at, doc FROM identity_pools WHERE pool_id > $1 ORDER BY pool_id LIMIT $2',
+    values: [after, limit],
+  }),
+  updatePool: (p: IdentityPool): Statement => ({
+    text: 'UPDATE identity_pools SET name = $2, doc = $3::json WHERE pool_id = $1',
+    values: [p.identityPoolId, p.identityPoolName, poolDoc(p)],
+  }),
+  deletePool: (id: string): Statement => ({ text: 'DELETE FROM identity_pools WHERE pool_id = $1', values: [id] }),
+  /** Everything of a pool but its row (control plane: these statements span identities). */
+  deletePoolData(poolId: string): Statement[] {
+    // Every identity that owns something in the pool, created through it or only written under it.
+    const ids = 'SELECT identity_id FROM identities WHERE pool_id = $1 UNION SELECT identity_id FROM datasets WHERE pool_id = $1';
+    return [
+      `DELETE FROM records WHERE identity_id IN (${ids})`,
+      `DELETE FROM subscriptions WHERE identity_id IN (${ids})`,
+      `DELETE FROM devices WHERE identity_id IN (${ids})`,
+      `DELETE FROM identity_logins WHERE identity_id IN (${ids}) AND pool_id = $1`,
+      'DELETE FROM login_owners WHERE pool_id = $1',
+      'DELETE FROM datasets WHERE pool_id = $1',
+      'DELETE FROM identities WHERE pool_id = $1',
+      'DELETE FROM sync_locks WHERE pool_id = $1',
+      'DELETE FROM pool_sync_settings WHERE pool_id = $1',
+    ].map((text) => ({ text, values: [poolId] }));
+  },
+
+  getSettings: (poolId: string): Statement => ({
+    name: 'cosync_get_settings', text: 'SELECT doc FROM pool_sync_settings WHERE pool_id = $1', values: [poolId],
+  }),
+
+  getDataset: (identityId: string, name: string): Statement => ({
+    name: 'cosync_get_dataset',
+    text: `SELECT ${DATASET} FROM datasets WHERE identity_id = $1 AND name = $2`,
+    values: [identityId, name],
+  }),
+
+  /**
+   * Locks the identity's sync_locks row, creating it on first use. ON CONFLICT DO UPDATE … WHERE false locks the
+   * existing row without writing a new version of it (PostgreSQL locks every conflicting row the DO UPDATE
+   * considers, whether or not its WHERE lets it update).
+   */
+  lockIdentity: (identityId: string, poolId: string): Statement => ({
+    name: 'cosync_lock_identity',
+    text: `INSERT INTO sync_locks (identity_id, pool_id) VALUES ($1, $2)
+           ON CONFLICT (identity_id) DO UPDATE SET pool_id = excluded.pool_id WHERE false`,
+    values: [identityId, poolId],
+  }),
+  /** Locks the identity's row if it has one: an identity without one has never written, so it has no datasets. */
+  lockExistingIdentity: (identityId: string): Statement => ({
+    name: 'cosync_lock_existing_identity',
+    text: 'SELECT 1 FROM sync_locks WHERE identity_id = $1 FOR UPDATE',
+    values: [identityId],
+  }),
+
+  /**
+   * The DatasetWriteState of a command in one row: the dataset row (nulls when absent), the live dataset count,
+   * whether the session was consumed, and the current rows of the command's keys as parallel arrays.
+   */
+  writeState: (c: WriteCommand): Statement => ({
+    name: 'cosync_write_state',
+    text: `SELECT d.identity_id, d.name, d.sync_count, d.deleted, d.last_deleted_at_sync_count, d.created_at,
+             d.last_modified_at, d.last_modified_by, d.num_records, d.data_storage, d.merge_parent,
+             (SELECT COUNT(*) FROM datasets WHERE identity_id = $1 AND NOT deleted) AS live_count,
+             EXISTS (SELECT 1 FROM consumed_sessions WHERE identity_id = $1 AND session_id = $4) AS consumed,
+             r.rec_keys, r.rec_counts, r.rec_bytes, r.rec_live
+           FROM (SELECT 1) AS one
+           LEFT JOIN datasets d ON d.identity_id = $1 AND d.name = $2
+           CROSS JOIN LATERAL (
+             SELECT array_agg(key) AS rec_keys, array_agg(sync_count) AS rec_counts,
+               array_agg(CASE WHEN value IS NULL THEN 0 ELSE octet_length(key) + octet_length(value) END) AS rec_bytes,
+               array_agg(value IS NOT NULL) AS rec_live
+             FROM records WHERE identity_id = $1 AND dataset_name = $2 AND key = ANY($3::bytea[])
+           ) AS r`,
+    values: [c.identityId, c.datasetName, c.keys.map(utf8), c.sessionId],
+  }),
+
+  /**
+   * Stores a plan and consumes the session in ONE statement (a data-modifying CTE): the dataset row (when the plan
+   * has one), its records from parallel arrays, and the consumed-session marker.
+   */
+  applyPlan(c: WriteCommand, plan: WritePlan): Statement {
+    const d = plan.dataset;
+    if (d && (d.identityId !== c.identityId || d.datasetName !== c.datasetName)) {
+      throw new Error(`write plan for ${d.identityId}/${d.datasetName} does not match ${c.identityId}/${c.datasetName}`);
+    }
+    const records = d ? plan.records : [];
+    return {
+      name: 'cosync_apply_plan',
+      text: `WITH ds AS (
+               INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count,
+                 created_at, last_modified_at, last_modified_by, num_records, data_storage, merge_parent)
+               SELECT $1, $2, $3, $4::bigint, $5::boolean, $6::bigint, $7::bigint, $8::bigint, $9::text, $10::bigint,
+                 $11::bigint, $12::text
+               WHERE $13::boolean
+               ON CONFLICT (identity_id, name) DO UPDATE SET sync_count = excluded.sync_count,
+                 deleted = excluded.deleted, last_deleted_at_sync_count = excluded.last_deleted_at_sync_count,
+                 created_at = excluded.created_at, last_modified_at = excluded.last_modified_at,
+                 last_modified_by = excluded.last_modified_by, num_records = excluded.num_records,
+                 data_storage = excluded.data_storage, merge_parent = excluded.merge_parent
+             ), recs AS (
+               INSERT INTO records (identity_id, dataset_name, key, value, sync_count, last_modified_at,
+                 last_modified_by, device_last_modified_at)
+               SELECT $1, $2, r.key, r.value, r.sync_count, r.last_modified_at, r.last_modified_by,
+                 r.device_last_modified_at
+               FROM unnest($14::bytea[], $15::bytea[], $16::bigint[], $17::bigint[], $18::text[], $19::bigint[])
+                 AS r(key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at)
+               ON CONFLICT (identity_id, dataset_name, key) DO UPDATE SET value = excluded.value,
+                 sync_count = excluded.sync_count, last_modified_at = excluded.last_modified_at,
+                 last_modified_by = excluded.last_modified_by, device_last_modified_at = excluded.device_last_modified_at
+             )
+             INSERT INTO consumed_sessions (identity_id, session_id, expires_at) VALUES ($1, $20, $21)
+             ON CONFLICT DO NOTHING`,
+      values: [
+        c.identityId, c.datasetName, c.identityPoolId,
+        d?.syncCount ?? 0, d?.deleted ?? false, d?.lastDeletedAtSyncCount ?? null, d?.createdAt ?? 0,
+        d?.lastModifiedAt ?? 0, d?.lastModifiedBy ?? '', d?.numRecords ?? 0, d?.dataStorage ?? 0, d?.mergeParent ?? null,
+        d !== undefined,
+        records.map((r) => utf8(r.key)), records.map((r) => (r.value === null ? null : utf8(r.value))),
+        records.map((r) => r.syncCount), records.map((r) => r.lastModifiedAt), records.map((r) => r.lastModifiedBy),
+        records.map((r) => r.deviceLastModifiedAt),
+        c.sessionId, c.sessionExpiresAt,
+      ],
+    };
+  },
+
+  /**
+   * Marks a live dataset deleted, purges its records and subscriptions, and returns the row as it was (all in one
+   * snapshot: run it after lockExistingIdentity, so no write of the identity can come in between).
+   */
+  deleteDataset: (identityId: string, name: string, now: number): Statement => ({
+    text: `WITH old AS (
+             SELECT ${DATASET} FROM datasets WHERE identity_id = $1 AND name = $2 AND NOT deleted
+           ), marked AS (
+             UPDATE datasets SET deleted = true, last_deleted_at_sync_count = sync_count, num_records = 0,
+               data_storage = 0, last_modified_at = $3
+             WHERE identity_id = $1 AND name = $2 AND NOT deleted
+           ), purged AS (
+             DELETE FROM records WHERE identity_id = $1 AND dataset_name = $2 AND EXISTS (SELECT 1 FROM old)
+           ), unsubscribed AS (
+             DELETE FROM subscriptions WHERE identity_id = $1 AND dataset_name = $2 AND EXISTS (SELECT 1 FROM old)
+           )
+           SELECT * FROM old`,
+    values: [identityId, name, now],
+  }),
+};
