@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openConnections, runLoad, summarise } from './http-client.js';
-import { bareScenario, listScenario, updateScenario } from './scenarios.js';
+import { bareScenario, identityUpdateScenario, listScenario, updateScenario } from './scenarios.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -23,12 +23,15 @@ const SCENARIOS = [
   updateScenario(10, 'FULL'),
   listScenario(),
   updateScenario(1, 'NORMAL'),
+  identityUpdateScenario({ trigger: false }),
+  identityUpdateScenario({ trigger: true }),
 ].filter((s) => !ONLY || s.name.includes(ONLY));
 
-function startChild(server, dataDir) {
-  const args = server.kind === 'bare' ? ['bare'] : ['cosync', server.synchronous, dataDir];
-  const execArgv = ['--no-warnings', ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(HERE, 'results', 'prof')}`] : [])];
-  const child = fork(join(HERE, 'server-child.js'), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function startChild(server, dataDir, script = 'server-child.js') {
+  const args = server.kind === 'bare' ? ['bare'] : server.kind === 'cosync' ? ['cosync', server.synchronous, dataDir] : [];
+  const profile = PROFILE && script === 'server-child.js';
+  const execArgv = ['--no-warnings', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(HERE, 'results', 'prof')}`] : [])];
+  const child = fork(join(HERE, script), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const next = (type) => new Promise((resolve, reject) => {
     const onExit = (code) => reject(new Error(`server child exited with ${code}`));
     const onMessage = (msg) => {
@@ -56,11 +59,14 @@ function startChild(server, dataDir) {
 /** One scenario in a fresh server process: setup, warm-up rounds, then the calibrated timed window. */
 async function runScenario(scenario) {
   const dataDir = mkdtempSync(join(tmpdir(), 'cosync-bench-'));
+  // The no-op webhook Sync Trigger runs in a third process, so it loads neither the server nor the generator.
+  const receiver = scenario.webhook ? startChild({ kind: 'webhook' }, dataDir, 'webhook-child.js') : undefined;
   const child = startChild(scenario.server, dataDir);
   try {
     const { port } = await child.ready;
+    const webhookPort = receiver ? (await receiver.ready).port : undefined;
     const conns = await openConnections(port, CONNECTIONS);
-    const state = await scenario.setup(port, conns);
+    const state = await scenario.setup(port, conns, { webhookPort });
     let sent = 0;
     let warm;
     for (const n of WARMUP) {
@@ -81,6 +87,7 @@ async function runScenario(scenario) {
     return { ...result, cpuPerRequestUs, peakRssMb: after.maxRssKb / 1024 };
   } finally {
     await child.stop();
+    await receiver?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,8 +1,9 @@
 // Setup (untimed) and pre-signed request lists for each scenario.
-// A scenario object: { name, server: {kind, synchronous?}, setup(port, conns) → state,
+// A scenario object: { name, server: {kind, synchronous?}, webhook?: true, setup(port, conns, {webhookPort}) → state,
 //   requests(state, firstIndex, perConnection) → Buffer[][] (one list per connection), check?(state, sent) }.
+// `webhook: true` makes run.js start the no-op webhook receiver (webhook-child.js) and pass its port to setup.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { identityRequest, listRecordsRequest, updateRecordsRequest } from './sign.js';
+import { identityRequest, listRecordsRequest, setSyncTriggerRequest, updateRecordsRequest } from './sign.js';
 
 const VALUE = 'v'.repeat(32);
 const LIST_RECORDS = 1000;
@@ -66,6 +67,40 @@ export function updateScenario(keyCount, synchronous) {
       const counts = await Promise.all(conns.map((conn, c) => datasetSyncCount(port, conn, targets[c])));
       const wrong = counts.filter((n) => n !== sent).length;
       if (wrong > 0) throw new Error(`${wrong} datasets do not have SyncCount ${sent} after the run`);
+    },
+  };
+}
+
+/** Identity credentials for each target (GetCredentialsForIdentity, as apps get them), kept on the target. */
+async function withIdentityCredentials(port, conns, targets) {
+  return Promise.all(targets.map(async (target, c) => {
+    const { Credentials } = await call(conns[c], identityRequest(port, 'GetCredentialsForIdentity', { IdentityId: target.identityId }),
+      'GetCredentialsForIdentity');
+    const credentials = { accessKeyId: Credentials.AccessKeyId, secretAccessKey: Credentials.SecretKey, sessionToken: Credentials.SessionToken };
+    return { ...target, credentials };
+  }));
+}
+
+/**
+ * UpdateRecords of 1 record signed with each identity's own credentials, the only writes a Sync Trigger runs for
+ * (SPEC §7). With `trigger`, the pool's SyncTrigger is the no-op webhook (webhook-child.js: verify, echo the event),
+ * so the difference between the two is the cost of a trigger call: reading the dataset for the event, the
+ * signed HTTP call on loopback, and checking the answer. Otherwise as updateScenario(1, 'FULL').
+ */
+export function identityUpdateScenario({ trigger }) {
+  const base = updateScenario(1, 'FULL');
+  return {
+    ...base,
+    name: trigger
+      ? 'UpdateRecords 1 record, identity creds + no-op webhook trigger (FULL)'
+      : 'UpdateRecords 1 record, identity creds, no trigger (FULL)',
+    ...(trigger ? { webhook: true } : {}),
+    async setup(port, conns, { webhookPort } = {}) {
+      const targets = await withIdentityCredentials(port, conns, await poolAndIdentities(port, conns, 'bench_update'));
+      if (trigger) {
+        await call(conns[0], setSyncTriggerRequest(port, targets[0].poolId, `http://127.0.0.1:${webhookPort}/sync-trigger`), 'SetCognitoEvents');
+      }
+      return { port, conns, targets };
     },
   };
 }

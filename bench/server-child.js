@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
-import { BENCH_CREDENTIALS, REGION } from './sign.js';
+import { BENCH_CREDENTIALS, BENCH_WEBHOOK_SECRET, REGION } from './sign.js';
 
 const [kind, synchronous, dataDir] = process.argv.slice(2);
 
@@ -33,6 +33,7 @@ async function startBare() {
 async function startCosync() {
   const { createServer } = await import('../dist/server.js');
   const { defaultConfig } = await import('../dist/config.js');
+  const { serverKeys } = await import('../dist/auth/server-keys.js');
   const base = defaultConfig();
   const config = {
     ...base,
@@ -44,8 +45,12 @@ async function startCosync() {
     storage: { engine: 'sqlite', file: join(dataDir, 'cosync.sqlite'), synchronous },
     // Throttling off: a rate of 0 switches a bucket off.
     throttle: { identityRatePerSecond: 0, identityBurst: 1, poolRatePerSecond: 0, poolBurst: 1 },
+    // Webhook Sync Triggers may call the bench's receiver on loopback (only pools that set one do).
+    syncTriggers: { ...base.syncTriggers, webhook: { allowedHosts: ['127.0.0.1'], signingSecret: BENCH_WEBHOOK_SECRET } },
   };
-  const server = await createServer({ config, developerCredentials: BENCH_CREDENTIALS });
+  // Server keys, so GetCredentialsForIdentity can issue the identity credentials some scenarios sign with.
+  const keys = serverKeys([{ id: 'bench', secret: Buffer.alloc(32, 7) }]);
+  const server = await createServer({ config, developerCredentials: BENCH_CREDENTIALS, serverKeys: keys });
   const url = await server.listen();
   return { port: Number(new URL(url).port), close: () => server.close() };
 }

@@ -10,6 +10,8 @@ export const BENCH_CREDENTIALS = {
   accountId: '123456789012',
 };
 export const REGION = 'us-east-1';
+/** The key the server signs webhook Sync Trigger calls with, and the bench's receiver verifies. */
+export const BENCH_WEBHOOK_SECRET = 'cosync-bench-webhook-secret-0123456789';
 
 /** smithy's Checksum interface over node:crypto (the signer's cost is setup-only, but it is much faster). */
 class NodeSha256 {
@@ -29,17 +31,20 @@ class NodeSha256 {
 }
 
 const signers = new Map();
-function signerFor(service) {
-  let signer = signers.get(service);
+/** A signer per (service, access key): the developer key by default, or an identity's temporary credentials. */
+function signerFor(service, credentials = BENCH_CREDENTIALS) {
+  const id = `${service} ${credentials.accessKeyId}`;
+  let signer = signers.get(id);
   if (!signer) {
+    const { accessKeyId, secretAccessKey, sessionToken } = credentials;
     signer = new SignatureV4({
-      credentials: { accessKeyId: BENCH_CREDENTIALS.accessKeyId, secretAccessKey: BENCH_CREDENTIALS.secretAccessKey },
+      credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
       region: REGION,
       service,
       sha256: NodeSha256,
       uriEscapePath: true,
     });
-    signers.set(service, signer);
+    signers.set(id, signer);
   }
   return signer;
 }
@@ -51,9 +56,10 @@ export function encodeLabel(text) {
 
 /**
  * Builds the bytes of one request. `path` is the path as sent on the wire (labels already encoded);
- * `query` an object of plain values; `service` null for an unsigned request (GetId).
+ * `query` an object of plain values; `service` null for an unsigned request (GetId); `credentials` the signing
+ * credentials (default: the developer key; identity credentials add X-Amz-Security-Token).
  */
-export async function buildRequest({ port, method, path, query: rawQuery = {}, headers = {}, body = '', service }) {
+export async function buildRequest({ port, method, path, query: rawQuery = {}, headers = {}, body = '', service, credentials }) {
   // smithy signs only string query values: a number would be left out of the canonical query.
   const query = Object.fromEntries(Object.entries(rawQuery).map(([k, v]) => [k, String(v)]));
   const bodyBuf = Buffer.from(body, 'utf8');
@@ -61,7 +67,7 @@ export async function buildRequest({ port, method, path, query: rawQuery = {}, h
   if (bodyBuf.length > 0 || method !== 'GET') all['content-length'] = String(bodyBuf.length);
   let signedHeaders = all;
   if (service) {
-    const signed = await signerFor(service).sign({
+    const signed = await signerFor(service, credentials).sign({
       method, protocol: 'http:', hostname: '127.0.0.1', port, path, query, headers: all, body: bodyBuf,
     });
     signedHeaders = signed.headers;
@@ -83,8 +89,11 @@ export function listRecordsRequest(port, { poolId, identityId, dataset }, lastSy
   });
 }
 
-/** UpdateRecords replacing `keys`, each expected at `syncCount`, with `value`. */
-export function updateRecordsRequest(port, { poolId, identityId, dataset }, { keys, syncCount, value, token }) {
+/**
+ * UpdateRecords replacing `keys`, each expected at `syncCount`, with `value`; signed with the target's identity
+ * credentials when it has them, else with the developer key.
+ */
+export function updateRecordsRequest(port, { poolId, identityId, dataset, credentials }, { keys, syncCount, value, token }) {
   const body = JSON.stringify({
     DeviceId: 'bench-device',
     RecordPatches: keys.map((Key) => ({ Op: 'replace', Key, Value: value, SyncCount: syncCount })),
@@ -92,15 +101,26 @@ export function updateRecordsRequest(port, { poolId, identityId, dataset }, { ke
   });
   return buildRequest({
     port, method: 'POST', path: datasetPath(poolId, identityId, dataset),
-    headers: { 'content-type': 'application/json' }, body, service: 'cognito-sync',
+    headers: { 'content-type': 'application/json' }, body, service: 'cognito-sync', credentials,
   });
 }
 
-/** A Cognito Identity (awsJson1_1) call; GetId is public and goes unsigned. */
+/** SetCognitoEvents (developer key): the pool's SyncTrigger. */
+export function setSyncTriggerRequest(port, poolId, trigger) {
+  return buildRequest({
+    port, method: 'POST', path: `/identitypools/${encodeLabel(poolId)}/events`,
+    headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Events: { SyncTrigger: trigger } }),
+    service: 'cognito-sync',
+  });
+}
+
+const PUBLIC_IDENTITY_OPERATIONS = new Set(['GetId', 'GetCredentialsForIdentity']);
+
+/** A Cognito Identity (awsJson1_1) call; GetId and GetCredentialsForIdentity are public and go unsigned. */
 export function identityRequest(port, operation, input) {
   return buildRequest({
     port, method: 'POST', path: '/',
     headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `AWSCognitoIdentityService.${operation}` },
-    body: JSON.stringify(input), service: operation === 'GetId' ? null : 'cognito-identity',
+    body: JSON.stringify(input), service: PUBLIC_IDENTITY_OPERATIONS.has(operation) ? null : 'cognito-identity',
   });
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseLoginProvidersConfig, type LoginProvidersConfig } from './auth/login-providers.js';
+import { defaultSyncTriggerConfig, SYNC_TRIGGER_SETTINGS, type SyncTriggerConfig } from './triggers/config.js';
 
 /**
  * Server configuration. Every setting has a command-line flag and an environment variable (flag wins);
@@ -29,9 +30,24 @@ export interface Config {
   readonly publicUrl: string | null;
   /** OpenID Connect issuers whose tokens identity pools accept as logins (see docs/configuration.md). */
   readonly loginProviders: LoginProvidersConfig;
+  /** Sync Triggers: Lambda endpoint, webhook allow-list and signing, in-process modules, timeout, concurrency. */
+  readonly syncTriggers: SyncTriggerConfig;
 }
 
-export type StorageConfig = { readonly engine: 'sqlite'; readonly file: string; readonly synchronous: 'FULL' | 'NORMAL' };
+/** The embedded SQLite file (one instance), or a PostgreSQL database shared by any number of instances. */
+export type StorageConfig = SqliteStorageConfig | PostgresStorageConfig;
+export interface SqliteStorageConfig { readonly engine: 'sqlite'; readonly file: string; readonly synchronous: 'FULL' | 'NORMAL' }
+export interface PostgresStorageConfig {
+  readonly engine: 'postgres';
+  /** postgres://user:password@host:port/database; it may hold a password, so it is never logged. */
+  readonly url: string;
+  /** Most connections per instance. */
+  readonly poolSize: number;
+  /** Milliseconds a statement (lock waits included) may run; 0 = no limit. */
+  readonly statementTimeoutMs: number;
+  /** Milliseconds to wait for a connection before a request fails. */
+  readonly connectTimeoutMs: number;
+}
 
 /** Cognito Sync quotas (SPEC §6); AWS let customers raise them, so they are configurable. */
 export interface Limits {
@@ -58,7 +74,16 @@ interface Setting {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
-type Draft = Mutable<Config> & { sqliteFile?: string };
+type Draft = Mutable<Config> & StorageDraft;
+/** Storage settings as given; loadConfig picks the engine from them once all are read. */
+interface StorageDraft {
+  sqliteFile?: string;
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+  databaseUrl?: string;
+  pgPoolSize?: number;
+  pgStatementTimeoutMs?: number;
+  pgConnectTimeoutMs?: number;
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -89,8 +114,15 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'sqlite-file', env: 'COSYNC_SQLITE_FILE', apply: (d, v) => { d.sqliteFile = v; } },
   { flag: 'sqlite-synchronous', env: 'COSYNC_SQLITE_SYNCHRONOUS', apply: (d, v) => {
     if (v !== 'FULL' && v !== 'NORMAL') throw new Error(`--sqlite-synchronous must be FULL or NORMAL, got '${v}'`);
-    d.storage.synchronous = v;
+    d.sqliteSynchronous = v;
   } },
+  { flag: 'database', env: 'DATABASE_URL', apply: (d, v) => {
+    if (!/^postgres(ql)?:\/\//.test(v)) throw new Error('--database must be a postgres:// or postgresql:// URL');
+    d.databaseUrl = v;
+  } },
+  { flag: 'pg-pool-size', env: 'COSYNC_PG_POOL_SIZE', apply: (d, v) => { d.pgPoolSize = integer('--pg-pool-size', v, 1); } },
+  { flag: 'pg-statement-timeout', env: 'COSYNC_PG_STATEMENT_TIMEOUT', apply: (d, v) => { d.pgStatementTimeoutMs = integer('--pg-statement-timeout', v, 0); } },
+  { flag: 'pg-connect-timeout', env: 'COSYNC_PG_CONNECT_TIMEOUT', apply: (d, v) => { d.pgConnectTimeoutMs = integer('--pg-connect-timeout', v, 1); } },
   { flag: 'max-datasets-per-identity', env: 'COSYNC_MAX_DATASETS_PER_IDENTITY', apply: (d, v) => { d.limits.maxDatasetsPerIdentity = integer('max datasets', v, 1); } },
   { flag: 'max-records-per-dataset', env: 'COSYNC_MAX_RECORDS_PER_DATASET', apply: (d, v) => { d.limits.maxRecordsPerDataset = integer('max records', v, 1); } },
   { flag: 'max-dataset-bytes', env: 'COSYNC_MAX_DATASET_BYTES', apply: (d, v) => { d.limits.maxDatasetBytes = integer('max dataset bytes', v, 1); } },
@@ -110,6 +142,7 @@ export const SETTINGS: readonly Setting[] = [
     // Inline JSON, or the path of a JSON file.
     d.loginProviders = parseLoginProvidersConfig(v.trim().startsWith('{') ? v : readFileSync(v, 'utf8')) as Draft['loginProviders'];
   } },
+  ...SYNC_TRIGGER_SETTINGS,
 ];
 
 export function defaultConfig(): Config {
@@ -128,6 +161,7 @@ export function defaultConfig(): Config {
     credentialsTtlSeconds: 3600,
     publicUrl: null,
     loginProviders: {},
+    syncTriggers: defaultSyncTriggerConfig(),
   };
 }
 
@@ -150,8 +184,28 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv, over
     if (value === undefined) throw new Error(`--${name} needs a value`);
     setting.apply(draft, value);
   }
-  const { sqliteFile, ...config } = draft;
+  const { sqliteFile: _f, sqliteSynchronous: _s, databaseUrl: _u, pgPoolSize: _p, pgStatementTimeoutMs: _t, pgConnectTimeoutMs: _c, ...config } = draft;
   config.dataDir = resolve(config.dataDir);
-  config.storage.file = sqliteFile ?? resolve(config.dataDir, 'cosync.sqlite');
+  config.storage = storageConfig(config.storage, config.dataDir, draft);
   return config;
+}
+
+/** PostgreSQL is chosen by --database (DATABASE_URL), or by an override that already says postgres. */
+function storageConfig(base: StorageConfig, dataDir: string, d: StorageDraft): StorageConfig {
+  if (d.databaseUrl === undefined && base.engine === 'sqlite') {
+    return {
+      engine: 'sqlite',
+      file: d.sqliteFile ?? resolve(dataDir, 'cosync.sqlite'),
+      synchronous: d.sqliteSynchronous ?? base.synchronous,
+    };
+  }
+  if (d.sqliteFile !== undefined) throw new Error('--sqlite-file and --database (DATABASE_URL) exclude each other');
+  const pg = base.engine === 'postgres' ? base : { url: '', poolSize: 10, statementTimeoutMs: 5000, connectTimeoutMs: 5000 };
+  return {
+    engine: 'postgres',
+    url: d.databaseUrl ?? pg.url,
+    poolSize: d.pgPoolSize ?? pg.poolSize,
+    statementTimeoutMs: d.pgStatementTimeoutMs ?? pg.statementTimeoutMs,
+    connectTimeoutMs: d.pgConnectTimeoutMs ?? pg.connectTimeoutMs,
+  };
 }

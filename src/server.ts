@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomFillSync, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import type { Clock, IdSource, Services } from './api/operation.js';
@@ -15,6 +15,7 @@ import type { CredentialResolver } from './auth/sigv4.js';
 import type { ServerKeys } from './auth/server-keys.js';
 import { LoginVerifier } from './auth/login-providers.js';
 import { identityCredentialsResolver } from './auth/identity-resolver.js';
+import { SyncTriggers } from './triggers/sync-triggers.js';
 
 export interface DeveloperCredentials {
   readonly accessKeyId: string;
@@ -50,14 +51,34 @@ export interface CosyncServer {
 }
 
 const systemClock: Clock = { now: () => Date.now() };
-const randomIds: IdSource = { uuid: () => randomUUID(), random: (bytes) => randomBytes(bytes).toString('base64url') };
+const randomIds: IdSource = { uuid: () => randomUUID(), random: pooledRandom };
+
+/**
+ * Random bytes from a pool refilled from the CSPRNG 4 KiB at a time, as crypto.randomUUID does: each randomBytes
+ * call is a round trip to the system's random source, and ListRecords takes 16 bytes for every session it starts.
+ * Every byte is handed out once.
+ */
+const randomPool = Buffer.alloc(4096);
+let randomOffset = randomPool.length;
+function pooledRandom(bytes: number): string {
+  if (bytes > randomPool.length) return randomBytes(bytes).toString('base64url');
+  if (randomOffset + bytes > randomPool.length) {
+    randomFillSync(randomPool);
+    randomOffset = 0;
+  }
+  const text = randomPool.toString('base64url', randomOffset, randomOffset + bytes);
+  randomOffset += bytes;
+  return text;
+}
 const SESSION_PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
 /** Builds the server without listening, so tests and the CLI share one path. */
 export async function createServer(options: ServerOptions): Promise<CosyncServer> {
   const { config, developerCredentials } = options;
   const logger = options.logger ?? createLogger(config.logLevel);
-  const store = options.store ?? (await openStore(config.storage));
+  const store = options.store ?? (await openStore(config.storage, {
+    onBackgroundError: (err) => logger.warn({ err }, 'database connection lost while idle; reconnecting on demand'),
+  }));
   const secret = await store.getOrCreateSecret('sync-session-key', () => randomBytes(32).toString('base64'));
   const clock = options.clock ?? systemClock;
   const services: Services = {
@@ -66,6 +87,7 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
     clock,
     ids: options.ids ?? randomIds,
     hooks: new HookRunner(options.hooks ?? [], logger),
+    triggers: new SyncTriggers({ config, store, clock, logger }),
     logger,
     accountId: developerCredentials.accountId,
     sessionKey: Buffer.from(secret, 'base64'),
@@ -101,6 +123,7 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
       closing ??= (async () => {
         clearInterval(prune);
         await app.close();
+        await services.triggers.close();
         if (!options.store) await store.close();
       })();
       return closing;
@@ -108,15 +131,27 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
   };
 }
 
-/** Tries each resolver in turn until one knows the access key. */
+/**
+ * Tries each resolver in turn until one knows the access key. Stays synchronous until a resolver answers with a
+ * promise (the developer key is known without one).
+ */
 function chainResolvers(...resolvers: CredentialResolver[]): CredentialResolver {
-  return async (accessKeyId, sessionToken) => {
-    for (const resolve of resolvers) {
-      const found = await resolve(accessKeyId, sessionToken);
+  const from = (i: number, accessKeyId: string, sessionToken: string | undefined): ReturnType<CredentialResolver> => {
+    for (; i < resolvers.length; i++) {
+      const found = resolvers[i]!(accessKeyId, sessionToken);
+      if (isPromiseLike(found)) {
+        const next = i + 1;
+        return found.then((value) => value ?? from(next, accessKeyId, sessionToken));
+      }
       if (found) return found;
     }
     return undefined;
   };
+  return (accessKeyId, sessionToken) => from(0, accessKeyId, sessionToken);
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
 /** Developer credentials act for the account that owns every pool. */

@@ -7,6 +7,7 @@ import type { IdentityOperationName } from './model/cognito-identity-model.js';
 import type { Logger } from '../logger.js';
 import type { ServerKeys } from '../auth/server-keys.js';
 import type { LoginVerifier } from '../auth/login-providers.js';
+import type { SyncTriggers } from '../triggers/sync-triggers.js';
 
 /** Time and identifiers come from here, so tests can inject a clock and predictable IDs. */
 export interface Clock {
@@ -27,6 +28,8 @@ export interface Services {
   readonly clock: Clock;
   readonly ids: IdSource;
   readonly hooks: HookRunner;
+  /** The pools' Sync Triggers (SetCognitoEvents), run by UpdateRecords for identity credentials. */
+  readonly triggers: SyncTriggers;
   readonly logger: Logger;
   /** The account that owns every pool on this server (shown as LastModifiedBy for developer writes). */
   readonly accountId: string;

@@ -36,6 +36,30 @@ function jsonTypeName(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * A structure's members resolved once per shape (the model never changes): the member shape looked up, the
+ * lower-camel name for messages, and whether it is required. Validation runs on every request.
+ */
+interface CompiledMember {
+  readonly name: string;
+  readonly member: MemberModel;
+  readonly shape: ShapeModel;
+  readonly required: boolean;
+}
+const compiledMembers = new WeakMap<ShapeModel, readonly CompiledMember[]>();
+
+function membersOf(model: ServiceModel, shape: ShapeModel): readonly CompiledMember[] {
+  let members = compiledMembers.get(shape);
+  if (!members) {
+    const required = new Set(shape.required ?? []);
+    members = Object.entries(shape.members ?? {}).map(([name, member]) => ({
+      name, member, shape: shapeOf(model, member.shape), required: required.has(name),
+    }));
+    compiledMembers.set(shape, members);
+  }
+  return members;
+}
+
 function checkTypes(model: ServiceModel, shape: ShapeModel, value: unknown, path: string): void {
   const fail = (expected: string) =>
     errors.serialization(`Expected ${expected} at '${path || 'body'}', got ${jsonTypeName(value)}`);
@@ -43,10 +67,11 @@ function checkTypes(model: ServiceModel, shape: ShapeModel, value: unknown, path
     case 'structure': {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail('an object');
       const obj = value as Record<string, unknown>;
-      for (const [name, member] of Object.entries(shape.members ?? {})) {
-        const v = obj[name];
-        if (v === null) delete obj[name];
-        else if (v !== undefined) checkTypes(model, shapeOf(model, member.shape), v, memberPath(path, name));
+      for (const m of membersOf(model, shape)) {
+        const v = obj[m.name];
+        if (v === null) delete obj[m.name];
+        // A scalar of the right type needs no path: the path is built only to recurse or to report.
+        else if (v !== undefined && !scalarOfType(m.shape, v)) checkTypes(model, m.shape, v, memberPath(path, m.name));
       }
       return;
     }
@@ -90,6 +115,24 @@ function checkTypes(model: ServiceModel, shape: ShapeModel, value: unknown, path
   }
 }
 
+/** True for a value checkTypes would accept at a string, boolean or number shape without looking further. */
+function scalarOfType(shape: ShapeModel, value: unknown): boolean {
+  switch (shape.type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'integer':
+      return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 2 ** 31;
+    case 'long':
+      return typeof value === 'number' && Number.isSafeInteger(value);
+    case 'timestamp':
+      return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH_SECONDS;
+    default:
+      return false;
+  }
+}
+
 function shapeOf(model: ServiceModel, name: string): ShapeModel {
   const s = model.shapes[name];
   if (!s) throw new Error(`unknown shape ${name}`);
@@ -115,16 +158,28 @@ function anchored(pattern: string): RegExp {
 }
 
 function checkStructure(model: ServiceModel, shape: ShapeModel, obj: Record<string, unknown>, path: string, out: string[]): void {
-  const required = new Set(shape.required ?? []);
-  for (const [name, member] of Object.entries(shape.members ?? {})) {
-    const p = memberPath(path, name);
-    const v = obj[name];
+  for (const m of membersOf(model, shape)) {
+    const v = obj[m.name];
     if (v === undefined) {
-      if (required.has(name)) out.push(`Value null at '${p}' failed to satisfy constraint: Member must not be null`);
+      if (m.required) out.push(`Value null at '${memberPath(path, m.name)}' failed to satisfy constraint: Member must not be null`);
       continue;
     }
-    checkValue(model, member, v, p, out);
+    // A valid string or number needs no path: it is built only to recurse or to report.
+    if (typeof v === 'string' ? m.shape.type === 'string' && validString(m.shape, v)
+      : typeof v === 'number' && (m.shape.type === 'integer' || m.shape.type === 'long') && validNumber(m.shape, v)) continue;
+    checkValue(model, m.member, v, memberPath(path, m.name), out);
   }
+}
+
+/** True when checkValue would report nothing for this string. */
+function validString(shape: ShapeModel, value: string): boolean {
+  return (shape.min === undefined || value.length >= shape.min) && (shape.max === undefined || value.length <= shape.max) &&
+    (shape.pattern === undefined || anchored(shape.pattern).test(value)) && (shape.enum === undefined || shape.enum.includes(value));
+}
+
+/** True when checkValue would report nothing for this integer or long. */
+function validNumber(shape: ShapeModel, value: number): boolean {
+  return (shape.min === undefined || value >= shape.min) && (shape.max === undefined || value <= shape.max);
 }
 
 function checkValue(model: ServiceModel, member: MemberModel | { shape: string }, value: unknown, path: string, out: string[]): void {

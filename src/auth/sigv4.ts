@@ -5,8 +5,8 @@
  * signing-key derivation and HMAC); this file only parses what the client sent, checks it the way AWS front ends do,
  * and feeds the library exactly what the client declared it signed. Errors carry AWS's codes and messages.
  */
-import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
-import { ALGORITHM_IDENTIFIER, SignatureV4, createScope, getCanonicalHeaders } from '@smithy/signature-v4';
+import { createHmac, hash as sha256Once, timingSafeEqual, type Hmac } from 'node:crypto';
+import { ALGORITHM_IDENTIFIER, SignatureV4, createScope, getCanonicalHeaders, getSigningKey } from '@smithy/signature-v4';
 import { errors } from '../api/errors.js';
 import type { Principal } from './principal.js';
 
@@ -49,30 +49,36 @@ const MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key ' +
   'and signing method. Consult the service documentation for details.';
 
+/** SHA-256 of an empty payload (GET and DELETE requests), as hex. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
 /**
  * SHA-256 / HMAC-SHA256 for smithy on node:crypto (its Checksum interface). The pure-JS @aws-crypto/sha256-js costs
- * several times more, and every request hashes its canonical request and computes two HMACs.
+ * several times more. A plain hash is computed in one shot (crypto.hash) when digested: smithy hashes one string
+ * per request (the canonical request), and the one-shot call skips creating a Hash object.
  */
 class NodeSha256 {
-  private hash: Hash | Hmac;
+  private hmac: Hmac | undefined;
+  private chunks: Uint8Array[] = [];
   constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = this.create();
+    this.reset();
   }
   update(data: Uint8Array): void {
-    this.hash.update(data);
+    if (this.hmac) this.hmac.update(data);
+    else this.chunks.push(data);
   }
   async digest(): Promise<Uint8Array> {
-    return this.hash.digest();
+    if (this.hmac) return this.hmac.digest();
+    const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    return sha256Once('sha256', data, 'buffer');
   }
   reset(): void {
-    this.hash = this.create();
-  }
-  private create(): Hash | Hmac {
-    if (this.secret === undefined) return createHash('sha256');
+    this.chunks = [];
     const s = this.secret;
+    if (s === undefined) return;
     const key = typeof s === 'string' ? s
       : ArrayBuffer.isView(s) ? new Uint8Array(s.buffer, s.byteOffset, s.byteLength) : new Uint8Array(s);
-    return createHmac('sha256', key);
+    this.hmac = createHmac('sha256', key);
   }
 }
 
@@ -98,7 +104,8 @@ interface SigningTime {
 
 /** True when the request carries an Authorization header (whatever its content). */
 export function hasSignature(headers: SignedRequest['headers']): boolean {
-  return lowerCaseHeaders(headers).has('authorization');
+  // Node lower-cases header names; other casings (hand-built requests) take the slow path.
+  return headers['authorization'] !== undefined || lowerCaseHeaders(headers).has('authorization');
 }
 
 /**
@@ -117,7 +124,9 @@ export async function verifySigV4(req: SignedRequest, opts: VerifyOptions): Prom
   checkScope(auth, time, opts);
   checkClock(time, opts.now, opts.maxSkewMs ?? DEFAULT_MAX_SKEW_MS);
 
-  const credentials = await opts.resolve(auth.accessKeyId, headers.get('x-amz-security-token'));
+  const resolved = opts.resolve(auth.accessKeyId, headers.get('x-amz-security-token'));
+  // Awaited only when it is a promise: the developer key resolves synchronously.
+  const credentials = typeof (resolved as { then?: unknown } | undefined)?.then === 'function' ? await resolved : resolved as ResolvedCredentials | undefined;
   if (credentials === undefined) {
     throw errors.unrecognizedClient('The security token included in the request is invalid.');
   }
@@ -127,8 +136,12 @@ export async function verifySigV4(req: SignedRequest, opts: VerifyOptions): Prom
   return credentials.principal;
 }
 
+const QUERY_AUTH_HINT = /x-amz-|%/i;
+
 /** Presigned URLs are not supported: say so rather than answer a confusing missing-token or mismatch error. */
 function rejectQueryAuthentication(rawQuery: string): void {
+  // Neither name can be there (not even percent-encoded) without 'x-amz-' or a '%' in the query.
+  if (!QUERY_AUTH_HINT.test(rawQuery)) return;
   // X-Amz-Signature is included because smithy leaves it out of the canonical query: accepting it would let anyone
   // add that parameter to a signed request without invalidating the signature.
   const presign = rawQuery
@@ -156,19 +169,27 @@ function parseAuthorization(header: string, hasDate: boolean): ParsedAuthorizati
       `Authorization header requires '${ALGORITHM_IDENTIFIER}' as its algorithm, got '${algorithm}'. Authorization=${header}`,
     );
   }
-  const params = new Map<string, string>();
+  // The three parameters read; a repeated one counts as its last value, and any other is ignored.
+  let credential = '';
+  let signature = '';
+  let signedHeaders = '';
   for (const part of trimmed.slice(space + 1).split(',')) {
     const eq = part.indexOf('=');
-    if (eq !== -1) params.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+    if (eq === -1) continue;
+    const name = part.slice(0, eq).trim();
+    if (name === 'Credential') credential = part.slice(eq + 1).trim();
+    else if (name === 'Signature') signature = part.slice(eq + 1).trim();
+    else if (name === 'SignedHeaders') signedHeaders = part.slice(eq + 1).trim();
   }
-  const problems: string[] = [];
-  for (const name of ['Credential', 'Signature', 'SignedHeaders']) {
-    if (!params.get(name)) problems.push(`Authorization header requires '${name}' parameter.`);
+  if (!credential || !signature || !signedHeaders || !hasDate) {
+    const problems: string[] = [];
+    if (!credential) problems.push("Authorization header requires 'Credential' parameter.");
+    if (!signature) problems.push("Authorization header requires 'Signature' parameter.");
+    if (!signedHeaders) problems.push("Authorization header requires 'SignedHeaders' parameter.");
+    if (!hasDate) problems.push("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+    throw errors.incompleteSignature(`${problems.join(' ')} Authorization=${header}`);
   }
-  if (!hasDate) problems.push("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
-  if (problems.length > 0) throw errors.incompleteSignature(`${problems.join(' ')} Authorization=${header}`);
 
-  const credential = params.get('Credential') ?? '';
   const scope = credential.split('/');
   const [accessKeyId, scopeDate, scopeRegion, scopeService, terminator] = scope;
   if (scope.length !== 5 || accessKeyId === undefined || scopeDate === undefined || scopeRegion === undefined ||
@@ -182,13 +203,13 @@ function parseAuthorization(header: string, hasDate: boolean): ParsedAuthorizati
   }
   return {
     header, accessKeyId, scopeDate, scopeRegion, scopeService,
-    signedHeaders: params.get('SignedHeaders') ?? '',
-    signature: params.get('Signature') ?? '',
+    signedHeaders,
+    signature,
   };
 }
 
 /** The signing date: X-Amz-Date (ISO-8601 basic), else the Date header (HTTP date), as AWS falls back. */
-function readSigningTime(headers: ReadonlyMap<string, string>): SigningTime {
+function readSigningTime(headers: HeaderLookup): SigningTime {
   const amzDate = headers.get('x-amz-date');
   const raw = amzDate ?? headers.get('date') ?? '';
   const date = amzDate !== undefined ? parseBasicIso8601(amzDate.trim()) : new Date(raw.trim());
@@ -204,7 +225,7 @@ function readSigningTime(headers: ReadonlyMap<string, string>): SigningTime {
 function parseBasicIso8601(text: string): Date | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as [number, number, number, number, number, number, number];
+  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]), h = Number(m[4]), mi = Number(m[5]), s = Number(m[6]);
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
   // Date.UTC rolls 20261332 over into the next year; such a date was never a valid signing date.
   const exact = date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d &&
@@ -237,11 +258,14 @@ function checkScope(auth: ParsedAuthorization, time: SigningTime, opts: VerifyOp
 
 /** AWS's replay window: the signing date may be at most maxSkewMs before or after the server's clock. */
 function checkClock(time: SigningTime, now: Date, maxSkewMs: number): void {
+  const at = time.date.getTime();
+  const nowMs = now.getTime();
+  if (at >= nowMs - maxSkewMs && at <= nowMs + maxSkewMs) return;
+  // Formatted only for the error: the lines above run on every request.
   const minutes = `${Math.round(maxSkewMs / 60000)} min.`;
-  // Formatted only for the error: this runs on every request.
   const nowText = (): string => formatLongDate(now);
-  const earliest = new Date(now.getTime() - maxSkewMs);
-  const latest = new Date(now.getTime() + maxSkewMs);
+  const earliest = new Date(nowMs - maxSkewMs);
+  const latest = new Date(nowMs + maxSkewMs);
   if (time.date < earliest) {
     throw errors.invalidSignature(
       `Signature expired: ${time.longDate} is now earlier than ${formatLongDate(earliest)} (${nowText()} - ${minutes})`,
@@ -258,8 +282,8 @@ function checkClock(time: SigningTime, now: Date, maxSkewMs: number): void {
  * The payload hash that goes into the canonical request: the X-Amz-Content-Sha256 header when sent (v2/v3 send it),
  * which must then match the body actually received; else SHA-256 of the body (boto3 and the CLI send no header).
  */
-function payloadHash(headers: ReadonlyMap<string, string>, body: Buffer): string {
-  const actual = createHash('sha256').update(body).digest('hex');
+function payloadHash(headers: HeaderLookup, body: Buffer): string {
+  const actual = body.length === 0 ? EMPTY_SHA256 : sha256Once('sha256', body, 'hex');
   const declared = headers.get('x-amz-content-sha256');
   if (declared === undefined) return actual;
   // The signature covers the header, not the body: a body changed in transit only shows here.
@@ -274,23 +298,101 @@ function payloadHash(headers: ReadonlyMap<string, string>, body: Buffer): string
  * request, string to sign, derived-key HMAC) on exactly the headers the client declared.
  */
 class SignatureVerifier extends SignatureV4 {
-  async signatureFor(request: SmithyRequest, signed: ReadonlySet<string>, hash: string, time: SigningTime): Promise<string> {
+  /** Signing keys by day (yyyymmdd): derived once per day rather than looked up in smithy's cache per request. */
+  private readonly signingKeys = new Map<string, Promise<Uint8Array>>();
+
+  constructor(
+    readonly accessKeyId: string,
+    readonly secretAccessKey: string,
+    private readonly region: string,
+    service: string,
+  ) {
+    super({
+      credentials: { accessKeyId, secretAccessKey },
+      region,
+      service,
+      sha256: NodeSha256,
+      uriEscapePath: true,
+      applyChecksum: false,
+    });
+  }
+
+  async signatureFor(request: SmithyRequest, signed: Set<string>, declared: string, hash: string, time: SigningTime): Promise<string> {
     // The signable set overrides smithy's always-unsignable list: some clients (e.g. Unity, SPEC §1) sign user-agent.
-    const canonicalHeaders = getCanonicalHeaders(request, undefined, new Set(signed));
+    const canonicalHeaders = getCanonicalHeaders(request, undefined, signed);
     // The canonical header list must be exactly the declared one: nothing dropped, nothing added.
     const built = Object.keys(canonicalHeaders).sort().join(';');
-    if (built !== [...signed].join(';')) throw errors.invalidSignature(MISMATCH);
-    const region = await this.regionProvider();
-    const scope = createScope(time.longDate.slice(0, 8), region, this.service);
+    if (built !== declared) throw errors.invalidSignature(MISMATCH);
+    const day = time.longDate.slice(0, 8);
+    const scope = createScope(day, this.region, this.service);
     const canonicalRequest = this.createCanonicalRequest(request, canonicalHeaders, hash);
     const stringToSign = await this.createStringToSign(time.longDate, scope, canonicalRequest, ALGORITHM_IDENTIFIER);
-    return this.sign(stringToSign, { signingDate: time.date, signingRegion: region, signingService: this.service });
+    // What smithy's signString does after its per-request signing-key lookup (an HMAC of the credentials, then its
+    // cache): HMAC-SHA256 of the string to sign under the day's signing key, which smithy derived once.
+    const mac = createHmac('sha256', await this.signingKey(day));
+    return mac.update(stringToSign, 'utf8').digest('hex');
   }
+
+  private signingKey(day: string): Promise<Uint8Array> {
+    let key = this.signingKeys.get(day);
+    if (key === undefined) {
+      // Only today's and yesterday's keys are in use within the allowed clock skew.
+      if (this.signingKeys.size >= 3) this.signingKeys.clear();
+      key = getSigningKey(NodeSha256, { accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey }, day, this.region, this.service);
+      this.signingKeys.set(day, key);
+      // A failed derivation is not kept.
+      key.catch(() => this.signingKeys.delete(day));
+    }
+    return key;
+  }
+}
+
+/**
+ * smithy's canonical path (segment normalisation, then RFC 3986 escaping, done twice over) is a pure function of the
+ * path, and the paths a server sees repeat (one per identity and dataset): smithy computes each once and the result
+ * is remembered. The method is private in smithy's typings, hence the prototype lookup; should a smithy version not
+ * have it, nothing is remembered and smithy's own code runs as before.
+ */
+const MAX_CANONICAL_PATHS = 10_000;
+const smithyCanonicalPath = (SignatureV4.prototype as unknown as { getCanonicalPath?: unknown }).getCanonicalPath;
+if (typeof smithyCanonicalPath === 'function') {
+  const canonicalPaths = new Map<string, string>();
+  Object.defineProperty(SignatureVerifier.prototype, 'getCanonicalPath', {
+    value(this: SignatureVerifier, request: { path: string }): string {
+      let canonical = canonicalPaths.get(request.path);
+      if (canonical === undefined) {
+        canonical = String(smithyCanonicalPath.call(this, request));
+        if (canonicalPaths.size >= MAX_CANONICAL_PATHS) canonicalPaths.clear();
+        canonicalPaths.set(request.path, canonical);
+      }
+      return canonical;
+    },
+  });
+}
+
+/**
+ * One verifier per credential, reused across requests, so its signing key is derived once a day. Keyed by access key,
+ * region and service; the secret is compared on every use. It holds only facts that never change for a key pair
+ * (the derived signing keys): whether the credential is still valid is resolved on every request, before this.
+ */
+const MAX_VERIFIERS = 10_000;
+const verifiers = new Map<string, SignatureVerifier>();
+
+function verifierFor(accessKeyId: string, secretAccessKey: string, region: string, service: string): SignatureVerifier {
+  const id = `${service}/${region}/${accessKeyId}`;
+  let verifier = verifiers.get(id);
+  if (verifier === undefined || verifier.secretAccessKey !== secretAccessKey) {
+    // Oldest first: a Map iterates in insertion order.
+    if (verifiers.size >= MAX_VERIFIERS) verifiers.delete(verifiers.keys().next().value!);
+    verifier = new SignatureVerifier(accessKeyId, secretAccessKey, region, service);
+    verifiers.set(id, verifier);
+  }
+  return verifier;
 }
 
 async function expectedSignature(
   req: SignedRequest,
-  headers: ReadonlyMap<string, string>,
+  headers: HeaderLookup,
   auth: ParsedAuthorization,
   time: SigningTime,
   secretAccessKey: string,
@@ -300,10 +402,11 @@ async function expectedSignature(
   const signed = new Set(names);
   if (signed.size !== names.length) throw errors.invalidSignature(MISMATCH);
   // Only the declared headers go in; one that was declared but not sent is then missing from the built list.
-  const signedHeaders = Object.fromEntries(names.flatMap((name) => {
+  const signedHeaders: Record<string, string> = {};
+  for (const name of names) {
     const value = headers.get(name);
-    return value === undefined ? [] : [[name, value] as const];
-  }));
+    if (value !== undefined) setOwn(signedHeaders, name, value);
+  }
   const request: SmithyRequest = {
     method: req.method,
     protocol: 'https:',
@@ -313,15 +416,8 @@ async function expectedSignature(
     query: parseQuery(req.rawQuery),
     headers: signedHeaders,
   };
-  const verifier = new SignatureVerifier({
-    credentials: { accessKeyId: auth.accessKeyId, secretAccessKey },
-    region: auth.scopeRegion,
-    service: auth.scopeService,
-    sha256: NodeSha256,
-    uriEscapePath: true,
-    applyChecksum: false,
-  });
-  return verifier.signatureFor(request, signed, hash, time);
+  const verifier = verifierFor(auth.accessKeyId, secretAccessKey, auth.scopeRegion, auth.scopeService);
+  return verifier.signatureFor(request, signed, auth.signedHeaders, hash, time);
 }
 
 /**
@@ -329,20 +425,31 @@ async function expectedSignature(
  * literal plus: no client sends it for a space (WIRE.md §1.2), and a client that sends a raw `+` signs it as `%2B`.
  */
 function parseQuery(rawQuery: string): Record<string, string | string[]> {
-  const grouped = new Map<string, string[]>();
+  const query: Record<string, string | string[]> = {};
+  if (rawQuery === '') return query;
   for (const piece of rawQuery.split('&')) {
     if (piece === '') continue;
     const eq = piece.indexOf('=');
     const name = decodeLenient(eq === -1 ? piece : piece.slice(0, eq));
     const value = eq === -1 ? '' : decodeLenient(piece.slice(eq + 1));
-    grouped.set(name, [...(grouped.get(name) ?? []), value]);
+    const previous = Object.hasOwn(query, name) ? query[name] : undefined;
+    setOwn(query, name, previous === undefined ? value : typeof previous === 'string' ? [previous, value] : [...previous, value]);
   }
-  // fromEntries defines own properties, so a parameter named __proto__ stays a parameter.
-  return Object.fromEntries([...grouped].map(([name, values]) => [name, values.length === 1 ? values[0] ?? '' : values]));
+  return query;
+}
+
+/**
+ * Sets an own property, so that a header or parameter named __proto__ stays one rather than replacing the object's
+ * prototype. (A prototype-less object would do the same, but V8 keeps such objects in slow dictionary mode.)
+ */
+function setOwn<T>(target: Record<string, T>, name: string, value: T): void {
+  if (name === '__proto__') Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+  else target[name] = value;
 }
 
 /** Malformed percent-escapes are kept as sent; they are then signed as literal text, like any other character. */
 function decodeLenient(text: string): string {
+  if (!text.includes('%')) return text;
   try {
     return decodeURIComponent(text);
   } catch {
@@ -354,7 +461,16 @@ function decodeLenient(text: string): string {
  * Header names lower-cased; repeated names joined with ',' as the canonical form does. (Node itself joins most
  * repeated headers with ', ', which a client signing `a,b` would not match; no known client repeats a signed header.)
  */
-function lowerCaseHeaders(headers: SignedRequest['headers']): Map<string, string> {
+function lowerCaseHeaders(headers: SignedRequest['headers']): HeaderLookup {
+  // Node lower-cases every name it parses: its headers object is then read as it is, without a copy.
+  let lowerCase = true;
+  for (const name in headers) {
+    if (UPPER_CASE.test(name)) {
+      lowerCase = false;
+      break;
+    }
+  }
+  if (lowerCase) return new LowerCaseHeaders(headers);
   const out = new Map<string, string>();
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
@@ -364,6 +480,26 @@ function lowerCaseHeaders(headers: SignedRequest['headers']): Map<string, string
     out.set(key, previous === undefined ? text : `${previous},${text}`);
   }
   return out;
+}
+
+/** The two lookups verification makes on the request's headers (names lower-case). */
+interface HeaderLookup {
+  get(name: string): string | undefined;
+  has(name: string): boolean;
+}
+
+const UPPER_CASE = /[A-Z]/;
+
+/** A headers object whose names are all lower-case, read like lowerCaseHeaders' Map. */
+class LowerCaseHeaders implements HeaderLookup {
+  constructor(private readonly headers: SignedRequest['headers']) {}
+  get(name: string): string | undefined {
+    const value = Object.hasOwn(this.headers, name) ? this.headers[name] : undefined;
+    return typeof value === 'string' ? value : Array.isArray(value) ? value.join(',') : undefined;
+  }
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
 }
 
 function sameText(a: string, b: string): boolean {

@@ -42,12 +42,7 @@ const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
  */
 export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], ctx: UpdateContext): UpdatePlan {
   if (state.sessionConsumed) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
-  for (const patch of patches) {
-    const current = state.currentRecords.get(patch.key)?.syncCount ?? 0;
-    if (patch.syncCount !== current) {
-      throw errors.conflict(`Current SyncCount for: ${patch.key} is: ${current} not: ${patch.syncCount}`);
-    }
-  }
+  checkConflicts(patches, (key) => state.currentRecords.get(key)?.syncCount);
   if (patches.length === 0) return { dataset: undefined, records: [] };
 
   const before = state.dataset;
@@ -78,6 +73,19 @@ export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], 
     mergeParent: before?.mergeParent ?? null,
   };
   return { dataset, records };
+}
+
+/**
+ * The conflict rule (SPEC §5.4 step 4, decisions: equality): every patch must carry its record's current count
+ * (0 when never written; a tombstone keeps its count), else 409 naming the first such key.
+ */
+export function checkConflicts(patches: readonly Patch[], currentCount: (key: string) => number | undefined): void {
+  for (const patch of patches) {
+    const current = currentCount(patch.key) ?? 0;
+    if (patch.syncCount !== current) {
+      throw errors.conflict(`Current SyncCount for: ${patch.key} is: ${current} not: ${patch.syncCount}`);
+    }
+  }
 }
 
 function sizeAfter(state: DatasetWriteState, patches: readonly Patch[], live: DatasetRow | undefined) {

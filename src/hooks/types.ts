@@ -4,9 +4,10 @@ import type { RecordRow } from '../storage/types.js';
 /**
  * What Cognito Sync set in motion around the data (Sync Triggers, streams, push) is plugged in as typed hooks.
  * Contracts:
- * - `beforeUpdateRecords` runs before the commit of an UpdateRecords (the Sync Trigger's place). It may
+ * - `beforeUpdateRecords` runs before the commit of an UpdateRecords made with identity credentials. It may
  *   replace the change set or reject the write by throwing a ServiceError (InvalidLambdaFunctionOutputException,
- *   LambdaThrottledException); hooks run in registration order, each seeing the previous one's output.
+ *   LambdaThrottledException); hooks run in registration order, each seeing the previous one's output. The pool's
+ *   own Sync Trigger (SetCognitoEvents, src/triggers/) runs after them and sees their output.
  * - `after*` hooks run after the commit, in registration order, after the response is decided; they cannot
  *   change or fail the request. Their errors are logged as `[hookName] message` with the request id.
  */

@@ -46,8 +46,9 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
   registerCors(app);
   // Once close() has begun, answers in flight end their keep-alive connection, so shutdown does not wait for
   // clients to hang up.
-  app.addHook('onSend', async (_req, reply) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (!app.server.listening) reply.header('Connection', 'close');
+    done(null, payload);
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

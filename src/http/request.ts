@@ -17,6 +17,7 @@ export function splitUrl(url: string): { rawPath: string; rawQuery: string } {
 }
 
 function decodeComponent(text: string, what: string): string {
+  if (!text.includes('%')) return text;
   try {
     return decodeURIComponent(text);
   } catch {
@@ -29,14 +30,24 @@ function decodeComponent(text: string, what: string): string {
  * may carry `/`, `:`, spaces, `+` and any UTF-8 text.
  */
 export function pathLabels(template: string, rawPath: string): Record<string, string> {
-  const names = template.split('/');
   const values = rawPath.split('/');
   const labels: Record<string, string> = {};
-  names.forEach((segment, i) => {
-    const m = /^\{(\w+)\}$/.exec(segment);
-    if (m?.[1]) labels[m[1]] = decodeComponent(values[i] ?? '', `Path label ${m[1]}`);
-  });
+  for (const [i, name] of labelPositions(template)) labels[name] = decodeComponent(values[i] ?? '', `Path label ${name}`);
   return labels;
+}
+
+/** The [segment index, label name] pairs of a route template, worked out once per template. */
+const templateLabels = new Map<string, readonly (readonly [number, string])[]>();
+function labelPositions(template: string): readonly (readonly [number, string])[] {
+  let positions = templateLabels.get(template);
+  if (!positions) {
+    positions = template.split('/').flatMap((segment, i) => {
+      const m = /^\{(\w+)\}$/.exec(segment);
+      return m?.[1] ? [[i, m[1]] as const] : [];
+    });
+    templateLabels.set(template, positions);
+  }
+  return positions;
 }
 
 /** Query parameters, percent-decoded (`+` stays `+`: no official client sends it for a space). */
@@ -82,26 +93,60 @@ export function jsonBody(body: Buffer): Record<string, unknown> {
 export function restJsonInput(
   model: ServiceModel, inputShape: string, template: string, req: RawRequest,
 ): Record<string, unknown> {
-  const shape = model.shapes[inputShape];
-  const members = shape?.members ?? {};
-  const hasBodyMembers = Object.values(members).some((m) => !m.location);
-  const input: Record<string, unknown> = hasBodyMembers ? jsonBody(req.body) : {};
+  const binding = bindingFor(model, inputShape, template);
+  const input: Record<string, unknown> = binding.hasBodyMembers ? jsonBody(req.body) : {};
   const labels = pathLabels(template, req.rawPath);
-  const query = queryParams(req.rawQuery);
-  for (const [name, member] of Object.entries(members)) {
-    const wireName = member.locationName ?? name;
-    if (member.location === 'uri') input[name] = labels[wireName];
-    else if (member.location === 'header') {
-      const v = headerValue(req.headers, wireName);
-      if (v !== undefined) input[name] = v;
-    } else if (member.location === 'querystring') {
-      const v = query.get(wireName);
+  const query = binding.hasQueryMembers ? queryParams(req.rawQuery) : undefined;
+  for (const m of binding.members) {
+    if (m.location === 'uri') input[m.name] = labels[m.wireName];
+    else if (m.location === 'header') {
+      const v = headerValue(req.headers, m.wireName);
+      if (v !== undefined) input[m.name] = v;
+    } else {
+      const v = query?.get(m.wireName);
       if (v === undefined) continue;
-      const type = model.shapes[member.shape]?.type;
-      input[name] = type === 'integer' || type === 'long' ? queryInteger(wireName, v) : v;
+      input[m.name] = m.integer ? queryInteger(m.wireName, v) : v;
     }
   }
   return input;
+}
+
+/** How one operation's input members bind to the request, worked out once per operation from the model. */
+interface InputBinding {
+  readonly hasBodyMembers: boolean;
+  readonly hasQueryMembers: boolean;
+  /** Non-body members in model order. */
+  readonly members: readonly {
+    readonly name: string;
+    readonly wireName: string;
+    readonly location: 'uri' | 'header' | 'querystring';
+    /** A query member whose shape is an integer or long (sent as text). */
+    readonly integer: boolean;
+  }[];
+}
+const bindings = new WeakMap<ServiceModel, Map<string, InputBinding>>();
+
+function bindingFor(model: ServiceModel, inputShape: string, template: string): InputBinding {
+  let byOperation = bindings.get(model);
+  if (!byOperation) bindings.set(model, (byOperation = new Map()));
+  const id = `${inputShape} ${template}`;
+  let binding = byOperation.get(id);
+  if (!binding) {
+    const members = Object.entries(model.shapes[inputShape]?.members ?? {});
+    const bound = members.flatMap(([name, member]) => {
+      const location = member.location;
+      if (location !== 'uri' && location !== 'header' && location !== 'querystring') return [];
+      const type = model.shapes[member.shape]?.type;
+      return [{ name, wireName: member.locationName ?? name, location, integer: type === 'integer' || type === 'long' }] as const;
+    });
+    binding = {
+      hasBodyMembers: members.some(([, m]) => !m.location),
+      hasQueryMembers: bound.some((m) => m.location === 'querystring'),
+      members: bound,
+    };
+    byOperation.set(id, binding);
+  }
+  return binding;
 }
 
 function queryInteger(name: string, text: string): number {

@@ -21,9 +21,12 @@ describe('error catalogue', () => {
     for (const name of modelErrors) expect(Object.keys(ERROR_SPECS)).toContain(name);
   });
 
-  it('marks exactly the codes outside the models as front-end errors', () => {
+  it('marks exactly the codes outside the models as front-end errors or documented-only service errors', () => {
     for (const [code, spec] of Object.entries(ERROR_SPECS)) {
-      expect('frontEnd' in spec && spec.frontEnd === true, code).toBe(!modelErrors.has(code));
+      const frontEnd = 'frontEnd' in spec && spec.frontEnd === true;
+      const outsideModel = 'outsideModel' in spec && spec.outsideModel === true;
+      expect(frontEnd && outsideModel, code).toBe(false);
+      expect(frontEnd || outsideModel, code).toBe(!modelErrors.has(code));
     }
   });
 

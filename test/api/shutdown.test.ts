@@ -12,11 +12,11 @@ describe('graceful shutdown', () => {
     let release = () => {};
     let entered = () => {};
     const inside = new Promise<void>((resolve) => { entered = resolve; });
-    const original = store.getIdentity.bind(store);
-    store.getIdentity = async (id) => {
+    const original = store.getDatasetView.bind(store);
+    store.getDatasetView = async (id, name) => {
       entered();
       await new Promise<void>((resolve) => { release = resolve; });
-      return original(id);
+      return original(id, name);
     };
     const inFlight = sync.send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: 'd' }));
     await inside;

@@ -1,6 +1,6 @@
 import { CognitoSyncClient } from '@aws-sdk/client-cognito-sync';
 import { CognitoIdentityClient, CreateIdentityPoolCommand, GetIdCommand } from '@aws-sdk/client-cognito-identity';
-import { defaultConfig, type Config } from '../../src/config.js';
+import { defaultConfig, type Config, type PostgresStorageConfig, type SqliteStorageConfig } from '../../src/config.js';
 import { createServer, type CosyncServer } from '../../src/server.js';
 import type { Clock } from '../../src/api/operation.js';
 import type { SyncHooks } from '../../src/hooks/types.js';
@@ -30,7 +30,8 @@ export interface TestServerOptions {
   readonly config?: Partial<Omit<Config, 'limits' | 'throttle' | 'storage'>> & {
     limits?: Partial<Config['limits']>;
     throttle?: Partial<Config['throttle']>;
-    storage?: Partial<Config['storage']>;
+    /** Default: in-memory SQLite; a partial SQLite config overrides parts of it; a PostgreSQL config is used as is. */
+    storage?: Partial<SqliteStorageConfig> | PostgresStorageConfig;
   };
   readonly clock?: Clock;
   readonly hooks?: readonly SyncHooks[];
@@ -44,7 +45,7 @@ export interface TestServerOptions {
   readonly developerCredentials?: { accessKeyId: string; secretAccessKey: string; accountId?: string };
 }
 
-/** Starts a real server on 127.0.0.1, port 0, with an in-memory SQLite store and throttling off. */
+/** Starts a real server on 127.0.0.1, port 0, with an in-memory SQLite store (unless told otherwise) and throttling off. */
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
   const base = defaultConfig();
   const o = options.config ?? {};
@@ -56,7 +57,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     logLevel: (process.env['COSYNC_TEST_LOG'] as Config['logLevel'] | undefined) ?? 'silent',
     limits: { ...base.limits, ...o.limits },
     throttle: { identityRatePerSecond: 0, identityBurst: 1, poolRatePerSecond: 0, poolBurst: 1, ...o.throttle },
-    storage: { engine: 'sqlite', file: ':memory:', synchronous: 'FULL', ...o.storage },
+    storage: o.storage?.engine === 'postgres' ? o.storage : { engine: 'sqlite', file: ':memory:', synchronous: 'FULL', ...o.storage },
   };
   const developerCredentials = options.developerCredentials
     ? { accountId: TEST_CREDENTIALS.accountId, ...options.developerCredentials }

@@ -239,7 +239,7 @@ describe('routing errors', () => {
 
 describe('unexpected failures', () => {
   it('→ 500 InternalErrorException quoting the request id and nothing internal; the log line has the id', async () => {
-    vi.spyOn(t.services.store, 'getDataset').mockImplementation(() => {
+    vi.spyOn(t.services.store, 'getDatasetView').mockImplementation(() => {
       throw new Error('SQLITE_CORRUPT: database disk image is malformed at /var/secret/cosync.sqlite');
     });
     const res = await listRecords(freshDataset());

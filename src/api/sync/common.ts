@@ -24,7 +24,13 @@ export async function requirePool(ctx: RequestContext, identityPoolId: string, k
 export async function requireIdentity(
   ctx: RequestContext, identityPoolId: string, identityId: string, kind: Missing,
 ): Promise<Identity> {
-  const identity = await ctx.services.store.getIdentity(identityId);
+  return checkIdentity(ctx, await ctx.services.store.getIdentity(identityId), identityPoolId, identityId, kind);
+}
+
+/** requireIdentity for an identity already read (undefined when absent). */
+export async function checkIdentity(
+  ctx: RequestContext, identity: Identity | undefined, identityPoolId: string, identityId: string, kind: Missing,
+): Promise<Identity> {
   if (!identity || identity.identityPoolId !== identityPoolId || identity.disabled) {
     if (!identity && !(await ctx.services.store.getIdentityPool(identityPoolId))) {
       throw missing(kind, `IdentityPool '${identityPoolId}' not found.`);

@@ -11,8 +11,8 @@ export interface SubscriptionInput {
 
 /** The device must be registered to the identity the path names, and push must still be configured for it. */
 export async function requireDevice(ctx: RequestContext, input: SubscriptionInput): Promise<void> {
-  const device = await ctx.services.store.getDevice(input.DeviceId);
-  if (!device || device.identityId !== input.IdentityId) {
+  const device = await ctx.services.store.getDevice(input.IdentityId, input.DeviceId);
+  if (!device) {
     throw errors.notFound(`Device '${input.DeviceId}' is not registered to identity '${input.IdentityId}'.`);
   }
   await requirePushConfigured(ctx, input.IdentityPoolId, device.platform);

@@ -1,7 +1,7 @@
 import { defineSyncOperation } from '../../operation.js';
 import { requirePool } from '../common.js';
 
-/** The pool's Cognito Events (event type → Lambda function ARN); `{}` when none are set. */
+/** The pool's Cognito Events (event type → trigger: Lambda function ARN, webhook URL or module:<name>); `{}` when none are set. */
 export const getCognitoEvents = defineSyncOperation({
   name: 'GetCognitoEvents',
   auth: 'developer',

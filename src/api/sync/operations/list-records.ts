@@ -4,7 +4,7 @@ import { decodePageToken, encodePageToken, isRecordsPosition, pageSize } from '.
 import { INVALID_SESSION_MESSAGE, issueSyncSessionToken, verifySyncSessionToken } from '../../../domain/sync-session.js';
 import { errors } from '../../errors.js';
 import type { RequestContext } from '../../operation.js';
-import { recordShape, requireIdentity } from '../common.js';
+import { checkIdentity, recordShape } from '../common.js';
 
 interface ListRecordsInput {
   IdentityPoolId: string;
@@ -28,10 +28,15 @@ export const listRecords = defineSyncOperation({
   auth: 'either',
   async handler(input: ListRecordsInput, ctx) {
     const { store, clock, config } = ctx.services;
-    await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notAuthorized');
+    // Identity, dataset and merged names in one read; the checks below keep their order. Merged names are reported
+    // whether or not the dataset itself exists: a guest's `notes` merged into an account that has no `notes` yet
+    // must still reach the device syncing `notes`.
+    const { identity, dataset, mergedDatasetNames } = await store.getDatasetView(input.IdentityId, input.DatasetName);
+    if (!identity || identity.identityPoolId !== input.IdentityPoolId || identity.disabled) {
+      await checkIdentity(ctx, identity, input.IdentityPoolId, input.IdentityId, 'notAuthorized');
+    }
     const now = clock.now();
     const token = await sessionToken(ctx, input, now);
-    const dataset = await store.getDataset(input.IdentityId, input.DatasetName);
     const view = deltaView(dataset, input.LastSyncCount ?? 0);
     const position = input.NextToken === undefined ? undefined : decodePageToken(input.NextToken, isRecordsPosition);
     const upTo = position ? Math.min(position.bound, view.upToSyncCount) : view.upToSyncCount;
@@ -43,16 +48,13 @@ export const listRecords = defineSyncOperation({
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    // Reported whether or not the dataset itself exists: a guest's `notes` merged into an account that has no
-    // `notes` yet must still reach the device syncing `notes`.
-    const merged = await store.listMergedDatasetNames(input.IdentityId, input.DatasetName);
     return {
       Records: page.map(recordShape),
       ...(rows.length > limit && last ? { NextToken: encodePageToken({ bound: upTo, syncCount: last.syncCount, key: last.key }) } : {}),
       Count: page.length,
       DatasetSyncCount: view.datasetExists ? upTo : view.reportedSyncCount,
       ...(view.datasetExists && dataset ? { LastModifiedBy: dataset.lastModifiedBy } : {}),
-      ...(merged.length > 0 ? { MergedDatasetNames: merged } : {}),
+      ...(mergedDatasetNames.length > 0 ? { MergedDatasetNames: mergedDatasetNames } : {}),
       DatasetExists: view.datasetExists,
       DatasetDeletedAfterRequestedSyncCount: view.deletedAfterRequestedSyncCount,
       SyncSessionToken: token,
@@ -69,7 +71,7 @@ async function sessionToken(ctx: RequestContext, input: ListRecordsInput, now: n
   const expected = { identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName };
   if (input.SyncSessionToken !== undefined) {
     const session = verifySyncSessionToken(sessionKey, input.SyncSessionToken, expected, now);
-    if (await store.isSessionConsumed(session.sessionId)) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
+    if (await store.isSessionConsumed(input.IdentityId, session.sessionId)) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
     return input.SyncSessionToken;
   }
   return issueSyncSessionToken(sessionKey, {

@@ -12,7 +12,9 @@ interface SetCognitoEventsInput {
 
 /**
  * Merges the given events into the pool's: keys present change, others keep their values, and a key sent
- * with an empty value is removed (model doc). Unknown event types are refused.
+ * with an empty value is removed (model doc). Unknown event types are refused, and so is a SyncTrigger this server
+ * cannot call: a Lambda function ARN, a webhook URL on the allow-list, or `module:<name>` of a configured module
+ * (src/triggers/target.ts).
  */
 export const setCognitoEvents = defineSyncOperation({
   name: 'SetCognitoEvents',
@@ -23,6 +25,9 @@ export const setCognitoEvents = defineSyncOperation({
       if (!(COGNITO_EVENT_TYPES as readonly string[]).includes(type)) {
         throw errors.invalidParameter(`Unknown Cognito event type '${type}'; valid types: ${COGNITO_EVENT_TYPES.join(', ')}`);
       }
+      const value = input.Events[type] ?? '';
+      const refused = value === '' ? undefined : ctx.services.triggers.refuse(value);
+      if (refused !== undefined) throw errors.invalidParameter(`Invalid ${type}: ${refused}`);
     }
     await ctx.services.store.updatePoolSyncSettings(input.IdentityPoolId, (current) => {
       const events: Record<string, string> = { ...current.events };

@@ -40,7 +40,13 @@ export const updateRecords = defineSyncOperation({
     const session = verifySyncSessionToken(sessionKey, input.SyncSessionToken, {
       identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName,
     }, now);
-    const patches = await applyTriggers(ctx, input, toPatches(input.RecordPatches ?? []));
+    const requested = await applyTriggers(ctx, input, toPatches(input.RecordPatches ?? []));
+    // The pool's Sync Trigger (identity credentials only): its answer is what gets committed (src/triggers/).
+    const triggered = await ctx.services.triggers.prepare({
+      principal: ctx.principal, requestId: ctx.requestId, identityPoolId: input.IdentityPoolId,
+      identityId: input.IdentityId, datasetName: input.DatasetName, sessionId: session.sessionId, patches: requested,
+    });
+    const patches = triggered?.patches ?? requested;
     const plan = await store.writeRecords(
       {
         identityPoolId: input.IdentityPoolId,
@@ -50,14 +56,17 @@ export const updateRecords = defineSyncOperation({
         sessionId: session.sessionId,
         sessionExpiresAt: session.expiresAt,
       },
-      (state) => planUpdate(state, patches, {
-        identityId: input.IdentityId,
-        datasetName: input.DatasetName,
-        now,
-        modifiedBy: lastModifiedBy(ctx.principal),
-        limits: config.limits,
-      }),
-    );
+      (state) => {
+        triggered?.guard(state);
+        return planUpdate(state, patches, {
+          identityId: input.IdentityId,
+          datasetName: input.DatasetName,
+          now,
+          modifiedBy: lastModifiedBy(ctx.principal),
+          limits: config.limits,
+        });
+      },
+    ).finally(() => triggered?.release());
     if (plan.dataset) {
       hooks.afterDatasetChanged({
         region: config.region, identityPoolId: input.IdentityPoolId, identityId: input.IdentityId,
@@ -89,7 +98,7 @@ function toPatches(input: readonly RecordPatchInput[]): Patch[] {
   });
 }
 
-/** Sync Triggers run only for writes made with identity credentials (SPEC §3, §7). */
+/** In-code beforeUpdateRecords hooks run only for writes made with identity credentials (SPEC §3, §7). */
 async function applyTriggers(ctx: RequestContext, input: UpdateRecordsInput, patches: Patch[]): Promise<Patch[]> {
   const { hooks, config } = ctx.services;
   if (ctx.principal.kind !== 'identity' || !hooks.hasBeforeUpdateRecords) return patches;

@@ -1,0 +1,83 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { MAX_ANSWER_BYTES, TriggerFailed, parseAnswer, type TriggerCall, type TriggerInvoker } from './invoker.js';
+import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
+
+/**
+ * Calls webhook triggers: `POST <url>` with the event as a JSON body, `X-Cosync-Signature` (webhook-signature.ts)
+ * and `X-Cosync-Request-Id`. A 2xx answer's body is the trigger's output; 429 means throttled; any other status,
+ * a redirect (never followed: it could leave the allow-list) or a transport failure is a function error.
+ * node:http with keep-alive agents (cheaper per call than fetch); close() drops their idle sockets.
+ */
+export class WebhookInvokers {
+  private readonly http = new HttpAgent({ keepAlive: true, maxSockets: 256 });
+  private readonly https = new HttpsAgent({ keepAlive: true, maxSockets: 256 });
+
+  constructor(private readonly secret: string, private readonly now: () => number) {}
+
+  forUrl(url: URL): TriggerInvoker {
+    return { invoke: (call) => this.invoke(url, call) };
+  }
+
+  close(): void {
+    this.http.destroy();
+    this.https.destroy();
+  }
+
+  private invoke(url: URL, call: TriggerCall): Promise<unknown> {
+    const body = Buffer.from(call.body, 'utf8');
+    const secure = url.protocol === 'https:';
+    return new Promise<unknown>((resolve, reject) => {
+      const req = (secure ? httpsRequest : httpRequest)(url, {
+        method: 'POST',
+        agent: secure ? this.https : this.http,
+        signal: call.signal,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': body.length,
+          'user-agent': 'cosync-sync-trigger',
+          [SIGNATURE_HEADER]: signWebhookBody(this.secret, body, this.now()),
+          'x-cosync-request-id': call.requestId,
+        },
+      });
+      req.on('error', (err) => {
+        reject(call.signal.aborted ? err : new TriggerFailed('error', 'the Sync Trigger webhook could not be reached', err));
+      });
+      req.on('response', (res) => {
+        answer(res).then(resolve, reject);
+      });
+      req.end(body);
+    });
+  }
+}
+
+async function answer(res: IncomingMessage): Promise<unknown> {
+  const status = res.statusCode ?? 0;
+  if (status === 429) {
+    res.resume();
+    throw new TriggerFailed('throttled', 'the Sync Trigger webhook answered 429 (throttled)');
+  }
+  if (status < 200 || status > 299) {
+    const text = await readCapped(res, 2000).catch(() => '');
+    throw new TriggerFailed('error', `the Sync Trigger webhook answered HTTP ${status}`, text);
+  }
+  return parseAnswer(await readCapped(res, MAX_ANSWER_BYTES, true));
+}
+
+/** The body as text, at most `max` bytes: cut there, or refused when `strict`. */
+async function readCapped(res: IncomingMessage, max: number, strict = false): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > max) {
+      res.destroy();
+      if (strict) throw new TriggerFailed('error', 'the Sync Trigger answer is too large');
+      chunks.push(buf.subarray(0, buf.length - (size - max)));
+      break;
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
