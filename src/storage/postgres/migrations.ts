@@ -21,11 +21,8 @@ export { SchemaTooNewError };
  * distributed and co-located by identity_id; login_owners by its login; the per-pool tables are small.
  * No foreign keys (as in SQLite): the store deletes dependants itself, and a sharded database may not enforce them.
  */
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly sql: string;
-}
+export type { Migration } from '../migration.js';
+import type { Migration } from '../migration.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   {

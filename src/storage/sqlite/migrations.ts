@@ -14,11 +14,8 @@ import type { Database } from './driver.js';
  * and dataset rows must be writable for identities the store has not seen (identities live in the Cognito
  * Identity part).
  */
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly sql: string;
-}
+export type { Migration } from '../migration.js';
+import type { Migration } from '../migration.js';
 
 export const MIGRATIONS: readonly Migration[] = [
   {
