@@ -11,9 +11,10 @@ import type { CredentialResolver } from './sigv4.js';
  * Anything else is not ours (undefined: the next resolver, or UnrecognizedClientException).
  */
 export function identityCredentialsResolver(services: Services): CredentialResolver {
+  const open = openedTokens(services);
   return async (accessKeyId, sessionToken) => {
     if (sessionToken === undefined) return undefined;
-    const opened = openSessionToken(services.keys, accessKeyId, sessionToken);
+    const opened = open(accessKeyId, sessionToken);
     if (!opened) return undefined;
     const { claims, secretKey } = opened;
     if (claims.expiresAt <= services.clock.now()) throw errors.expiredToken('The security token included in the request is expired');
@@ -29,5 +30,32 @@ export function identityCredentialsResolver(services: Services): CredentialResol
         accountId: services.accountId,
       },
     };
+  };
+}
+
+type Opened = NonNullable<ReturnType<typeof openSessionToken>>;
+const MAX_OPENED_TOKENS = 10_000;
+
+/**
+ * openSessionToken, remembered. Opening a token (two HMACs and a JSON parse) gives the same claims and secret every
+ * time under the same server keys, and a client sends the same token with every request until it expires: each is
+ * opened once. Only what the token itself says is remembered; expiry and the identity are checked on every request.
+ */
+function openedTokens(services: Services): (accessKeyId: string, sessionToken: string) => Opened | undefined {
+  const opened = new Map<string, Opened & { readonly accessKeyId: string }>();
+  let keys = services.keys;
+  return (accessKeyId, sessionToken) => {
+    if (services.keys !== keys) {
+      opened.clear();
+      keys = services.keys;
+    }
+    const known = opened.get(sessionToken);
+    if (known !== undefined && known.accessKeyId === accessKeyId) return known;
+    const fresh = openSessionToken(keys, accessKeyId, sessionToken);
+    if (fresh) {
+      if (opened.size >= MAX_OPENED_TOKENS) opened.clear();
+      opened.set(sessionToken, { ...fresh, accessKeyId });
+    }
+    return fresh;
   };
 }

@@ -6,7 +6,9 @@
  * and feeds the library exactly what the client declared it signed. Errors carry AWS's codes and messages.
  */
 import { createHmac, hash as sha256Once, timingSafeEqual, type Hmac } from 'node:crypto';
-import { ALGORITHM_IDENTIFIER, SignatureV4, createScope, getCanonicalHeaders, getSigningKey } from '@smithy/signature-v4';
+import {
+  ALGORITHM_IDENTIFIER, SignatureV4, createScope, getCanonicalHeaders, getSigningKey,
+} from '@smithy/signature-v4';
 import { errors } from '../api/errors.js';
 import type { Principal } from './principal.js';
 
@@ -126,7 +128,7 @@ export async function verifySigV4(req: SignedRequest, opts: VerifyOptions): Prom
 
   const resolved = opts.resolve(auth.accessKeyId, headers.get('x-amz-security-token'));
   // Awaited only when it is a promise: the developer key resolves synchronously.
-  const credentials = typeof (resolved as { then?: unknown } | undefined)?.then === 'function' ? await resolved : resolved as ResolvedCredentials | undefined;
+  const credentials = isPromiseLike(resolved) ? await resolved : resolved;
   if (credentials === undefined) {
     throw errors.unrecognizedClient('The security token included in the request is invalid.');
   }
@@ -304,7 +306,7 @@ class SignatureVerifier extends SignatureV4 {
   constructor(
     readonly accessKeyId: string,
     readonly secretAccessKey: string,
-    private readonly region: string,
+    readonly region: string,
     service: string,
   ) {
     super({
@@ -317,7 +319,9 @@ class SignatureVerifier extends SignatureV4 {
     });
   }
 
-  async signatureFor(request: SmithyRequest, signed: Set<string>, declared: string, hash: string, time: SigningTime): Promise<string> {
+  async signatureFor(
+    request: SmithyRequest, signed: Set<string>, declared: string, hash: string, time: SigningTime,
+  ): Promise<string> {
     // The signable set overrides smithy's always-unsignable list: some clients (e.g. Unity, SPEC §1) sign user-agent.
     const canonicalHeaders = getCanonicalHeaders(request, undefined, signed);
     // The canonical header list must be exactly the declared one: nothing dropped, nothing added.
@@ -338,7 +342,8 @@ class SignatureVerifier extends SignatureV4 {
     if (key === undefined) {
       // Only today's and yesterday's keys are in use within the allowed clock skew.
       if (this.signingKeys.size >= 3) this.signingKeys.clear();
-      key = getSigningKey(NodeSha256, { accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey }, day, this.region, this.service);
+      const credentials = { accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey };
+      key = getSigningKey(NodeSha256, credentials, day, this.region, this.service);
       this.signingKeys.set(day, key);
       // A failed derivation is not kept.
       key.catch(() => this.signingKeys.delete(day));
@@ -371,26 +376,29 @@ if (typeof smithyCanonicalPath === 'function') {
 }
 
 /**
- * One verifier per credential, reused across requests, so its signing key is derived once a day. Keyed by access key,
- * region and service; the secret is compared on every use. It holds only facts that never change for a key pair
- * (the derived signing keys): whether the credential is still valid is resolved on every request, before this.
+ * One verifier per credential, reused across requests, so its signing key is derived once a day. Looked up by
+ * service and access key; the region and the secret are compared on every use. It holds only facts that never change
+ * for a key pair (the derived signing keys): whether the credential is still valid is resolved on every request,
+ * before this.
  */
 const MAX_VERIFIERS = 10_000;
-const verifiers = new Map<string, SignatureVerifier>();
+/** By service (a handful), then by access key: no key string is built per request. */
+const verifiers = new Map<string, Map<string, SignatureVerifier>>();
 
 function verifierFor(accessKeyId: string, secretAccessKey: string, region: string, service: string): SignatureVerifier {
-  const id = `${service}/${region}/${accessKeyId}`;
-  let verifier = verifiers.get(id);
-  if (verifier === undefined || verifier.secretAccessKey !== secretAccessKey) {
+  let byKey = verifiers.get(service);
+  if (byKey === undefined) verifiers.set(service, (byKey = new Map()));
+  let verifier = byKey.get(accessKeyId);
+  if (verifier === undefined || verifier.secretAccessKey !== secretAccessKey || verifier.region !== region) {
     // Oldest first: a Map iterates in insertion order.
-    if (verifiers.size >= MAX_VERIFIERS) verifiers.delete(verifiers.keys().next().value!);
+    if (byKey.size >= MAX_VERIFIERS) byKey.delete(byKey.keys().next().value!);
     verifier = new SignatureVerifier(accessKeyId, secretAccessKey, region, service);
-    verifiers.set(id, verifier);
+    byKey.set(accessKeyId, verifier);
   }
   return verifier;
 }
 
-async function expectedSignature(
+function expectedSignature(
   req: SignedRequest,
   headers: HeaderLookup,
   auth: ParsedAuthorization,
@@ -500,6 +508,10 @@ class LowerCaseHeaders implements HeaderLookup {
   has(name: string): boolean {
     return this.get(name) !== undefined;
   }
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
 function sameText(a: string, b: string): boolean {

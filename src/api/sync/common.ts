@@ -62,12 +62,21 @@ export function datasetShape(row: DatasetRow) {
 
 /** The wire `Record` shape; a tombstone has no Value. */
 export function recordShape(row: RecordRow) {
-  return {
-    Key: row.key,
-    ...(row.value === null ? {} : { Value: row.value }),
-    SyncCount: row.syncCount,
-    LastModifiedDate: toEpochSeconds(row.lastModifiedAt),
-    LastModifiedBy: row.lastModifiedBy,
-    DeviceLastModifiedDate: toEpochSeconds(row.deviceLastModifiedAt),
-  };
+  // Two literals rather than a conditional spread: every response serialises these.
+  return row.value === null
+    ? {
+      Key: row.key,
+      SyncCount: row.syncCount,
+      LastModifiedDate: toEpochSeconds(row.lastModifiedAt),
+      LastModifiedBy: row.lastModifiedBy,
+      DeviceLastModifiedDate: toEpochSeconds(row.deviceLastModifiedAt),
+    }
+    : {
+      Key: row.key,
+      Value: row.value,
+      SyncCount: row.syncCount,
+      LastModifiedDate: toEpochSeconds(row.lastModifiedAt),
+      LastModifiedBy: row.lastModifiedBy,
+      DeviceLastModifiedDate: toEpochSeconds(row.deviceLastModifiedAt),
+    };
 }
