@@ -19,6 +19,15 @@ export async function requirePool(ctx: RequestContext, identityPoolId: string): 
   return pool;
 }
 
+/** The pool, which must use `providerName` as its developer provider (else InvalidParameterException). */
+export async function requireDeveloperPool(ctx: RequestContext, identityPoolId: string, providerName: string): Promise<IdentityPool> {
+  const pool = await requirePool(ctx, identityPoolId);
+  if (pool.developerProviderName !== providerName) {
+    throw errors.invalidParameter(`Identity pool ${pool.identityPoolId} has no developer provider ${providerName}`);
+  }
+  return pool;
+}
+
 export async function requireIdentity(ctx: RequestContext, identityId: string): Promise<Identity> {
   const identity = await ctx.services.store.getIdentity(identityId);
   if (!identity) throw errors.notFound(`Identity '${identityId}' not found.`);

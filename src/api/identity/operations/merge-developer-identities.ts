@@ -1,6 +1,6 @@
 import { defineIdentityOperation } from '../../operation.js';
 import { errors } from '../../errors.js';
-import { requirePool } from '../common.js';
+import { requireDeveloperPool } from '../common.js';
 import { mergedDatasetName } from '../logins.js';
 
 interface MergeDeveloperIdentitiesInput {
@@ -20,10 +20,7 @@ export const mergeDeveloperIdentities = defineIdentityOperation({
   auth: 'developer',
   async handler(input: MergeDeveloperIdentitiesInput, ctx) {
     const { store, clock } = ctx.services;
-    const pool = await requirePool(ctx, input.IdentityPoolId);
-    if (pool.developerProviderName !== input.DeveloperProviderName) {
-      throw errors.invalidParameter(`Identity pool ${pool.identityPoolId} has no developer provider ${input.DeveloperProviderName}`);
-    }
+    const pool = await requireDeveloperPool(ctx, input.IdentityPoolId, input.DeveloperProviderName);
     const find = async (userId: string) => {
       const login = await store.findLogin(pool.identityPoolId, input.DeveloperProviderName, userId);
       if (!login) throw errors.notFound(`Developer user '${userId}' not found.`);

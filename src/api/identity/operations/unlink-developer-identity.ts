@@ -1,6 +1,6 @@
 import { defineIdentityOperation } from '../../operation.js';
 import { errors } from '../../errors.js';
-import { requirePool } from '../common.js';
+import { requireDeveloperPool } from '../common.js';
 
 interface UnlinkDeveloperIdentityInput {
   IdentityId: string;
@@ -17,10 +17,7 @@ export const unlinkDeveloperIdentity = defineIdentityOperation({
   name: 'UnlinkDeveloperIdentity',
   auth: 'developer',
   async handler(input: UnlinkDeveloperIdentityInput, ctx) {
-    const pool = await requirePool(ctx, input.IdentityPoolId);
-    if (pool.developerProviderName !== input.DeveloperProviderName) {
-      throw errors.invalidParameter(`Identity pool ${pool.identityPoolId} has no developer provider ${input.DeveloperProviderName}`);
-    }
+    await requireDeveloperPool(ctx, input.IdentityPoolId, input.DeveloperProviderName);
     const removed = await ctx.services.store.unlinkLogin(input.IdentityId, input.DeveloperProviderName, input.DeveloperUserIdentifier);
     if (!removed) {
       throw errors.notFound(`Developer user '${input.DeveloperUserIdentifier}' is not linked to identity '${input.IdentityId}'.`);
