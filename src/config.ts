@@ -21,6 +21,8 @@ export interface Config {
   readonly syncSessionTtlSeconds: number;
   /** Largest request body accepted; larger bodies get 413 RequestEntityTooLargeException. */
   readonly maxBodyBytes: number;
+  /** How long slow or silent clients may hold a connection (docs/configuration.md). */
+  readonly http: HttpTimeouts;
   /** Lifetime of the temporary credentials GetCredentialsForIdentity issues (AWS: one hour at most). */
   readonly credentialsTtlSeconds: number;
   /**
@@ -57,6 +59,21 @@ export interface Limits {
   readonly maxDatasetBytes: number;
   /** Largest page a list operation returns, whatever maxResults asks. */
   readonly maxPageSize: number;
+}
+
+/**
+ * Timeouts of the HTTP edge, in milliseconds, so a client that trickles its headers, never finishes its body or
+ * holds a connection open doing nothing cannot pin a socket and its memory for long.
+ */
+export interface HttpTimeouts {
+  /** From a request's first byte to the end of its headers (Node `headersTimeout`); then 408 and close. */
+  readonly headersTimeoutMs: number;
+  /** From a request's first byte to the end of its body (Node `requestTimeout`); then 408 and close. */
+  readonly requestTimeoutMs: number;
+  /** An open connection with no bytes moving in either direction, at any point (the socket timeout); then closed. */
+  readonly idleTimeoutMs: number;
+  /** A keep-alive connection waiting for its next request (Node `keepAliveTimeout`); then closed. */
+  readonly keepAliveTimeoutMs: number;
 }
 
 /** Token buckets per identity and per identity pool; a rate of 0 switches that bucket off. Per instance. */
@@ -133,6 +150,10 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'throttle-pool-burst', env: 'COSYNC_THROTTLE_POOL_BURST', apply: (d, v) => { d.throttle.poolBurst = integer('pool burst', v, 1); } },
   { flag: 'sync-session-ttl', env: 'COSYNC_SYNC_SESSION_TTL', apply: (d, v) => { d.syncSessionTtlSeconds = integer('sync session ttl', v, 1); } },
   { flag: 'max-body-bytes', env: 'COSYNC_MAX_BODY_BYTES', apply: (d, v) => { d.maxBodyBytes = integer('max body bytes', v, 1024); } },
+  { flag: 'http-headers-timeout-ms', env: 'COSYNC_HTTP_HEADERS_TIMEOUT_MS', apply: (d, v) => { d.http.headersTimeoutMs = integer('--http-headers-timeout-ms', v, 1); } },
+  { flag: 'http-request-timeout-ms', env: 'COSYNC_HTTP_REQUEST_TIMEOUT_MS', apply: (d, v) => { d.http.requestTimeoutMs = integer('--http-request-timeout-ms', v, 1); } },
+  { flag: 'http-idle-timeout-ms', env: 'COSYNC_HTTP_IDLE_TIMEOUT_MS', apply: (d, v) => { d.http.idleTimeoutMs = integer('--http-idle-timeout-ms', v, 1); } },
+  { flag: 'http-keep-alive-timeout-ms', env: 'COSYNC_HTTP_KEEP_ALIVE_TIMEOUT_MS', apply: (d, v) => { d.http.keepAliveTimeoutMs = integer('--http-keep-alive-timeout-ms', v, 1); } },
   { flag: 'credentials-ttl', env: 'COSYNC_CREDENTIALS_TTL', apply: (d, v) => { d.credentialsTtlSeconds = integer('credentials ttl', v, 60); } },
   { flag: 'public-url', env: 'COSYNC_PUBLIC_URL', apply: (d, v) => {
     if (!/^https?:\/\/[^/]+/.test(v)) throw new Error(`--public-url must be an http(s) URL, got '${v}'`);
@@ -158,6 +179,9 @@ export function defaultConfig(): Config {
     syncSessionTtlSeconds: 3600,
     // A 1 MiB value may be escaped to six bytes per character in JSON; leave room for a full patch list.
     maxBodyBytes: 8 * 1024 * 1024,
+    // A whole 8 MiB body at 150 KB/s fits in the request timeout; keep-alive outlasts the 60 s idle timeout of
+    // common load balancers, so they, not the server, close idle connections first.
+    http: { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 60_000, keepAliveTimeoutMs: 72_000 },
     credentialsTtlSeconds: 3600,
     publicUrl: null,
     loginProviders: {},

@@ -32,9 +32,21 @@ const IDENTITY_TARGET_PREFIX = 'AWSCognitoIdentityService.';
  */
 export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
   const { config, logger } = deps.services;
+  const timeouts = config.http;
+  const headersTimeout = Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs);
   const app = Fastify({
     logger: false,
     bodyLimit: config.maxBodyBytes,
+    // Slow or silent clients (docs/configuration.md). Node checks the header and request deadlines every
+    // connectionsCheckingInterval, so that is kept well under the shorter of the two.
+    http: {
+      headersTimeout,
+      requestTimeout: timeouts.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(10, Math.min(5000, Math.floor(headersTimeout / 4))),
+    },
+    requestTimeout: timeouts.requestTimeoutMs,
+    connectionTimeout: timeouts.idleTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
     genReqId: () => randomUUID(),
     forceCloseConnections: 'idle',
     return503OnClosing: true,

@@ -1,0 +1,135 @@
+/**
+ * Slow and stalled clients (slowloris): a client that trickles its headers, never finishes its body, or opens a
+ * connection and says nothing is closed by the server once the HTTP edge's timeouts pass (config.http), and many
+ * such clients at once do not stop normal requests from being served. The server's timeouts are set short here;
+ * each wait below is bounded many times longer than the timeout it checks, so a server that never closes fails the
+ * test instead of hanging it, and no assertion depends on timing.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListDatasetsCommand } from '@aws-sdk/client-cognito-sync';
+import { clients, poolWithIdentity, startServer, type TestServer } from '../helpers/server.js';
+
+const TIMEOUTS = { headersTimeoutMs: 400, requestTimeoutMs: 800, idleTimeoutMs: 5000, keepAliveTimeoutMs: 400 };
+/** How long a test waits for the server to close a connection before calling it a failure. */
+const CLOSE_WAIT_MS = 8000;
+/** Trickle interval: shorter than the idle timeout, so only the header/request deadlines can close the socket. */
+const TRICKLE_MS = 100;
+
+let t: TestServer;
+let port: number;
+let poolId: string;
+let identityId: string;
+
+beforeAll(async () => {
+  t = await startServer({ config: { http: TIMEOUTS } });
+  port = Number(new URL(t.endpoint).port);
+  ({ poolId, identityId } = await poolWithIdentity(t));
+});
+afterAll(() => t.close());
+
+interface SlowClient {
+  readonly socket: Socket;
+  /** Everything the server sent, as text. */
+  received(): string;
+  /** Resolves true when the server closes the connection, false if it is still open after `ms`. */
+  closedWithin(ms: number): Promise<boolean>;
+  /** Writes `chunk` every TRICKLE_MS until the socket closes. */
+  trickle(chunk: string): void;
+  destroy(): void;
+}
+
+function openSlowClient(): Promise<SlowClient> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let text = '';
+    let closed = false;
+    let timer: NodeJS.Timeout | undefined;
+    const waiters: Array<() => void> = [];
+    socket.on('data', (chunk: Buffer) => { text += chunk.toString('latin1'); });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      closed = true;
+      clearInterval(timer);
+      for (const w of waiters) w();
+    });
+    socket.once('connect', () => resolve({
+      socket,
+      received: () => text,
+      closedWithin: (ms) => new Promise((done) => {
+        if (closed) return done(true);
+        const timeout = setTimeout(() => done(false), ms);
+        waiters.push(() => { clearTimeout(timeout); done(true); });
+      }),
+      trickle: (chunk) => {
+        timer = setInterval(() => { if (!closed) socket.write(chunk); }, TRICKLE_MS);
+      },
+      destroy: () => { clearInterval(timer); socket.destroy(); },
+    }));
+    socket.once('error', reject);
+  });
+}
+
+const listPath = () => `/identitypools/${encodeURIComponent(poolId)}/identities/${encodeURIComponent(identityId)}/datasets`;
+
+async function openConnections(): Promise<number> {
+  return new Promise((resolve, reject) => t.server.app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+}
+
+describe('slow clients are timed out', () => {
+  it('headers trickled one line at a time: closed after the headers timeout', async () => {
+    const c = await openSlowClient();
+    c.socket.write(`GET ${listPath()} HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
+    c.trickle('X-Slow: a\r\n');
+    expect(await c.closedWithin(CLOSE_WAIT_MS)).toBe(true);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('body never finished: closed after the request timeout', async () => {
+    const c = await openSlowClient();
+    c.socket.write(`POST ${listPath()}/slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+      'Content-Length: 100000\r\n\r\n{"RecordPatches":[');
+    c.trickle(' ');
+    expect(await c.closedWithin(CLOSE_WAIT_MS)).toBe(true);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('a connection that sends nothing: closed', async () => {
+    const c = await openSlowClient();
+    expect(await c.closedWithin(CLOSE_WAIT_MS)).toBe(true);
+  });
+
+  it('a keep-alive connection idle after its answer: closed after the keep-alive timeout', async () => {
+    const c = await openSlowClient();
+    c.socket.write('GET /.well-known/openid-configuration HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    expect(await c.closedWithin(CLOSE_WAIT_MS)).toBe(true);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('many stalled connections do not stop normal requests, and all of them are let go', async () => {
+    const stalled = await Promise.all(Array.from({ length: 150 }, async (_, i) => {
+      const c = await openSlowClient();
+      if (i % 3 === 0) {
+        c.socket.write(`GET ${listPath()} HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
+        c.trickle('X-Slow: a\r\n');
+      } else if (i % 3 === 1) {
+        c.socket.write(`POST ${listPath()}/slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n{`);
+        c.trickle(' ');
+      }
+      return c;
+    }));
+    try {
+      const { sync } = clients(t);
+      const answers = await Promise.all(Array.from({ length: 20 }, () =>
+        sync.send(new ListDatasetsCommand({ IdentityPoolId: poolId, IdentityId: identityId }))));
+      expect(answers.every((a) => a.$metadata.httpStatusCode === 200)).toBe(true);
+      const closed = await Promise.all(stalled.map((c) => c.closedWithin(CLOSE_WAIT_MS)));
+      expect(closed.filter((x) => !x).length).toBe(0);
+      // Nothing is left holding a socket on the server side (the SDK's own keep-alive sockets aside).
+      sync.destroy();
+      expect(await openConnections()).toBe(0);
+    } finally {
+      for (const c of stalled) c.destroy();
+    }
+  });
+});
