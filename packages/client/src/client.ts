@@ -1,0 +1,214 @@
+import { CognitoIdentityClient, type CognitoIdentityClientConfig } from '@aws-sdk/client-cognito-identity';
+import { CognitoSyncClient } from '@aws-sdk/client-cognito-sync';
+import { fromCognitoIdentity } from '@aws-sdk/credential-provider-cognito-identity';
+import { Dataset } from './dataset.js';
+import { Emitter } from './emitter.js';
+import { ClosedError } from './errors.js';
+import { getIdentityId, keys, loadIdentity, loginGuest, moveGuestChanges, type Logins } from './identity.js';
+import { LocalCopy } from './local-copy.js';
+import { Remote } from './remote.js';
+import { lastWriterWins, type ConflictResolver } from './resolvers.js';
+import { classify, DEFAULT_RETRY, type RetryOptions } from './retry.js';
+import { MemoryStore } from './store/memory.js';
+import type { LocalStore } from './store/store.js';
+import type { RemoteDeletionPolicy, SyncPolicies } from './sync.js';
+import type { IdentityState } from './types.js';
+import { checkDatasetName } from './validate.js';
+
+export interface CosyncClientOptions {
+  /** The Cognito identity pool, e.g. `us-east-1:…`. */
+  readonly identityPoolId: string;
+  readonly region: string;
+  /** Cosync's URL; leave out for AWS. Used for both Cognito Sync and Cognito Identity. */
+  readonly endpoint?: string;
+  /** Where local copies live (default: in memory). IndexedDbStore in browsers, FileStore in Node.js. */
+  readonly store?: LocalStore;
+  /** Start signed in with these logins; without them the device uses a guest identity. */
+  readonly logins?: Logins;
+  /** Conflict resolution (default: lastWriterWins). */
+  readonly resolver?: ConflictResolver;
+  /** What to do when another device deleted a dataset (default 'keep-unsynced'). */
+  readonly onRemoteDeleted?: SyncPolicies['onRemoteDeleted'];
+  /** Fold merged datasets (`<name>.<oldIdentityId>`) into `<name>` on sync, then delete them (default true). */
+  readonly foldMergedDatasets?: boolean;
+  readonly retry?: Partial<RetryOptions>;
+  /** Extra settings for both SDK clients (e.g. a requestHandler). */
+  readonly clientConfig?: Omit<CognitoIdentityClientConfig, 'region' | 'endpoint' | 'credentials'>;
+  /** The clock used to stamp local edits (default Date.now). */
+  readonly now?: () => number;
+}
+
+export interface IdentityChange {
+  readonly previousId: string;
+  readonly identityId: string;
+  /** The previous (guest) identity was merged into this one on the server. */
+  readonly merged: boolean;
+}
+
+export interface ClientEvents {
+  identityChanged: IdentityChange;
+}
+
+/**
+ * The entry point: one identity at a time (a guest, or signed in with logins), its datasets kept locally per
+ * identity ID, credentials from the SDK's Cognito Identity provider (refreshed by the SDK when they expire).
+ */
+export class CosyncClient {
+  private readonly store: LocalStore;
+  private readonly identityClient: CognitoIdentityClient;
+  private readonly policies: SyncPolicies;
+  private readonly events = new Emitter<ClientEvents>();
+  private readonly open = new Map<string, Promise<Dataset>>();
+  /** Resolved on first use; a failed start (e.g. offline on first launch) is retried by the next call. */
+  private state: Promise<{ identity: IdentityState; logins: Logins | undefined; sync: CognitoSyncClient }> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: CosyncClientOptions) {
+    this.store = options.store ?? new MemoryStore();
+    this.identityClient = new CognitoIdentityClient(this.sdkConfig());
+    this.policies = {
+      resolver: options.resolver ?? lastWriterWins,
+      onRemoteDeleted: options.onRemoteDeleted ?? ('keep-unsynced' satisfies RemoteDeletionPolicy),
+      foldMergedDatasets: options.foldMergedDatasets ?? true,
+      retry: { ...DEFAULT_RETRY, ...options.retry },
+      now: options.now ?? Date.now,
+      random: Math.random,
+    };
+  }
+
+  /** The identity ID in use (resolved with GetId on first use, then kept in the store). */
+  async identityId(): Promise<string> {
+    return (await this.current()).identity.identityId;
+  }
+
+  /** Opens a dataset of the current identity, loading its local copy; the same handle for the same name. */
+  async openDataset(name: string): Promise<Dataset> {
+    checkDatasetName(name);
+    const { identity } = await this.current();
+    const key = keys.dataset(this.options.identityPoolId, identity.identityId, name);
+    let dataset = this.open.get(key);
+    if (!dataset) {
+      dataset = LocalCopy.load(this.store, key).then((copy) =>
+        new Dataset(name, identity.identityId, copy, () => this.remoteFor(identity.identityId), this.policies));
+      this.open.set(key, dataset);
+      dataset.catch(() => this.open.delete(key));
+    }
+    return dataset;
+  }
+
+  /** Names of the datasets of the current identity that have a local copy. */
+  async localDatasets(): Promise<string[]> {
+    const prefix = keys.datasetsOf(this.options.identityPoolId, await this.identityId());
+    return (await this.store.keys(prefix)).map((k) => k.slice(prefix.length));
+  }
+
+  /**
+   * Signs in. From a guest, the guest's identity is presented with the logins, so the server merges it into the
+   * account's identity when the login has one; local unsynced changes move along. From a signed-in identity this
+   * switches accounts: each identity keeps its own local data. Open Dataset handles of the old identity close.
+   */
+  async login(logins: Logins): Promise<IdentityChange> {
+    return this.switchIdentity(async (previous) => {
+      if (previous.authenticated) return { id: await getIdentityId(this.identityClient, this.options.identityPoolId, logins), merged: false };
+      const id = await loginGuest(this.identityClient, previous.identityId, logins);
+      return { id, merged: id !== previous.identityId };
+    }, logins);
+  }
+
+  /** Signs out to a new guest identity (the signed-in identity's local data stays in the store for its return). */
+  async logout(): Promise<IdentityChange> {
+    return this.switchIdentity(async () => ({ id: await getIdentityId(this.identityClient, this.options.identityPoolId), merged: false }), undefined);
+  }
+
+  on<K extends keyof ClientEvents>(event: K, listener: (arg: ClientEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Stores pending writes, waits for running syncs and closes the store. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.closeDatasets();
+    await this.store.close();
+  }
+
+  private async current() {
+    if (this.closed) throw new ClosedError('the client is closed');
+    if (!this.state) {
+      const started = this.start();
+      this.state = started;
+      started.catch(() => { if (this.state === started) this.state = undefined; });
+    }
+    return this.state;
+  }
+
+  private async start() {
+    const poolId = this.options.identityPoolId;
+    const stored = await loadIdentity(this.store, poolId);
+    const logins = this.options.logins;
+    let identity: IdentityState;
+    if (logins && stored && !stored.authenticated) {
+      const id = await loginGuest(this.identityClient, stored.identityId, logins);
+      if (id !== stored.identityId) await moveGuestChanges(this.store, poolId, stored.identityId, id, this.policies.resolver);
+      identity = { format: 1, identityId: id, authenticated: true };
+    } else if (logins) {
+      identity = { format: 1, identityId: await this.signedInIdentity(logins, stored), authenticated: true };
+    } else {
+      identity = stored && !stored.authenticated ? stored : { format: 1, identityId: await getIdentityId(this.identityClient, poolId), authenticated: false };
+    }
+    await this.store.set(keys.identity(poolId), identity);
+    return { identity, logins, sync: this.syncClientFor(identity.identityId, logins) };
+  }
+
+  /** GetId for the logins; offline, the stored signed-in identity (so a signed-in app starts without network). */
+  private async signedInIdentity(logins: Logins, stored: IdentityState | undefined): Promise<string> {
+    try {
+      return await getIdentityId(this.identityClient, this.options.identityPoolId, logins);
+    } catch (err) {
+      if (stored?.authenticated && classify(err) === 'transient') return stored.identityId;
+      throw err;
+    }
+  }
+
+  private async switchIdentity(
+    decide: (previous: IdentityState) => Promise<{ id: string; merged: boolean }>, logins: Logins | undefined,
+  ): Promise<IdentityChange> {
+    const current = this.current();
+    const previous = (await current).identity;
+    const next = current.then(async () => {
+      const { id, merged } = await decide(previous);
+      await this.closeDatasets();
+      if (merged) await moveGuestChanges(this.store, this.options.identityPoolId, previous.identityId, id, this.policies.resolver);
+      const identity: IdentityState = { format: 1, identityId: id, authenticated: logins !== undefined };
+      await this.store.set(keys.identity(this.options.identityPoolId), identity);
+      return { identity, logins, sync: this.syncClientFor(id, logins), merged };
+    });
+    this.state = next;
+    const { merged } = await next;
+    const change = { previousId: previous.identityId, identityId: await this.identityId(), merged };
+    this.events.emit('identityChanged', change);
+    return change;
+  }
+
+  private async closeDatasets(): Promise<void> {
+    const datasets = await Promise.allSettled(this.open.values());
+    this.open.clear();
+    await Promise.all(datasets.map((d) => (d.status === 'fulfilled' ? d.value.close() : undefined)));
+  }
+
+  private async remoteFor(identityId: string): Promise<Remote> {
+    const { sync, identity } = await this.current();
+    if (identity.identityId !== identityId) throw new ClosedError(`identity ${identityId} is no longer in use`);
+    return new Remote(sync, this.options.identityPoolId, identityId);
+  }
+
+  /** Retries are this library's (bounded, with jitter), so the SDK makes one attempt per request. */
+  private sdkConfig() {
+    const { endpoint, region, clientConfig } = this.options;
+    return { maxAttempts: 1, ...clientConfig, region, ...(endpoint ? { endpoint } : {}) };
+  }
+
+  private syncClientFor(identityId: string, logins: Logins | undefined): CognitoSyncClient {
+    const credentials = fromCognitoIdentity({ clientConfig: this.sdkConfig(), identityId, ...(logins ? { logins } : {}) });
+    return new CognitoSyncClient({ ...this.sdkConfig(), credentials });
+  }
+}

@@ -1,0 +1,75 @@
+import {
+  CognitoIdentityClient, GetCredentialsForIdentityCommand, GetIdCommand,
+} from '@aws-sdk/client-cognito-identity';
+import type { LocalStore } from './store/store.js';
+import { LocalCopy } from './local-copy.js';
+import type { ConflictResolver } from './resolvers.js';
+import type { IdentityState } from './types.js';
+
+/** Login tokens by provider name, as the SDK's credential provider takes them (a string or a function returning one). */
+export type Logins = Record<string, string | (() => Promise<string>)>;
+
+export async function resolveLogins(logins: Logins): Promise<Record<string, string>> {
+  const entries = await Promise.all(Object.entries(logins).map(async ([k, v]) => [k, typeof v === 'function' ? await v() : v] as const));
+  return Object.fromEntries(entries);
+}
+
+/** Store keys: one identity entry per pool, one snapshot per dataset of each identity. */
+export const keys = {
+  identity: (poolId: string) => `cosync/${poolId}/identity`,
+  datasetsOf: (poolId: string, identityId: string) => `cosync/${poolId}/${identityId}/`,
+  dataset: (poolId: string, identityId: string, name: string) => `cosync/${poolId}/${identityId}/${name}`,
+};
+
+/** GetId: a new guest identity without logins, or the identity owning the logins. */
+export async function getIdentityId(client: CognitoIdentityClient, poolId: string, logins?: Logins): Promise<string> {
+  const out = await client.send(new GetIdCommand({ IdentityPoolId: poolId, ...(logins ? { Logins: await resolveLogins(logins) } : {}) }));
+  if (!out.IdentityId) throw new Error('GetId answered no IdentityId');
+  return out.IdentityId;
+}
+
+/**
+ * Presents logins for a guest identity: GetCredentialsForIdentity with the guest's ID. If another identity owns
+ * the login, the server merges the guest into it (its datasets become `<name>.<guestId>` there) and answers the
+ * survivor's ID; otherwise the guest becomes authenticated in place.
+ */
+export async function loginGuest(client: CognitoIdentityClient, guestId: string, logins: Logins): Promise<string> {
+  const out = await client.send(new GetCredentialsForIdentityCommand({ IdentityId: guestId, Logins: await resolveLogins(logins) }));
+  return out.IdentityId ?? guestId;
+}
+
+export async function loadIdentity(store: LocalStore, poolId: string): Promise<IdentityState | undefined> {
+  const found = await store.get(keys.identity(poolId));
+  return found && 'identityId' in found ? found : undefined;
+}
+
+/**
+ * After a guest was merged into `target`: moves the guest's unsynced local changes into the same datasets of
+ * `target` (a key changed on both sides goes to the resolver, the guest's change as "remote") and drops the
+ * guest's local copies. What the guest had synced reaches `target` through the server's merged datasets.
+ */
+export async function moveGuestChanges(
+  store: LocalStore, poolId: string, guestId: string, targetId: string, resolver: ConflictResolver,
+): Promise<void> {
+  const prefix = keys.datasetsOf(poolId, guestId);
+  for (const key of await store.keys(prefix)) {
+    const name = key.slice(prefix.length);
+    const guest = await LocalCopy.load(store, key);
+    const target = await LocalCopy.load(store, keys.dataset(poolId, targetId, name));
+    for (const change of guest.dirty()) {
+      const mine = target.record(change.key);
+      if (mine && mine.value === change.value) continue;
+      if (mine) {
+        const r = await resolver({
+          datasetName: name, key: change.key, local: { value: mine.value, modifiedAt: mine.modifiedAt },
+          remote: { value: change.value, modifiedAt: change.modifiedAt, syncCount: 0 },
+        });
+        if (r.use === 'local') continue;
+        if (r.use === 'value') { target.edit(change.key, r.value, Date.now()); continue; }
+      }
+      target.edit(change.key, change.value, change.modifiedAt);
+    }
+    await target.persist();
+    await store.delete(key);
+  }
+}

@@ -1,0 +1,12 @@
+export { CosyncClient, type CosyncClientOptions, type IdentityChange, type ClientEvents } from './client.js';
+export { Dataset } from './dataset.js';
+export type { DatasetEvents, RemoteDeletionPolicy, ResolvedConflict, SyncResult } from './sync.js';
+export { lastWriterWins, localWins, remoteWins, type Conflict, type ConflictResolver, type Resolution } from './resolvers.js';
+export { SyncError, InvalidArgumentError, ClosedError, type SyncFailure } from './errors.js';
+export type { RetryOptions } from './retry.js';
+export type { RequestCounts } from './remote.js';
+export type { Logins } from './identity.js';
+export type { LocalStore } from './store/store.js';
+export { MemoryStore } from './store/memory.js';
+export { IndexedDbStore } from './store/indexeddb.js';
+export type { DatasetSnapshot, LocalRecord, StoredValue, IdentityState } from './types.js';

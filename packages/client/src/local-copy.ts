@@ -1,0 +1,138 @@
+import type { LocalStore } from './store/store.js';
+import { emptySnapshot, type DatasetSnapshot, type LocalRecord } from './types.js';
+import type { RemoteRecord } from './remote.js';
+
+/** What applying one remote record did to the local copy. */
+export type RemoteOutcome =
+  | { readonly kind: 'unchanged' }
+  | { readonly kind: 'applied'; readonly valueChanged: boolean }
+  | { readonly kind: 'conflict'; readonly local: LocalRecord };
+
+/**
+ * The local copy of one dataset of one identity: the records in memory, written to the store after each change.
+ * Writes are group-committed: changes made while a write is in flight go out together in the next one, and each
+ * caller's promise resolves once a write that includes its change is durable.
+ */
+export class LocalCopy {
+  private records = new Map<string, LocalRecord>();
+  lastSyncCount = 0;
+  pendingDelete = false;
+  /** Incremented by wipe(): a sync round that started before a wipe must not write what it fetched. */
+  generation = 0;
+  private changeCounter = 0;
+  private lastWrite: Promise<void> = Promise.resolve();
+  private nextWrite: Promise<void> | undefined;
+
+  private constructor(private readonly store: LocalStore, readonly storeKey: string) {}
+
+  static async load(store: LocalStore, storeKey: string): Promise<LocalCopy> {
+    const copy = new LocalCopy(store, storeKey);
+    const found = await store.get(storeKey);
+    copy.restore(found && 'records' in found ? found : emptySnapshot());
+    return copy;
+  }
+
+  record(key: string): LocalRecord | undefined {
+    return this.records.get(key);
+  }
+
+  /** Live values (tombstones left out). */
+  values(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const r of this.records.values()) if (r.value !== null) out.set(r.key, r.value);
+    return out;
+  }
+
+  /** Records changed here and not yet accepted by the server, oldest change first. */
+  dirty(): LocalRecord[] {
+    return [...this.records.values()].filter((r) => r.pending > 0).sort((a, b) => a.pending - b.pending);
+  }
+
+  /** A local edit: a new value, or `null` to remove. Keeps the record's sync count (what the server must hold). */
+  edit(key: string, value: string | null, now: number): void {
+    const syncCount = this.records.get(key)?.syncCount ?? 0;
+    this.records.set(key, { key, value, syncCount, modifiedAt: now, pending: ++this.changeCounter });
+  }
+
+  /** The app deleted the dataset: everything local goes, and the next sync deletes it on the server. */
+  wipe(): void {
+    this.records.clear();
+    this.pendingDelete = true;
+    this.generation += 1;
+  }
+
+  /** The server deleted the dataset: start over from sync count 0, keeping only what `keep` selects, re-based. */
+  rebase(keep: (r: LocalRecord) => boolean): void {
+    const kept = [...this.records.values()].filter(keep);
+    this.records = new Map(kept.map((r) => [r.key, { ...r, syncCount: 0, pending: r.pending || ++this.changeCounter }]));
+    this.lastSyncCount = 0;
+  }
+
+  /** Takes a server record unless it conflicts with a local change (Android's rule: dirty, other version, other value). */
+  applyRemote(remote: RemoteRecord): RemoteOutcome {
+    const local = this.records.get(remote.key);
+    if (local && remote.syncCount < local.syncCount) return { kind: 'unchanged' };
+    if (local && local.pending > 0) {
+      if (remote.syncCount === local.syncCount) return { kind: 'unchanged' };
+      if (local.value !== remote.value) return { kind: 'conflict', local };
+    }
+    this.records.set(remote.key, { ...remote, pending: 0 });
+    return { kind: 'applied', valueChanged: (local?.value ?? null) !== remote.value };
+  }
+
+  /** Takes the server's version (a conflict resolved for the server). */
+  takeRemote(remote: RemoteRecord): void {
+    this.records.set(remote.key, { ...remote, pending: 0 });
+  }
+
+  /** Keeps a local value over the server's `remote` version: pushed next with the server's count. */
+  overrule(key: string, remote: RemoteRecord, value: string | null, now: number): void {
+    const local = this.records.get(key);
+    const modifiedAt = local && local.value === value ? local.modifiedAt : now;
+    this.records.set(key, { key, value, syncCount: remote.syncCount, modifiedAt, pending: ++this.changeCounter });
+  }
+
+  /** Rebases a local change that is newer than `remote` onto its sync count (it stays dirty). */
+  rebaseOnto(key: string, remote: RemoteRecord): void {
+    const local = this.records.get(key);
+    if (local) this.records.set(key, { ...local, syncCount: Math.max(local.syncCount, remote.syncCount) });
+  }
+
+  /** The server stored `stored` for a pushed record that had `pushedPending`: clean unless edited meanwhile. */
+  acknowledge(stored: RemoteRecord, pushedPending: number | undefined): void {
+    const local = this.records.get(stored.key);
+    if (local && local.pending > 0 && local.pending !== pushedPending) {
+      this.records.set(stored.key, { ...local, syncCount: stored.syncCount });
+      return;
+    }
+    if (local?.pending === 0 && local.syncCount > stored.syncCount) return;
+    this.records.set(stored.key, { ...stored, pending: 0 });
+  }
+
+  /** Writes the current state; resolves once a write containing every change made so far is durable. */
+  persist(): Promise<void> {
+    if (!this.nextWrite) {
+      const write = this.lastWrite.then(() => {
+        this.nextWrite = undefined;
+        return this.store.set(this.storeKey, this.snapshot());
+      });
+      this.nextWrite = write;
+      this.lastWrite = write.catch(() => undefined);
+    }
+    return this.nextWrite;
+  }
+
+  snapshot(): DatasetSnapshot {
+    return {
+      format: 1, lastSyncCount: this.lastSyncCount, pendingDelete: this.pendingDelete,
+      changeCounter: this.changeCounter, records: [...this.records.values()],
+    };
+  }
+
+  private restore(s: DatasetSnapshot): void {
+    this.records = new Map(s.records.map((r) => [r.key, r]));
+    this.lastSyncCount = s.lastSyncCount;
+    this.pendingDelete = s.pendingDelete;
+    this.changeCounter = s.changeCounter;
+  }
+}

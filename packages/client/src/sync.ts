@@ -1,0 +1,258 @@
+import type { Emitter } from './emitter.js';
+import { ClosedError, SyncError } from './errors.js';
+import type { LocalCopy } from './local-copy.js';
+import { MAX_PATCHES_PER_UPDATE, type RemoteListing, type RemoteRecord, type Remote, type RequestCounts } from './remote.js';
+import type { Conflict, ConflictResolver, Resolution } from './resolvers.js';
+import { backoffDelay, classify, sleep, type RetryOptions } from './retry.js';
+import type { LocalRecord } from './types.js';
+
+/**
+ * What to do when the server says the dataset was deleted (by another device) since the last sync:
+ * - 'keep-unsynced' (default): drop what was synced, keep local changes not yet pushed and push them (they are
+ *   newer than anything the deleting device saw), re-creating the dataset with only them;
+ * - 'delete': drop the whole local copy, unsynced changes included;
+ * - 'keep-all': keep every local value and push it all back (undoing the deletion).
+ */
+export type RemoteDeletionPolicy = 'keep-unsynced' | 'delete' | 'keep-all';
+
+export interface SyncPolicies {
+  readonly resolver: ConflictResolver;
+  readonly onRemoteDeleted: RemoteDeletionPolicy | ((datasetName: string) => RemoteDeletionPolicy | Promise<RemoteDeletionPolicy>);
+  /** Fold datasets merged in from another identity (`<name>.<oldIdentityId>`) into this one, then delete them. */
+  readonly foldMergedDatasets: boolean;
+  readonly retry: RetryOptions;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+export interface ResolvedConflict extends Conflict {
+  readonly resolution: Resolution;
+}
+
+export interface DatasetEvents {
+  conflict: ResolvedConflict;
+  remoteDeleted: { readonly datasetName: string; readonly policy: RemoteDeletionPolicy };
+  merged: { readonly datasetName: string; readonly mergedDatasetNames: readonly string[] };
+  synced: SyncResult;
+  syncFailed: SyncError;
+}
+
+/** What one synchronize() did. */
+export interface SyncResult {
+  readonly datasetName: string;
+  /** Keys whose local value changed because of the server (pulled, or a conflict the server's value won). */
+  readonly pulled: string[];
+  /** Keys the server accepted from this device. */
+  readonly pushed: string[];
+  readonly conflicts: ResolvedConflict[];
+  /** The server had deleted the dataset; the deletion policy was applied. */
+  remoteDeleted: boolean;
+  /** Merged datasets folded into this one and deleted on the server. */
+  readonly mergedDatasets: string[];
+  /** Requests this synchronize() made, retries included. */
+  readonly requests: RequestCounts;
+  /** Rounds that failed and were retried (409, 429, 5xx, network, expired session). */
+  retries: number;
+  /** The server's dataset sync count the local copy is now up to date with. */
+  syncCount: number;
+}
+
+export interface SyncContext {
+  readonly datasetName: string;
+  readonly copy: LocalCopy;
+  readonly remote: Remote;
+  readonly policies: SyncPolicies;
+  readonly events: Emitter<DatasetEvents>;
+  readonly isClosed: () => boolean;
+}
+
+/** The local copy was wiped by the app during a round: start the round again (not a failure). */
+class RestartRound extends Error {}
+
+/** Rounds of list → resolve → push until nothing is left, retrying failures with bounded backoff. */
+export async function synchronizeDataset(ctx: SyncContext): Promise<SyncResult> {
+  const result: SyncResult = {
+    datasetName: ctx.datasetName, pulled: [], pushed: [], conflicts: [], remoteDeleted: false, mergedDatasets: [],
+    requests: ctx.remote.counts, retries: 0, syncCount: ctx.copy.lastSyncCount,
+  };
+  let relistFrom: number | undefined;
+  for (let rounds = 0; ; rounds++) {
+    if (ctx.isClosed()) throw new SyncError('closed', `dataset ${ctx.datasetName} was closed`);
+    if (rounds > ctx.policies.retry.attempts + 64) throw new SyncError('retries-exhausted', 'too many sync rounds');
+    try {
+      const more = await syncRound(ctx, result, relistFrom);
+      relistFrom = undefined;
+      if (!more) return { ...result, syncCount: ctx.copy.lastSyncCount };
+    } catch (err) {
+      if (err instanceof RestartRound) continue;
+      relistFrom = await recover(ctx, result, err);
+    }
+  }
+}
+
+/** Decides whether a failed round is retried (and from which sync count it lists again), or throws. */
+async function recover(ctx: SyncContext, result: SyncResult, err: unknown): Promise<number | undefined> {
+  if (err instanceof ClosedError) throw new SyncError('closed', err.message, { cause: err });
+  const kind = classify(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (kind === 'fatal') throw new SyncError('rejected', `synchronize ${ctx.datasetName}: ${message}`, { cause: err });
+  result.retries += 1;
+  if (result.retries >= ctx.policies.retry.attempts) {
+    throw new SyncError('retries-exhausted', `synchronize ${ctx.datasetName} failed ${result.retries} times: ${message}`, { cause: err });
+  }
+  if (kind === 'server-reset') {
+    // The server no longer has the sync count this copy reached (restored from a backup): push everything again.
+    ctx.copy.rebase((r) => r.value !== null);
+    await ctx.copy.persist();
+    return undefined;
+  }
+  if (kind !== 'expired-session') await sleep(backoffDelay(ctx.policies.retry, result.retries, ctx.policies.random));
+  // After a 409 the server holds a version this copy has not seen: list again from before the oldest local base.
+  return kind === 'conflict' ? rewindPoint(ctx.copy) : undefined;
+}
+
+function rewindPoint(copy: LocalCopy): number {
+  return Math.min(copy.lastSyncCount, ...copy.dirty().map((r) => r.syncCount));
+}
+
+/** One round; answers true when another round is needed (more than one UpdateRecords' worth of changes). */
+async function syncRound(ctx: SyncContext, result: SyncResult, relistFrom: number | undefined): Promise<boolean> {
+  const { copy, remote, datasetName } = ctx;
+  const generation = copy.generation;
+  if (copy.pendingDelete) {
+    await remote.deleteDataset(datasetName);
+    checkGeneration(ctx, generation);
+    copy.pendingDelete = false;
+    copy.lastSyncCount = 0;
+    await copy.persist();
+  }
+  const from = relistFrom ?? copy.lastSyncCount;
+  const listing = await remote.listAll(datasetName, from);
+  checkGeneration(ctx, generation);
+  if (listing.deletedAfter || (from !== 0 && !listing.exists)) {
+    await applyRemoteDeletion(ctx, result);
+    return true;
+  }
+  await applyListing(ctx, result, listing, generation);
+  const folded = ctx.policies.foldMergedDatasets ? await foldMerged(ctx, result, listing.mergedDatasetNames, generation) : [];
+  if (!ctx.policies.foldMergedDatasets && listing.mergedDatasetNames.length > 0) {
+    ctx.events.emit('merged', { datasetName, mergedDatasetNames: listing.mergedDatasetNames });
+  }
+  const more = await push(ctx, result, listing, generation);
+  for (const name of folded) {
+    await remote.deleteDataset(name);
+    result.mergedDatasets.push(name);
+  }
+  return more;
+}
+
+function checkGeneration(ctx: SyncContext, generation: number): void {
+  if (ctx.isClosed()) throw new ClosedError(`dataset ${ctx.datasetName} was closed`);
+  if (ctx.copy.generation !== generation) throw new RestartRound();
+}
+
+async function applyRemoteDeletion(ctx: SyncContext, result: SyncResult): Promise<void> {
+  const p = ctx.policies.onRemoteDeleted;
+  const policy = typeof p === 'function' ? await p(ctx.datasetName) : p;
+  const keep: Record<RemoteDeletionPolicy, (r: LocalRecord) => boolean> = {
+    'keep-unsynced': (r) => r.pending > 0,
+    delete: () => false,
+    'keep-all': (r) => r.value !== null || r.pending > 0,
+  };
+  ctx.copy.rebase(keep[policy]);
+  result.remoteDeleted = true;
+  await ctx.copy.persist();
+  ctx.events.emit('remoteDeleted', { datasetName: ctx.datasetName, policy });
+}
+
+async function applyListing(ctx: SyncContext, result: SyncResult, listing: RemoteListing, generation: number): Promise<void> {
+  const conflicts: Array<{ remote: RemoteRecord; local: LocalRecord }> = [];
+  for (const remote of listing.records) {
+    const outcome = ctx.copy.applyRemote(remote);
+    if (outcome.kind === 'applied' && outcome.valueChanged) result.pulled.push(remote.key);
+    if (outcome.kind === 'conflict') conflicts.push({ remote, local: outcome.local });
+  }
+  for (const c of conflicts) await resolveConflict(ctx, result, c.local, c.remote, generation);
+  ctx.copy.lastSyncCount = listing.datasetSyncCount;
+  await ctx.copy.persist();
+}
+
+async function resolveConflict(
+  ctx: SyncContext, result: SyncResult, local: LocalRecord, remote: RemoteRecord, generation: number,
+): Promise<void> {
+  const conflict: Conflict = {
+    datasetName: ctx.datasetName, key: remote.key,
+    local: { value: local.value, modifiedAt: local.modifiedAt },
+    remote: { value: remote.value, modifiedAt: remote.modifiedAt, syncCount: remote.syncCount },
+  };
+  const resolution = await ctx.policies.resolver(conflict);
+  checkGeneration(ctx, generation);
+  const now = ctx.copy.record(remote.key);
+  if (now && now.pending !== local.pending) {
+    // Edited again while the resolver ran: the newest edit stands and goes over the server's version.
+    ctx.copy.rebaseOnto(remote.key, remote);
+  } else if (resolution.use === 'remote' || (resolution.use === 'value' && resolution.value === remote.value)) {
+    ctx.copy.takeRemote(remote);
+    result.pulled.push(remote.key);
+  } else {
+    const value = resolution.use === 'local' ? local.value : resolution.value;
+    ctx.copy.overrule(remote.key, remote, value, ctx.policies.now());
+  }
+  const resolved = { ...conflict, resolution };
+  result.conflicts.push(resolved);
+  ctx.events.emit('conflict', resolved);
+}
+
+/**
+ * Folds each merged dataset's live records into this one as local changes (a record both have is a conflict for
+ * the resolver, the merged one as "remote"); answers the names folded, to delete once the result is pushed.
+ */
+async function foldMerged(ctx: SyncContext, result: SyncResult, names: readonly string[], generation: number): Promise<string[]> {
+  if (names.length === 0) return [];
+  for (const name of names) {
+    const listing = await ctx.remote.listAll(name, 0);
+    checkGeneration(ctx, generation);
+    for (const r of listing.records) if (r.value !== null) await foldRecord(ctx, result, r, generation);
+  }
+  await ctx.copy.persist();
+  ctx.events.emit('merged', { datasetName: ctx.datasetName, mergedDatasetNames: [...names] });
+  return [...names];
+}
+
+async function foldRecord(ctx: SyncContext, result: SyncResult, merged: RemoteRecord, generation: number): Promise<void> {
+  const local = ctx.copy.record(merged.key);
+  if (local && local.value === merged.value) return;
+  let resolution: Resolution = { use: 'remote' };
+  if (local) {
+    resolution = await ctx.policies.resolver({
+      datasetName: ctx.datasetName, key: merged.key,
+      local: { value: local.value, modifiedAt: local.modifiedAt },
+      remote: { value: merged.value, modifiedAt: merged.modifiedAt, syncCount: merged.syncCount },
+    });
+    checkGeneration(ctx, generation);
+  }
+  if (resolution.use === 'local') return;
+  const value = resolution.use === 'remote' ? merged.value : resolution.value;
+  ctx.copy.edit(merged.key, value, resolution.use === 'remote' ? merged.modifiedAt : ctx.policies.now());
+  result.pulled.push(merged.key);
+}
+
+/** Pushes up to one UpdateRecords' worth of local changes with the listing's session token. */
+async function push(ctx: SyncContext, result: SyncResult, listing: RemoteListing, generation: number): Promise<boolean> {
+  // Removals first, so a dataset at its record quota can make room before it grows.
+  const dirty = ctx.copy.dirty().sort((a, b) => Number(a.value !== null) - Number(b.value !== null));
+  if (dirty.length === 0) return false;
+  const chunk = dirty.slice(0, MAX_PATCHES_PER_UPDATE);
+  const pushedPending = new Map(chunk.map((r) => [r.key, r.pending]));
+  const stored = await ctx.remote.update(ctx.datasetName, listing.sessionToken, chunk);
+  checkGeneration(ctx, generation);
+  for (const s of stored) ctx.copy.acknowledge(s, pushedPending.get(s.key));
+  result.pushed.push(...chunk.map((r) => r.key));
+  // Fast-forward only when this write is provably the only one since the listing (its count is the next one).
+  const highest = Math.max(0, ...stored.map((s) => s.syncCount));
+  if (highest === listing.datasetSyncCount + 1 && ctx.copy.lastSyncCount === listing.datasetSyncCount) {
+    ctx.copy.lastSyncCount = highest;
+  }
+  await ctx.copy.persist();
+  return dirty.length > chunk.length;
+}

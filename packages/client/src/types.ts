@@ -1,0 +1,47 @@
+/**
+ * The local copy of a dataset as it is kept in a store, and the values the public API hands out.
+ * Everything here is plain JSON, so every store (memory, IndexedDB, file) keeps it as is.
+ */
+
+/** One record of the local copy. A removed record stays as a tombstone (`value: null`) until it is synced. */
+export interface LocalRecord {
+  readonly key: string;
+  /** The value; `null` for a removed record. The empty string is a value like any other. */
+  readonly value: string | null;
+  /** The server's sync count of the version this record is based on (0: never seen by the server). */
+  readonly syncCount: number;
+  /** When the value was written (epoch ms): the device's clock for local edits, the record's date for remote ones. */
+  readonly modifiedAt: number;
+  /**
+   * 0 when the record matches the server; otherwise the dataset's change counter at the last local edit.
+   * A push clears it only if it still holds the number that was pushed, so an edit made during a sync stays dirty.
+   */
+  readonly pending: number;
+}
+
+/** The persisted state of one dataset of one identity. */
+export interface DatasetSnapshot {
+  readonly format: 1;
+  /** The server's dataset sync count this copy is up to date with (0: never synced). */
+  readonly lastSyncCount: number;
+  /** The app deleted the dataset; the next sync deletes it on the server before pushing newer edits. */
+  readonly pendingDelete: boolean;
+  /** Incremented by every local edit; see LocalRecord.pending. */
+  readonly changeCounter: number;
+  readonly records: readonly LocalRecord[];
+}
+
+/** A value a store can hold: a dataset snapshot or a small piece of client metadata. */
+export type StoredValue = DatasetSnapshot | IdentityState;
+
+/** Which identity this device uses in a pool, kept so that a restart resumes the same identity. */
+export interface IdentityState {
+  readonly format: 1;
+  readonly identityId: string;
+  /** True once logins were presented for this identity; a guest (false) is merged into an account on login. */
+  readonly authenticated: boolean;
+}
+
+export function emptySnapshot(): DatasetSnapshot {
+  return { format: 1, lastSyncCount: 0, pendingDelete: false, changeCounter: 0, records: [] };
+}

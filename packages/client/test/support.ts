@@ -1,0 +1,81 @@
+/**
+ * Shared test setup: the real Cosync server (root test/helpers/server.ts) on port 0, an identity pool that allows
+ * guests, and simulated devices: each a CosyncClient with its own store, its own clock source and a network
+ * switch (offline makes every request fail as a network error), counting the HTTP requests it makes.
+ */
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+type HttpRequest = Parameters<NodeHttpHandler['handle']>[0];
+import { CreateIdentityPoolCommand } from '@aws-sdk/client-cognito-identity';
+import { clients, startServer, type TestServer } from '../../../test/helpers/server.js';
+import { CosyncClient, MemoryStore, type CosyncClientOptions, type LocalStore } from '../src/index.js';
+
+export { startServer, clients, type TestServer };
+
+/** A pool allowing guests (and logins from the given OpenID providers' ARNs). */
+export async function createPool(t: TestServer, openIdProviderArns: string[] = []): Promise<string> {
+  const { identity } = clients(t);
+  const pool = await identity.send(new CreateIdentityPoolCommand({
+    IdentityPoolName: `client_pool_${Math.random().toString(36).slice(2, 10)}`,
+    AllowUnauthenticatedIdentities: true,
+    ...(openIdProviderArns.length ? { OpenIdConnectProviderARNs: openIdProviderArns } : {}),
+  }));
+  return pool.IdentityPoolId ?? '';
+}
+
+/** HTTP requests by operation, read off the method and path (what went over the wire, retries included). */
+export interface WireCounts {
+  ListRecords: number;
+  UpdateRecords: number;
+  DeleteDataset: number;
+  identity: number;
+  total: number;
+}
+
+export class Network {
+  online = true;
+  readonly counts: WireCounts = { ListRecords: 0, UpdateRecords: 0, DeleteDataset: 0, identity: 0, total: 0 };
+  private readonly inner = new NodeHttpHandler();
+
+  /** The SDK's requestHandler: fails like an unreachable host while offline, else passes the request on. */
+  readonly handler = {
+    handle: async (request: HttpRequest, options?: Parameters<NodeHttpHandler['handle']>[1]) => {
+      if (!this.online) throw Object.assign(new Error('getaddrinfo ENOTFOUND (simulated offline)'), { name: 'NetworkError', code: 'ENOTFOUND' });
+      this.count(request);
+      return this.inner.handle(request, options);
+    },
+    updateHttpClientConfig: () => undefined,
+    httpHandlerConfigs: () => ({}),
+    destroy: () => this.inner.destroy(),
+  };
+
+  reset(): void {
+    for (const k of Object.keys(this.counts) as (keyof WireCounts)[]) this.counts[k] = 0;
+  }
+
+  private count(request: HttpRequest): void {
+    this.counts.total += 1;
+    if (request.path === '/') this.counts.identity += 1;
+    else if (request.method === 'GET' && request.path.endsWith('/records')) this.counts.ListRecords += 1;
+    else if (request.method === 'POST' && request.path.includes('/datasets/')) this.counts.UpdateRecords += 1;
+    else if (request.method === 'DELETE') this.counts.DeleteDataset += 1;
+  }
+}
+
+export interface Device {
+  readonly client: CosyncClient;
+  readonly network: Network;
+  readonly store: LocalStore;
+}
+
+/** A simulated device: its own store (default in memory), network switch and fast retries. */
+export function device(t: TestServer, identityPoolId: string, options: Partial<CosyncClientOptions> = {}): Device {
+  const network = new Network();
+  const store = options.store ?? new MemoryStore();
+  const client = new CosyncClient({
+    identityPoolId, region: t.region, endpoint: t.endpoint, store,
+    retry: { attempts: 6, baseDelayMs: 2, maxDelayMs: 20 },
+    clientConfig: { requestHandler: network.handler },
+    ...options,
+  });
+  return { client, network, store };
+}

@@ -1,0 +1,121 @@
+/** synchronize() against the real server: pull, push, empty strings, removes, conflicts, offline, request counts. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
+import { clients, createPool, device, startServer, type TestServer } from './support.js';
+import { MemoryStore, SyncError, remoteWins } from '../src/index.js';
+
+let t: TestServer;
+let poolId: string;
+
+beforeAll(async () => {
+  t = await startServer();
+  poolId = await createPool(t);
+});
+afterAll(async () => { await t.close(); });
+
+/** Two devices of one identity: the second is told the first's identity ID through a shared store entry. */
+async function twoDevices() {
+  const a = device(t, poolId);
+  const id = await a.client.identityId();
+  const store = new MemoryStore();
+  await store.set(`cosync/${poolId}/identity`, { format: 1, identityId: id, authenticated: false });
+  const b = device(t, poolId, { store });
+  expect(await b.client.identityId()).toBe(id);
+  return { a, b, id };
+}
+
+describe('synchronize()', () => {
+  it('pushes local changes and pulls them on another device, empty strings and removes included', async () => {
+    const { a, b, id } = await twoDevices();
+    const da = await a.client.openDataset('settings');
+    await da.put('theme', 'dark');
+    await da.put('empty', '');
+    await da.put('gone', 'soon');
+    const first = await da.synchronize();
+    expect(first.pushed.sort()).toEqual(['empty', 'gone', 'theme']);
+    await da.remove('gone');
+    await da.synchronize();
+
+    const db = await b.client.openDataset('settings');
+    const pulled = await db.synchronize();
+    expect(pulled.pulled.sort()).toEqual(['empty', 'theme']);
+    expect(db.getAll()).toEqual({ theme: 'dark', empty: '' });
+    expect(db.get('empty')).toBe('');
+    expect(db.size()).toBe(2);
+
+    const server = await clients(t).sync.send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: id, DatasetName: 'settings' }));
+    const byKey = Object.fromEntries((server.Records ?? []).map((r) => [r.Key, r.Value ?? null]));
+    expect(byKey).toEqual({ theme: 'dark', empty: '', gone: null });
+  });
+
+  it('resolves a conflict by last writer wins and both devices converge', async () => {
+    let clock = Date.UTC(2026, 0, 1);
+    const now = () => (clock += 1000);
+    const { a, b } = await twoDevices();
+    const da = await a.client.openDataset('game');
+    const db = await b.client.openDataset('game');
+    await da.put('score', '1');
+    await da.synchronize();
+    await db.synchronize();
+    // Both change the same key offline; b writes later.
+    (a.client as unknown as { policies: { now: () => number } }).policies.now = now;
+    (b.client as unknown as { policies: { now: () => number } }).policies.now = now;
+    await da.put('score', 'from-a');
+    await db.put('score', 'from-b');
+    await da.synchronize();
+    const r = await db.synchronize();
+    expect(r.conflicts).toHaveLength(1);
+    expect(r.conflicts[0]?.resolution).toEqual({ use: 'local' });
+    await da.synchronize();
+    expect(da.get('score')).toBe('from-b');
+    expect(db.get('score')).toBe('from-b');
+  });
+
+  it('keeps local changes while offline and pushes them when back online', async () => {
+    const { a, b } = await twoDevices();
+    const da = await a.client.openDataset('offline');
+    a.network.online = false;
+    await da.put('k', 'written offline');
+    const failure = await da.synchronize().then(() => undefined, (e: unknown) => e);
+    expect(failure).toBeInstanceOf(SyncError);
+    expect((failure as SyncError).reason).toBe('retries-exhausted');
+    expect(da.pendingChanges()).toBe(1);
+    a.network.online = true;
+    const r = await da.synchronize();
+    expect(r.pushed).toEqual(['k']);
+    const db = await b.client.openDataset('offline');
+    await db.synchronize();
+    expect(db.get('k')).toBe('written offline');
+  });
+
+  it('a clean push of 1,000 records costs one ListRecords and one UpdateRecords', async () => {
+    const a = device(t, poolId);
+    const ds = await a.client.openDataset('bulk');
+    await Promise.all(Array.from({ length: 1000 }, (_, i) => ds.put(`k${i}`, `v${i}`)));
+    a.network.reset();
+    const r = await ds.synchronize();
+    expect(r.pushed).toHaveLength(1000);
+    expect({ list: a.network.counts.ListRecords, update: a.network.counts.UpdateRecords }).toEqual({ list: 1, update: 1 });
+    expect(r.requests).toEqual({ listRecords: 1, updateRecords: 1, deleteDataset: 0 });
+  });
+
+  it('honours a custom resolver', async () => {
+    const { a, b } = await twoDevices();
+    const da = await a.client.openDataset('custom');
+    await da.put('x', 'a1');
+    await da.synchronize();
+    const db = await b.client.openDataset('custom');
+    await db.synchronize();
+    await db.put('x', 'b1');
+    await db.synchronize();
+    await da.put('x', 'a2');
+    const seen: string[] = [];
+    da.on('conflict', (c) => seen.push(`${c.key}:${c.local.value}/${c.remote.value}`));
+    void remoteWins;
+    (a.client as unknown as { policies: { resolver: unknown } }).policies.resolver = () => ({ use: 'value', value: 'merged' });
+    await da.synchronize();
+    expect(seen).toEqual(['x:a2/b1']);
+    await db.synchronize();
+    expect([da.get('x'), db.get('x')]).toEqual(['merged', 'merged']);
+  });
+});
