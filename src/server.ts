@@ -104,7 +104,7 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
     ),
     syncOperations,
     identityOperations,
-    limiter: new RateLimiter(config.throttle, clock),
+    limiter: new RateLimiter(config.throttle, clock, store),
   });
   const prune = setInterval(() => {
     store.pruneConsumedSessions(clock.now()).catch((err: unknown) => logger.warn({ err }, 'pruning sync sessions failed'));

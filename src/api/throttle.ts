@@ -1,4 +1,5 @@
 import type { ThrottleConfig } from '../config.js';
+import type { SyncStore, TokenBucket } from '../storage/store.js';
 import type { Clock } from './operation.js';
 import { errors } from './errors.js';
 
@@ -10,17 +11,28 @@ interface Bucket {
 const MAX_TRACKED = 100_000;
 
 /**
- * Token buckets per identity and per identity pool (TooManyRequestsException, 429). Buckets live in this
- * process: with several instances behind a balancer each enforces its own share, which operators size with
- * the rates. A rate of 0 switches the bucket kind off.
+ * Token buckets per identity and per identity pool (TooManyRequestsException, 429). A rate of 0 switches the
+ * bucket kind off.
+ *
+ * Where the buckets live: when the store shares them (`takeTokens`, PostgreSQL), in the database, so every instance
+ * behind a balancer draws from the same buckets and the limits hold whichever instance answers; `take` then
+ * returns a promise (one round trip). Otherwise (SQLite: one process) in this process's memory, and `take` stays
+ * synchronous: callers await only a returned promise, so that path costs no microtask.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
+  private readonly shared: Pick<Required<SyncStore>, 'takeTokens'> | undefined;
 
-  constructor(private readonly config: ThrottleConfig, private readonly clock: Clock) {}
+  constructor(private readonly config: ThrottleConfig, private readonly clock: Clock, store?: Pick<SyncStore, 'takeTokens'>) {
+    this.shared = store?.takeTokens ? { takeTokens: store.takeTokens.bind(store) } : undefined;
+  }
 
-  /** Takes one token from each applicable bucket or throws TooManyRequestsException taking none. */
-  take(identityPoolId: string | undefined, identityId: string | undefined): void {
+  /**
+   * Takes one token from each applicable bucket or throws TooManyRequestsException taking none; with shared
+   * buckets, returns a promise that settles the same way.
+   */
+  take(identityPoolId: string | undefined, identityId: string | undefined): void | Promise<void> {
+    if (this.shared) return this.takeShared(identityPoolId, identityId);
     const now = this.clock.now();
     const { identityRatePerSecond, identityBurst, poolRatePerSecond, poolBurst } = this.config;
     const identity = identityId && identityRatePerSecond > 0
@@ -28,11 +40,24 @@ export class RateLimiter {
     const pool = identityPoolId && poolRatePerSecond > 0
       ? this.refill(`p:${identityPoolId}`, poolRatePerSecond, poolBurst, now) : undefined;
     if ((identity && identity.tokens < 1) || (pool && pool.tokens < 1)) {
-      const rate = identity && identity.tokens < 1 ? identityRatePerSecond : poolRatePerSecond;
-      throw errors.tooManyRequests('Rate exceeded', { 'Retry-After': String(Math.max(1, Math.ceil(1 / rate))) });
+      throw rateExceeded(identity && identity.tokens < 1 ? identityRatePerSecond : poolRatePerSecond);
     }
     if (identity) identity.tokens -= 1;
     if (pool) pool.tokens -= 1;
+  }
+
+  private async takeShared(identityPoolId: string | undefined, identityId: string | undefined): Promise<void> {
+    const { identityRatePerSecond, identityBurst, poolRatePerSecond, poolBurst } = this.config;
+    const buckets: TokenBucket[] = [];
+    if (identityId && identityRatePerSecond > 0) {
+      buckets.push({ name: `i:${identityId}`, ratePerSecond: identityRatePerSecond, burst: identityBurst });
+    }
+    if (identityPoolId && poolRatePerSecond > 0) {
+      buckets.push({ name: `p:${identityPoolId}`, ratePerSecond: poolRatePerSecond, burst: poolBurst });
+    }
+    if (buckets.length === 0) return;
+    const empty = await this.shared!.takeTokens(buckets);
+    if (empty !== undefined) throw rateExceeded(empty.startsWith('i:') ? identityRatePerSecond : poolRatePerSecond);
   }
 
   private refill(key: string, rate: number, burst: number, now: number): Bucket {
@@ -56,3 +81,6 @@ export class RateLimiter {
     }
   }
 }
+
+const rateExceeded = (rate: number) =>
+  errors.tooManyRequests('Rate exceeded', { 'Retry-After': String(Math.max(1, Math.ceil(1 / rate))) });

@@ -132,7 +132,9 @@ function run(
   if (model.operations[op.name]?.errors.includes('TooManyRequestsException')) {
     const identityId = typeof input['IdentityId'] === 'string' ? input['IdentityId']
       : principal.kind === 'identity' ? principal.identityId : undefined;
-    deps.limiter.take(typeof input['IdentityPoolId'] === 'string' ? input['IdentityPoolId'] : undefined, identityId);
+    // A promise only when the buckets are shared across instances (PostgreSQL).
+    const taken = deps.limiter.take(typeof input['IdentityPoolId'] === 'string' ? input['IdentityPoolId'] : undefined, identityId);
+    if (taken) return taken.then(() => op.handler(input as never, { requestId, principal, services: deps.services }));
   }
   return op.handler(input as never, { requestId, principal, services: deps.services });
 }

@@ -152,6 +152,17 @@ export interface SyncStore {
   /** Devices subscribed to a dataset (for push, later). */
   listSubscribedDevices(identityId: string, datasetName: string): Promise<Device[]>;
 
+  // --- throttling (optional) -------------------------------------------------------------------------------
+  /**
+   * Token buckets shared by every instance on this store (PostgreSQL; SQLite has one process, whose buckets stay
+   * in memory). Atomically takes one token from each bucket, or none when any is empty (then answers the name of
+   * the first empty one, else undefined). A bucket never seen is full (`burst`); it refills at `ratePerSecond` by
+   * the database's clock, so the instances' clocks do not matter.
+   */
+  takeTokens?(buckets: readonly TokenBucket[]): Promise<string | undefined>;
+
   /** Finishes work in flight (pending group commits) and releases the engine. Idempotent. */
   close(): Promise<void>;
 }
+
+export interface TokenBucket { readonly name: string; readonly ratePerSecond: number; readonly burst: number }

@@ -58,12 +58,16 @@ if (!PG_URL) {
       const leading = Object.fromEntries(rows.map((r: { table_name: string; leading: string }) => [r.table_name, r.leading]));
       // Global and tiny: replicated (a reference table) where the database shards.
       const global = ['schema_migrations', 'server_secrets'];
+      // The throttle's buckets are named after their identity or pool ('i:<identity id>', 'p:<pool id>').
+      const named = { throttle_buckets: 'bucket' };
       for (const [table, column] of Object.entries(leading)) {
-        if (!global.includes(table)) expect([table, column]).toEqual([table, expect.stringMatching(/^(pool_id|identity_id)$/)]);
+        if (table in named) expect(column).toBe(named[table as keyof typeof named]);
+        else if (!global.includes(table)) expect([table, column]).toEqual([table, expect.stringMatching(/^(pool_id|identity_id)$/)]);
       }
       expect(Object.keys(leading).sort()).toEqual([
         'consumed_sessions', 'datasets', 'devices', 'identities', 'identity_logins', 'identity_pools', 'login_owners',
         'pool_sync_settings', 'records', 'schema_migrations', 'server_secrets', 'subscriptions', 'sync_locks',
+        'throttle_buckets',
       ]);
     });
 

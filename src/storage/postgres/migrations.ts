@@ -149,6 +149,57 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'shared throttle buckets',
+    sql: `
+      -- The throttle's token buckets (src/api/throttle.ts), shared by every instance. UNLOGGED: taking a token
+      -- writes no WAL and waits for no fsync; after a crash the table comes back empty, i.e. every bucket full,
+      -- which is harmless. Times are epoch seconds of the database's clock, so instances' clocks do not matter.
+      -- full_at: when the bucket will be full again if nobody takes from it (rows past it can be deleted).
+      CREATE UNLOGGED TABLE throttle_buckets (
+        bucket     text COLLATE "C" PRIMARY KEY,
+        tokens     double precision NOT NULL,
+        updated_at double precision NOT NULL,
+        full_at    double precision NOT NULL
+      );
+      CREATE INDEX throttle_buckets_by_full_at ON throttle_buckets (full_at);
+
+      -- Takes one token from each named bucket, or none when one is empty; returns the first empty bucket's name
+      -- (in name order), or NULL when the tokens were taken. One call, one round trip. Buckets are locked in name
+      -- order, so concurrent calls never deadlock; a missing bucket starts full.
+      CREATE FUNCTION cosync_take_tokens(names text[], rates float8[], bursts float8[]) RETURNS text
+      LANGUAGE plpgsql AS $fn$
+      DECLARE
+        now_s float8 := extract(epoch FROM clock_timestamp());
+        r record;
+      BEGIN
+        INSERT INTO throttle_buckets (bucket, tokens, updated_at, full_at)
+          SELECT u.n, u.b, now_s, now_s FROM unnest(names, bursts) AS u(n, b) ORDER BY u.n
+          ON CONFLICT (bucket) DO NOTHING;
+        FOR r IN
+          SELECT t.bucket, LEAST(u.burst, t.tokens + GREATEST(0, now_s - t.updated_at) * u.rate) AS avail
+          FROM unnest(names, rates, bursts) AS u(bucket, rate, burst)
+          JOIN throttle_buckets t ON t.bucket = u.bucket
+          ORDER BY t.bucket
+          FOR UPDATE OF t
+        LOOP
+          IF r.avail < 1 THEN
+            RETURN r.bucket;
+          END IF;
+        END LOOP;
+        UPDATE throttle_buckets t
+          SET tokens = LEAST(u.burst, t.tokens + GREATEST(0, now_s - t.updated_at) * u.rate) - 1,
+              updated_at = GREATEST(t.updated_at, now_s),
+              full_at = GREATEST(t.updated_at, now_s)
+                + (u.burst - LEAST(u.burst, t.tokens + GREATEST(0, now_s - t.updated_at) * u.rate) + 1) / u.rate
+          FROM unnest(names, rates, bursts) AS u(bucket, rate, burst)
+          WHERE t.bucket = u.bucket;
+        RETURN NULL;
+      END
+      $fn$;
+    `,
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -163,8 +163,19 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       text: 'SELECT 1 AS one FROM consumed_sessions WHERE identity_id = $1 AND session_id = $2',
       values: [identityId, sessionId],
     })) !== undefined,
-    pruneConsumedSessions: async (now) =>
-      (await db.query({ text: 'DELETE FROM consumed_sessions WHERE expires_at < $1', values: [now] })).rowCount,
+    async pruneConsumedSessions(now) {
+      // Throttle buckets full again are forgotten on the same schedule: a missing bucket is a full one.
+      const [sessions] = await db.batch([
+        { text: 'DELETE FROM consumed_sessions WHERE expires_at < $1', values: [now] },
+        { text: 'DELETE FROM throttle_buckets WHERE full_at < extract(epoch FROM clock_timestamp())' },
+      ]);
+      return sessions!.rowCount;
+    },
+    takeTokens: async (buckets) => (await db.query<{ empty: string | null }>({
+      name: 'cosync_take_tokens',
+      text: 'SELECT cosync_take_tokens($1::text[], $2::float8[], $3::float8[]) AS empty',
+      values: [buckets.map((b) => b.name), buckets.map((b) => b.ratePerSecond), buckets.map((b) => b.burst)],
+    })).rows[0]?.empty ?? undefined,
 
     // --- usage ----------------------------------------------------------------------------------------------
     async getIdentityUsage(identityId) {
