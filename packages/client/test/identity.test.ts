@@ -1,0 +1,119 @@
+/**
+ * Identity changes against the real server with a throwaway OpenID issuer: a guest who signs in is merged into
+ * the account (synced data through the server's `<name>.<guestId>` dataset, unsynced data moved locally), an
+ * account switch keeps each identity's local data apart, and a login nobody owns authenticates the guest in place.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListDatasetsCommand } from '@aws-sdk/client-cognito-sync';
+import { startOidcIssuer, type OidcIssuer } from '../../../test/helpers/oidc-issuer.js';
+import { clients, createPool, device, startServer, type TestServer } from './support.js';
+import { ClosedError } from '../src/index.js';
+
+const PROVIDER = 'login.client.test';
+const AUDIENCE = 'client-app';
+let idp: OidcIssuer;
+let t: TestServer;
+let poolId: string;
+let clock = Date.UTC(2026, 0, 1);
+const now = () => (clock += 1000);
+const login = async (sub: string) => ({ [PROVIDER]: await idp.mint({ sub, aud: AUDIENCE }) });
+
+beforeAll(async () => {
+  idp = await startOidcIssuer();
+  t = await startServer({ config: { loginProviders: { [PROVIDER]: { issuer: idp.issuer, audiences: [AUDIENCE] } } } });
+  poolId = await createPool(t, [`arn:aws:iam::123456789012:oidc-provider/${PROVIDER}`]);
+});
+afterAll(async () => {
+  await t.close();
+  await idp.close();
+});
+
+async function serverDatasets(identityId: string): Promise<string[]> {
+  const out = await clients(t).sync.send(new ListDatasetsCommand({ IdentityPoolId: poolId, IdentityId: identityId }));
+  return (out.Datasets ?? []).map((d) => d.DatasetName ?? '').sort();
+}
+
+describe('a guest signing in to an existing account', () => {
+  it('merges synced and unsynced guest data into the account, and both devices converge', async () => {
+    const laptop = device(t, poolId, { logins: await login('alice'), now });
+    const settingsL = await laptop.client.openDataset('settings');
+    await settingsL.put('theme', 'light');
+    await settingsL.put('font', 'serif');
+    await settingsL.synchronize();
+    const accountId = await laptop.client.identityId();
+
+    const phone = device(t, poolId, { now });
+    const guestId = await phone.client.identityId();
+    expect(guestId).not.toBe(accountId);
+    const guestSettings = await phone.client.openDataset('settings');
+    await guestSettings.put('theme', 'dark');
+    await guestSettings.put('empty', '');
+    await guestSettings.synchronize();
+    await guestSettings.put('volume', '8');
+
+    const change = await phone.client.login(await login('alice'));
+    expect(change).toEqual({ previousId: guestId, identityId: accountId, merged: true });
+    await expect(guestSettings.put('late', 'x')).rejects.toBeInstanceOf(ClosedError);
+    expect(await serverDatasets(accountId)).toEqual(['settings', `settings.${guestId}`]);
+
+    const settingsP = await phone.client.openDataset('settings');
+    expect(settingsP.getAll()).toEqual({ volume: '8' });
+    const merged = await settingsP.synchronize();
+    expect(merged.mergedDatasets).toEqual([`settings.${guestId}`]);
+    expect(await serverDatasets(accountId)).toEqual(['settings']);
+    await settingsL.synchronize();
+    const expected = { theme: 'dark', font: 'serif', volume: '8', empty: '' };
+    expect(settingsP.getAll()).toEqual(expected);
+    expect(settingsL.getAll()).toEqual(expected);
+    expect(await phone.client.localDatasets()).toEqual(['settings']);
+  });
+
+  it('authenticates the guest in place when nobody owns the login', async () => {
+    const phone = device(t, poolId, { now });
+    const guestId = await phone.client.identityId();
+    const ds = await phone.client.openDataset('notes');
+    await ds.put('n', 'kept');
+    const change = await phone.client.login(await login('bob'));
+    expect(change).toEqual({ previousId: guestId, identityId: guestId, merged: false });
+    const again = await phone.client.openDataset('notes');
+    expect(again.get('n')).toBe('kept');
+    await again.synchronize();
+    expect(await serverDatasets(guestId)).toEqual(['notes']);
+  });
+});
+
+describe('switching accounts', () => {
+  it('keeps each identity\'s local data apart and never merges two accounts', async () => {
+    const shared = device(t, poolId, { logins: await login('carol'), now });
+    const carolId = await shared.client.identityId();
+    const carol = await shared.client.openDataset('profile');
+    await carol.put('name', 'Carol');
+    await carol.synchronize();
+    await carol.put('draft', 'unsynced');
+
+    const toDave = await shared.client.login(await login('dave'));
+    expect(toDave.merged).toBe(false);
+    expect(toDave.identityId).not.toBe(carolId);
+    const dave = await shared.client.openDataset('profile');
+    expect(dave.getAll()).toEqual({});
+    await dave.put('name', 'Dave');
+    await dave.synchronize();
+
+    const back = await shared.client.login(await login('carol'));
+    expect(back.identityId).toBe(carolId);
+    const carolAgain = await shared.client.openDataset('profile');
+    expect(carolAgain.getAll()).toEqual({ name: 'Carol', draft: 'unsynced' });
+    await carolAgain.synchronize();
+    expect(await serverDatasets(toDave.identityId)).toEqual(['profile']);
+    expect(carolAgain.getAll()).toEqual({ name: 'Carol', draft: 'unsynced' });
+  });
+
+  it('signs out to a new guest', async () => {
+    const d = device(t, poolId, { logins: await login('erin'), now });
+    const erinId = await d.client.identityId();
+    const out = await d.client.logout();
+    expect(out.previousId).toBe(erinId);
+    expect(out.identityId).not.toBe(erinId);
+    expect((await d.client.openDataset('x')).getAll()).toEqual({});
+  });
+});
