@@ -7,7 +7,7 @@ import { Database } from '../../src/storage/sqlite/driver.js';
 import { TEST_CREDENTIALS } from '../helpers/server.js';
 import { createTestSchema, notePgSkipped, PG_SKIP_REASON, PG_URL, type TestSchema } from '../storage/postgres-support.js';
 import {
-  DatasetWriter, httpStatusOf, INCONSISTENT_DATASETS_SQL, REGION, seededRandom, sleep, startCosync, syncClient,
+  DatasetWriter, INCONSISTENT_DATASETS_SQL, isConnectionFailure, REGION, seededRandom, sleep, startCosync, syncClient,
   type CosyncProcess,
 } from './support.js';
 
@@ -90,8 +90,9 @@ async function createWriters(endpoint: string, random: () => number): Promise<Da
 }
 
 /**
- * Every writer pushes in a loop until the server dies under it. A write the server answered with an error is a
- * failure of the test (nothing here should be refused); a write whose connection broke stays in flight.
+ * Every writer pushes in a loop until the server dies under it. A write the server answered with an error, a failed
+ * check or a broken connection before the kill fail the test; a write whose connection broke at the kill stays in
+ * flight.
  */
 function runLoad(endpoint: string, writers: DatasetWriter[]): { stop(): void; done: Promise<unknown[]> } {
   const sync = syncClient(endpoint);
@@ -101,7 +102,7 @@ function runLoad(endpoint: string, writers: DatasetWriter[]): { stop(): void; do
       try {
         await w.push(sync);
       } catch (error) {
-        if (httpStatusOf(error) !== undefined || !stopped) return error;
+        if (!stopped || !isConnectionFailure(error)) return error;
       }
     }
     return undefined;
@@ -128,7 +129,6 @@ describe.each([
         await sleep(150 + Math.floor(random() * 900));
         load.stop();
         await server.kill();
-        // An error with an HTTP status (the server answered) or a broken connection before the kill fails the test.
         expect((await load.done).filter((e) => e !== undefined)).toEqual([]);
         tally.inFlightAtKill += writers.filter((w) => w.inFlight).length;
 

@@ -86,9 +86,15 @@ export function seededRandom(seed: number): () => number {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** An HTTP status: the server answered. Its absence means the connection failed (outcome unknown). */
+/** The HTTP status of an SDK error: the server answered. */
 export function httpStatusOf(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+/** An SDK call that got no answer (connection refused or reset): its outcome is unknown. Not a failed check. */
+export function isConnectionFailure(error: unknown): boolean {
+  const metadata = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata;
+  return metadata !== undefined && metadata.httpStatusCode === undefined;
 }
 
 export interface DatasetRef { readonly IdentityPoolId: string; readonly IdentityId: string; readonly DatasetName: string }
