@@ -29,8 +29,7 @@ const DATASETS = ['alpha', 'beta'];
 if (!PG_URL) notePgSkipped('reliability/crash.test.ts');
 
 interface Engine {
-  readonly name: string;
-  /** Options for startCosync (same data every time). */
+  /** Starts `cosync serve` on this engine's data (the same data every time). */
   readonly start: () => Promise<CosyncProcess>;
   /** Checks the database files/tables directly, with the server stopped. */
   readonly checkStored: () => Promise<void>;
@@ -45,7 +44,6 @@ function sqliteEngine(): Engine {
   const dataDir = mkdtempSync(join(tmpdir(), 'cosync-crash-'));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
   return {
-    name: 'SQLite (synchronous FULL)',
     start: () => startCosync({ dataDir }),
     async checkStored() {
       const db = new Database(join(dataDir, 'cosync.sqlite'));
@@ -65,7 +63,6 @@ async function postgresEngine(): Promise<Engine> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cosync-crash-pg-'));
   cleanups.push(() => schema.drop(), () => rmSync(dataDir, { recursive: true, force: true }));
   return {
-    name: 'PostgreSQL',
     start: () => startCosync({ dataDir, databaseUrl: schema.url }),
     async checkStored() {
       expect((await schema.query(INCONSISTENT_DATASETS_SQL)).rows).toEqual([]);
