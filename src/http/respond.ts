@@ -59,9 +59,19 @@ function fromFrameworkError(err: unknown): ServiceError | undefined {
       return errors.unsupportedMediaType('Unsupported request Content-Type');
     case 'FST_ERR_BAD_URL':
       return errors.invalidParameter('The request path is not valid percent-encoded UTF-8');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return errors.invalidParameter('A path label is longer than the server accepts');
     default:
-      return undefined;
+      // Any other refusal of the framework that blames the request is still the caller's fault, not a 500.
+      return typeof code === 'string' && code.startsWith('FST_ERR_') && isClientStatus(err)
+        ? errors.serialization('The request could not be read')
+        : undefined;
   }
+}
+
+function isClientStatus(err: unknown): boolean {
+  const status = (err as { statusCode?: unknown }).statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 /**
