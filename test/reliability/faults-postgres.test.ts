@@ -108,6 +108,11 @@ function runLoad(sync: CognitoSyncClient, writers: DatasetWriter[]) {
   return {
     failures,
     acks,
+    /** Resolves once every writer has had a write acknowledged after this call (the service is back for all). */
+    async everyWriterAcks(): Promise<void> {
+      const from = writers.map((w) => w.acks);
+      while (writers.some((w, i) => w.acks === from[i])) await sleep(20);
+    },
     async stop() {
       stopped = true;
       await Promise.all(loops);
@@ -163,14 +168,15 @@ describe.skipIf(!PG_URL)(`PostgreSQL unavailable under load${PG_URL ? '' : ` (SK
     const all = await writers(1);
     const { sync } = clients(t);
     const load = runLoad(sync, all);
-    await sleep(400);
+    await load.everyWriterAcks();
+    await sleep(200);
     await proxy.cut();
     const ackedBeforeOutage = load.acks();
     await sleep(1000);
     const failuresInOutage = load.failures.length;
     const ackedInOutage = load.acks() - ackedBeforeOutage;
     await proxy.restore();
-    await sleep(800);
+    await load.everyWriterAcks();
     const ackedAfter = load.acks() - ackedBeforeOutage - ackedInOutage;
     await load.stop();
     console.info(`[faults postgres] outage: ${ackedBeforeOutage} writes before, ${failuresInOutage} requests failed during, `
@@ -199,7 +205,7 @@ describe.skipIf(!PG_URL)(`PostgreSQL unavailable under load${PG_URL ? '' : ` (SK
       terminated += rows.filter((r: { done: boolean }) => r.done).length;
     }
     const ackedBefore = load.acks();
-    await sleep(400);
+    await load.everyWriterAcks();
     const ackedAfter = load.acks() - ackedBefore;
     await load.stop();
     console.info(`[faults postgres] ${terminated} sessions terminated: ${load.failures.length} requests failed, ${load.acks()} writes`);
