@@ -36,10 +36,15 @@ export interface SigningCredentials {
 
 function lenientDecode(text: string): string {
   try {
-    return decodeURIComponent(text);
+    return wellFormed(decodeURIComponent(text));
   } catch {
-    return text;
+    return wellFormed(text);
   }
+}
+
+/** Lone surrogates as U+FFFD, as they go on the wire (the signer cannot percent-encode them). */
+function wellFormed(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 }
 
 /** Signs `req` as an official client would (X-Amz-Date, X-Amz-Content-Sha256, Authorization, token if any). */
@@ -58,7 +63,7 @@ export async function sign(
   for (const [name, value] of req.headers) headers[name] = value;
   const signer = new SignatureV4({ credentials, region, service, sha256: Sha256, uriEscapePath: true, applyChecksum: true });
   const smithy: SmithyRequest = {
-    method: req.method, protocol: 'http:', hostname: '127.0.0.1', port, path: req.path, query, headers, body: req.body,
+    method: req.method, protocol: 'http:', hostname: '127.0.0.1', port, path: wellFormed(req.path), query, headers, body: req.body,
   };
   const signed = await signer.sign(smithy, { signingDate: date });
   return { ...req, headers: Object.entries(signed.headers).map(([n, v]) => [n, v] as const) };
