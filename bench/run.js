@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openConnections, runLoad, summarise } from './http-client.js';
-import { bareScenario, identityUpdateScenario, listScenario, updateScenario } from './scenarios.js';
+import { benchSchema, findPostgres, runPgbench, seedForPgbench, updateScript } from './pg-ceiling.js';
+import { VALUE, bareScenario, identityUpdateScenario, listScenario, onPostgres, updateScenario } from './scenarios.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -26,9 +27,16 @@ const SCENARIOS = [
   identityUpdateScenario({ trigger: false }),
   identityUpdateScenario({ trigger: true }),
 ].filter((s) => !ONLY || s.name.includes(ONLY));
+const PG_SCENARIOS = [
+  onPostgres(updateScenario(1, 'FULL'), 'PostgreSQL: UpdateRecords 1 record (durable)'),
+  onPostgres(listScenario(), 'PostgreSQL: ListRecords delta 1 of 1,000 records'),
+].filter((s) => !ONLY || s.name.includes(ONLY));
+const PG_CEILING = 'PostgreSQL: pgbench, the same SQL (ceiling)';
 
 function startChild(server, dataDir, script = 'server-child.js') {
-  const args = server.kind === 'bare' ? ['bare'] : server.kind === 'cosync' ? ['cosync', server.synchronous, dataDir] : [];
+  const args = server.kind === 'bare' ? ['bare']
+    : server.kind === 'cosync' ? ['cosync', server.synchronous, dataDir]
+      : server.kind === 'cosync-pg' ? ['cosync-pg', '-', dataDir, server.url] : [];
   const profile = PROFILE && script === 'server-child.js';
   const execArgv = ['--no-warnings', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(HERE, 'results', 'prof')}`] : [])];
   const child = fork(join(HERE, script), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -92,12 +100,14 @@ async function runScenario(scenario) {
   }
 }
 
+const fixed = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+
 function printTable(rows, ceiling) {
   const header = ['scenario', 'requests', 'req/s', 'p50 ms', 'p99 ms', '% ceiling', 'failures', 'server CPU/req', 'server peak RSS'];
   const lines = rows.map(({ name, r }) => [
-    name, String(r.requests), r.rps.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2),
-    `${((100 * r.rps) / ceiling).toFixed(1)}%`, String(r.failures), `${r.cpuPerRequestUs.toFixed(0)} µs`,
-    `${r.peakRssMb.toFixed(0)} MB`,
+    name, String(r.requests), r.rps.toFixed(0), fixed(r.p50, 2), fixed(r.p99, 2),
+    `${((100 * r.rps) / ceiling).toFixed(1)}%`, String(r.failures), `${fixed(r.cpuPerRequestUs, 0)} µs`,
+    `${fixed(r.peakRssMb, 0)} MB`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -105,9 +115,49 @@ function printTable(rows, ceiling) {
   for (const l of lines) console.log(fmt(l));
 }
 
-async function measure(name, scenario, rows) {
+/** A PostgreSQL scenario in a schema of its own, dropped afterwards. */
+async function runPgScenario(scenario, pgUrl) {
+  const schema = await benchSchema(pgUrl);
+  try {
+    return await runScenario({ ...scenario, server: { ...scenario.server, url: schema.url } });
+  } finally {
+    await schema.drop();
+  }
+}
+
+/**
+ * PostgreSQL's own ceiling for the 1-record UpdateRecords: pgbench runs the adapter's SQL (bench/pg-ceiling.js)
+ * on as many connections as the load generator opens, for as long, in a schema Cosync migrated. A 2 s warm-up
+ * first, then the data is reset; afterwards every dataset's count must account for every transaction.
+ */
+async function runPgbenchCeiling(pgUrl) {
+  const schema = await benchSchema(pgUrl);
+  try {
+    const { openPostgresStore } = await import('../dist/storage/postgres/postgres-store.js');
+    await (await openPostgresStore({ url: schema.url, poolSize: 1, statementTimeoutMs: 0, connectTimeoutMs: 5000 })).close();
+    const script = updateScript(VALUE);
+    const reset = async () => {
+      await schema.query('TRUNCATE identities, datasets, records, consumed_sessions, sync_locks');
+      await seedForPgbench(schema, CONNECTIONS, VALUE);
+    };
+    await reset();
+    await runPgbench({ schema, clients: CONNECTIONS, seconds: 2, script });
+    await reset();
+    const r = await runPgbench({ schema, clients: CONNECTIONS, seconds: SECONDS, script });
+    const { rows } = await schema.query('SELECT SUM(sync_count)::bigint AS n FROM datasets');
+    const failures = r.failed + Math.abs(Number(rows[0].n) - (CONNECTIONS + r.processed));
+    return {
+      requests: r.processed, rps: r.tps, p50: r.latency, p99: NaN, failures, cpuPerRequestUs: NaN, peakRssMb: NaN,
+      sample: failures ? `dataset counts sum to ${rows[0].n}, expected ${CONNECTIONS + r.processed}` : undefined,
+    };
+  } finally {
+    await schema.drop();
+  }
+}
+
+async function measure(name, scenario, rows, run = runScenario) {
   process.stdout.write(`running: ${name} ... `);
-  const r = await runScenario(scenario);
+  const r = await run(scenario);
   console.log(`${r.rps.toFixed(0)} req/s${r.failures ? `, ${r.failures} FAILURES (e.g. ${r.sample})` : ''}`);
   rows.push({ name, r });
   return r;
@@ -122,7 +172,9 @@ async function main() {
   for (const scenario of SCENARIOS) await measure(scenario.name, scenario, rows);
   const last = await measure(`${CEILING}, after`, bareScenario(), rows);
   const ceiling = (first.rps + last.rps) / 2;
+  const pgSummary = await measurePostgres(rows);
   printTable(rows, ceiling);
+  if (pgSummary) console.log(`\n${pgSummary}`);
   const drift = Math.abs(first.rps - last.rps) / ceiling;
   console.log(`\nceiling = mean of the two bare runs = ${ceiling.toFixed(0)} req/s` +
     (drift > 0.15 ? ` (WARNING: they differ by ${(100 * drift).toFixed(0)}%; the machine's load changed, rerun)` : ''));
@@ -133,6 +185,27 @@ async function main() {
     console.log(`INVALID RUN: ${failed.map(({ name }) => name).join('; ')} had non-200 responses`);
     process.exitCode = 1;
   }
+}
+
+/** The PostgreSQL lines: Cosync on PostgreSQL, then pgbench's ceiling for the same SQL; a summary line or why not. */
+async function measurePostgres(rows) {
+  if (PG_SCENARIOS.length === 0) return undefined;
+  const pg = await findPostgres();
+  if (pg.skip) {
+    console.log(`PostgreSQL lines SKIPPED: ${pg.skip}`);
+    return `PostgreSQL lines skipped: ${pg.skip}`;
+  }
+  console.log(`PostgreSQL ${pg.version}: fresh schema per scenario; Cosync pool size ${process.env.COSYNC_BENCH_PG_POOL ?? 10}`);
+  const results = new Map();
+  for (const scenario of PG_SCENARIOS) {
+    results.set(scenario.name, await measure(scenario.name, scenario, rows, (s) => runPgScenario(s, pg.url)));
+  }
+  const update = [...results].find(([name]) => name.includes('UpdateRecords'))?.[1];
+  if (!update) return undefined;
+  const ceiling = await measure(PG_CEILING, undefined, rows, () => runPgbenchCeiling(pg.url));
+  const ratio = (100 * update.rps) / ceiling.rps;
+  return `PostgreSQL: Cosync UpdateRecords 1 record ${update.rps.toFixed(0)} req/s = ${ratio.toFixed(1)}% of pgbench's ` +
+    `${ceiling.rps.toFixed(0)} tps for the same SQL on ${CONNECTIONS} connections (target: at least 50%)`;
 }
 
 await main();

@@ -5,7 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { identityRequest, listRecordsRequest, setSyncTriggerRequest, updateRecordsRequest } from './sign.js';
 
-const VALUE = 'v'.repeat(32);
+export const VALUE = 'v'.repeat(32);
 const LIST_RECORDS = 1000;
 const LIST_BATCH = 250;
 
@@ -138,6 +138,14 @@ export function listScenario() {
       }));
     },
   };
+}
+
+/**
+ * A scenario run against a Cosync instance on PostgreSQL instead of SQLite (run.js gives it a fresh schema, in
+ * `server.url`, and drops it afterwards).
+ */
+export function onPostgres(scenario, name) {
+  return { ...scenario, name, server: { kind: 'cosync-pg' }, postgres: true };
 }
 
 /**

@@ -1,5 +1,5 @@
 // The server under test, in its own process (forked by run.js), so it does not share an event loop with the
-// load generator. argv: 'cosync' <FULL|NORMAL> <dataDir>  |  'bare'.
+// load generator. argv: 'cosync' <FULL|NORMAL> <dataDir>  |  'cosync-pg' - <dataDir> <postgres URL>  |  'bare'.
 // Sends {port} when listening; answers {type:'stats'} with its peak RSS and CPU time used so far; exits on
 // {type:'exit'}.
 import { readFileSync } from 'node:fs';
@@ -7,7 +7,9 @@ import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
 import { BENCH_CREDENTIALS, BENCH_WEBHOOK_SECRET, REGION } from './sign.js';
 
-const [kind, synchronous, dataDir] = process.argv.slice(2);
+const [kind, synchronous, dataDir, pgUrl] = process.argv.slice(2);
+/** Connections per instance on PostgreSQL (COSYNC_BENCH_PG_POOL; the server's default is 10). */
+const PG_POOL = Number(process.env.COSYNC_BENCH_PG_POOL ?? 10);
 
 /** Roughly the size of an UpdateRecords response for one record. */
 const BARE_BODY = JSON.stringify({
@@ -42,7 +44,9 @@ async function startCosync() {
     region: REGION,
     dataDir,
     logLevel: 'warn',
-    storage: { engine: 'sqlite', file: join(dataDir, 'cosync.sqlite'), synchronous },
+    storage: kind === 'cosync-pg'
+      ? { engine: 'postgres', url: pgUrl, poolSize: PG_POOL, statementTimeoutMs: 5000, connectTimeoutMs: 5000 }
+      : { engine: 'sqlite', file: join(dataDir, 'cosync.sqlite'), synchronous },
     // Throttling off: a rate of 0 switches a bucket off.
     throttle: { identityRatePerSecond: 0, identityBurst: 1, poolRatePerSecond: 0, poolBurst: 1 },
     // Webhook Sync Triggers may call the bench's receiver on loopback (only pools that set one do).

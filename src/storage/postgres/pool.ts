@@ -163,10 +163,8 @@ export function createDb(options: PgPoolOptions): Db {
     pool,
     read: async <R>(statement: Statement): Promise<Result<R>> =>
       onLiveConnection(async () => (await withClient((conn) => conn.run([statement])))[0] as Result<R>),
-    async query<R>(statement: Statement): Promise<Result<R>> {
-      const result = await pool.query(toConfig(statement));
-      return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 };
-    },
+    query: async <R>(statement: Statement): Promise<Result<R>> =>
+      (await withClient((conn) => conn.run([statement])))[0] as Result<R>,
     batch: (statements) => onLiveConnection(() => withClient((conn) => conn.run(statements))),
     async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
       let stale = 0;
@@ -205,8 +203,18 @@ type Conn = Tx;
 const ROLLBACK: Statement = { text: 'ROLLBACK' };
 
 async function pipelined(client: pg.PoolClient, statements: readonly Statement[]): Promise<Result[]> {
-  // Every statement is written now; allSettled (not all) so that no rejection is left unobserved.
-  const settled = await Promise.allSettled(statements.map((s) => client.query(toConfig(s))));
+  // Every statement is written now; allSettled (not all) so that no rejection is left unobserved. node-postgres
+  // writes each protocol message (Bind, Execute, Sync, …) with its own socket write; corking the socket while the
+  // batch is queued sends the whole round trip in one system call (they were most of the adapter's CPU).
+  const socket = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
+  socket?.cork?.();
+  let sent: Promise<pg.QueryResult>[];
+  try {
+    sent = statements.map((s) => client.query(toConfig(s)));
+  } finally {
+    socket?.uncork?.();
+  }
+  const settled = await Promise.allSettled(sent);
   const results: Result[] = [];
   for (const outcome of settled) {
     // The first failure is the cause; statements after it fail with "current transaction is aborted".
