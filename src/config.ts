@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseLoginProvidersConfig, type LoginProvidersConfig } from './auth/login-providers.js';
 import { defaultSyncTriggerConfig, SYNC_TRIGGER_SETTINGS, type SyncTriggerConfig } from './triggers/config.js';
@@ -14,6 +15,11 @@ export interface Config {
   readonly dataDir: string;
   readonly region: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * Server processes sharing the port (node:cluster): 1 serves from the `cosync serve` process itself; more fork
+   * that many workers, one per core being the useful most (docs/configuration.md).
+   */
+  readonly workers: number;
   readonly storage: StorageConfig;
   readonly limits: Limits;
   readonly throttle: ThrottleConfig;
@@ -128,6 +134,9 @@ export const SETTINGS: readonly Setting[] = [
     if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
     d.logLevel = v as Config['logLevel'];
   } },
+  { flag: 'workers', env: 'COSYNC_WORKERS', apply: (d, v) => {
+    d.workers = v === 'auto' ? availableParallelism() : integer('--workers (or auto)', v, 1);
+  } },
   { flag: 'sqlite-file', env: 'COSYNC_SQLITE_FILE', apply: (d, v) => { d.sqliteFile = v; } },
   { flag: 'sqlite-synchronous', env: 'COSYNC_SQLITE_SYNCHRONOUS', apply: (d, v) => {
     if (v !== 'FULL' && v !== 'NORMAL') throw new Error(`--sqlite-synchronous must be FULL or NORMAL, got '${v}'`);
@@ -173,6 +182,7 @@ export function defaultConfig(): Config {
     dataDir: './cosync-data',
     region: 'us-east-1',
     logLevel: 'info',
+    workers: 1,
     storage: { engine: 'sqlite', file: '', synchronous: 'FULL' },
     limits: { maxDatasetsPerIdentity: 20, maxRecordsPerDataset: 1024, maxDatasetBytes: 1024 * 1024, maxPageSize: 1024 },
     throttle: { identityRatePerSecond: 50, identityBurst: 100, poolRatePerSecond: 2000, poolBurst: 4000 },

@@ -1,8 +1,10 @@
-import { loadConfig, SETTINGS } from './config.js';
+import { loadConfig, SETTINGS, type Config } from './config.js';
 import { createServer } from './server.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 import { formatCredentialsBanner, loadDeveloperCredentials } from './auth/developer-credentials.js';
-import { loadServerKeys } from './auth/server-keys.js';
+import { loadServerKeys, type ServerKeys } from './auth/server-keys.js';
+import cluster from 'node:cluster';
+import { runWorker, startWorkerPool } from './cluster.js';
 
 const USAGE = `Usage: cosync serve [options]
 
@@ -20,18 +22,26 @@ export async function main(args: string[]): Promise<void> {
   if (command !== 'serve') throw new Error(`unknown command '${command}'\n\n${USAGE}`);
   const config = loadConfig(rest, process.env);
   const logger = createLogger(config.logLevel);
-  const credentials = await loadDeveloperCredentials({ dataDir: config.dataDir, env: process.env, log: logger });
-  const serverKeys = await loadServerKeys({ dataDir: config.dataDir, env: process.env, log: logger });
-  const server = await createServer({ config, developerCredentials: credentials, serverKeys, logger });
-  const url = await server.listen();
-  logger.info({ url, region: config.region, data: config.dataDir, storage: config.storage.engine }, 'cosync listening');
-  if (credentials.generated) process.stdout.write(formatCredentialsBanner(credentials, url, config.region));
+  // A worker forked by `--workers N` (src/cluster.ts) finds the files its primary wrote and prints nothing.
+  const quiet = cluster.isWorker ? logger.child({}, { level: 'warn' }) : logger;
+  const credentials = await loadDeveloperCredentials({ dataDir: config.dataDir, env: process.env, log: quiet });
+  const serverKeys = await loadServerKeys({ dataDir: config.dataDir, env: process.env, log: quiet });
+  if (cluster.isWorker) {
+    await runWorker({ config, developerCredentials: credentials, serverKeys, logger });
+    return;
+  }
+  const server = config.workers > 1
+    ? await startWorkerPool(config, logger)
+    : await startSingle(config, credentials, serverKeys, logger);
+  logger.info({ url: server.url, region: config.region, data: config.dataDir, storage: config.storage.engine, workers: config.workers },
+    'cosync listening');
+  if (credentials.generated) process.stdout.write(formatCredentialsBanner(credentials, server.url, config.region));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing requests in flight');
-    server.close().then(
+    server.stop().then(
       () => logger.info('stopped'),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
@@ -41,4 +51,12 @@ export async function main(args: string[]): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** The default: this process serves. */
+async function startSingle(
+  config: Config, developerCredentials: Awaited<ReturnType<typeof loadDeveloperCredentials>>, serverKeys: ServerKeys, logger: Logger,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const server = await createServer({ config, developerCredentials, serverKeys, logger });
+  return { url: await server.listen(), stop: () => server.close() };
 }

@@ -14,8 +14,10 @@ export interface SqliteStoreOptions {
   readonly synchronous?: 'FULL' | 'NORMAL' | undefined;
 }
 
-/** Most writeRecords commands committed in one transaction; a full queue is flushed at once. */
+/** Most writeRecords commands committed in one transaction; the rest of the queue follows in the next. */
 const MAX_BATCH = 256;
+/** How long a write waits for another process's write lock before it fails. */
+const BUSY_TIMEOUT_MS = 5000;
 
 /**
  * Opens the database with the engine's pragmas and migrates it. Exported for tests that inspect the pragmas.
@@ -28,7 +30,7 @@ export function openSqliteDatabase(options: SqliteStoreOptions): Database {
     if (options.file !== ':memory:') db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
     // Another process holding the write lock is waited for rather than failing at once.
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     migrate(db);
     return db;
   } catch (error) {
@@ -171,15 +173,59 @@ type Outcome = { ok: true; value: WritePlan } | { ok: false; error: unknown };
 function createGroupCommit(db: Database, s: Statements) {
   let queue: PendingWrite[] = [];
   let scheduled = false;
+  /** When the queued batch first found another process holding the write lock. */
+  let lockWaitSince: number | undefined;
 
+  /** Commits the queue now, waiting (blocking) for the write lock: for close() and the identity links. */
   function flush(): void {
+    while (queue.length > 0) commitQueue(() => s.begin.run());
+  }
+
+  /**
+   * The scheduled commit. When another process (a `--workers` sibling, or any other SQLite client) holds the
+   * write lock, SQLite's busy handler would sleep on this thread and stall every request of this process; instead
+   * the batch stays queued, keeps growing, and the lock is tried again a moment later, up to BUSY_TIMEOUT_MS.
+   */
+  function flushWhenLockFree(): void {
     scheduled = false;
-    const batch = queue;
-    queue = [];
-    if (batch.length === 0) return;
-    let outcomes: Outcome[];
+    if (queue.length === 0) return;
+    const began = tryBeginWithoutWaiting();
+    if (!began) {
+      lockWaitSince ??= Date.now();
+      if (Date.now() - lockWaitSince < BUSY_TIMEOUT_MS) {
+        scheduled = true;
+        setTimeout(flushWhenLockFree, 1);
+        return;
+      }
+    }
+    lockWaitSince = undefined;
+    commitQueue(() => {
+      if (!began) throw new Error(`database is locked: no write lock within ${BUSY_TIMEOUT_MS} ms`);
+    });
+  }
+
+  function tryBeginWithoutWaiting(): boolean {
+    s.busyTimeoutOff.get();
     try {
       s.begin.run();
+      return true;
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return false;
+      throw error;
+    } finally {
+      s.busyTimeoutOn.get();
+    }
+  }
+
+  function commitQueue(begin: () => void): void {
+    const batch = queue.splice(0, MAX_BATCH);
+    if (queue.length > 0 && !scheduled) {
+      scheduled = true;
+      setImmediate(flushWhenLockFree);
+    }
+    let outcomes: Outcome[];
+    try {
+      begin();
       outcomes = batch.map((w) => runInSavepoint(w));
       s.commit.run();
     } catch (error) {
@@ -218,11 +264,10 @@ function createGroupCommit(db: Database, s: Statements) {
     enqueue<T extends WritePlan>(command: WriteCommand, plan: (state: DatasetWriteState) => T): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ command, plan, resolve: (r) => resolve(r as T), reject });
-        if (queue.length >= MAX_BATCH) flush();
-        else if (!scheduled) {
+        if (!scheduled) {
           scheduled = true;
           // After the current I/O phase: every request parsed in it joins this batch.
-          setImmediate(flush);
+          setImmediate(flushWhenLockFree);
         }
       });
     },
@@ -358,6 +403,8 @@ function prepareStatements(db: Database) {
   return {
     begin: q('BEGIN IMMEDIATE'),
     commit: q('COMMIT'),
+    busyTimeoutOff: db.prepare('PRAGMA busy_timeout = 0'),
+    busyTimeoutOn: db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
     rollback: q('ROLLBACK'),
     savepoint: q('SAVEPOINT write_command'),
     release: q('RELEASE write_command'),

@@ -1,0 +1,125 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { createServer, type DeveloperCredentials } from './server.js';
+import type { ServerKeys } from './auth/server-keys.js';
+import { openStore } from './storage/index.js';
+
+/**
+ * `cosync serve --workers N`: N server processes share one port through node:cluster, so one machine's cores all
+ * serve. Each worker is a whole Cosync instance (its own event loop, database connections and caches) on the one
+ * database, exactly as instances behind a load balancer are: SQLite serialises their writes with its file lock (the
+ * adapter waits for it without blocking its event loop), PostgreSQL with its row locks. What stays per worker is
+ * what stays per instance: throttling buckets and the Sync Trigger concurrency limit (docs/configuration.md).
+ *
+ * The primary process serves nothing. It migrates the database once before any worker opens it, hands new
+ * connections to the workers, replaces a worker that dies after it served, and on SIGINT/SIGTERM tells every
+ * worker to stop accepting, finish what is in flight and close the database.
+ */
+
+type WorkerMessage = { type: 'cosync:listening'; url: string };
+const SHUTDOWN = { type: 'cosync:shutdown' } as const;
+
+export interface WorkerPool {
+  /** The URL the workers listen on (with --port 0, the port the first worker was given; all share it). */
+  readonly url: string;
+  /** Stops every worker gracefully; resolves when all have exited. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** In the primary: migrates, forks `config.workers` workers and resolves once every one of them listens. */
+export async function startWorkerPool(config: Config, logger: Logger): Promise<WorkerPool> {
+  // Migrations run here, once, so that workers starting together never race a schema change.
+  await (await openStore(config.storage)).close();
+  const workers = new Set<Worker>();
+  /** Workers that said they listen; only they are sure to have their stop handler installed. */
+  const serving = new WeakSet<Worker>();
+  let stopping: Promise<void> | undefined;
+
+  const fork = (): Promise<string> => {
+    const worker = cluster.fork();
+    workers.add(worker);
+    return new Promise<string>((resolve, reject) => {
+      let servedSince: number | undefined;
+      worker.on('message', (msg: WorkerMessage) => {
+        if (msg?.type !== 'cosync:listening') return;
+        servedSince = Date.now();
+        serving.add(worker);
+        resolve(msg.url);
+      });
+      worker.once('exit', (code, signal) => {
+        workers.delete(worker);
+        if (stopping) return;
+        if (servedSince === undefined) {
+          reject(new Error(`worker ${worker.process.pid} exited with ${signal ?? code} before it listened`));
+          return;
+        }
+        // A worker that served and then died (a crash, the OOM killer) is replaced; its in-flight requests failed
+        // with a reset connection, which every AWS client retries.
+        logger.error({ pid: worker.process.pid, code, signal }, 'worker exited; starting a replacement');
+        fork().catch((err: unknown) => logger.error({ err }, 'replacement worker failed to start'));
+      });
+    });
+  };
+
+  const stop = (): Promise<void> => {
+    stopping ??= Promise.all([...workers].map((w) => new Promise<void>((resolve) => {
+      if (w.isDead()) return resolve();
+      w.once('exit', () => resolve());
+      // A worker still starting serves nothing yet and may not hear a message: it is simply ended.
+      if (serving.has(w)) w.send(SHUTDOWN);
+      else w.process.kill('SIGTERM');
+    }))).then(() => undefined);
+    return stopping;
+  };
+
+  try {
+    const urls = await Promise.all(Array.from({ length: config.workers }, fork));
+    return { url: urls[0]!, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export interface WorkerOptions {
+  readonly config: Config;
+  readonly developerCredentials: DeveloperCredentials;
+  readonly serverKeys: ServerKeys;
+  readonly logger: Logger;
+}
+
+/** In a worker: serves until the primary says stop (or goes away), then closes gracefully and exits. */
+export async function runWorker(options: WorkerOptions): Promise<void> {
+  const { logger } = options;
+  // Listen for the stop before starting: a replacement worker may be told to stop while it is still starting.
+  let stopRequested: string | undefined;
+  let stop = (reason: string) => {
+    stopRequested ??= reason;
+  };
+  process.on('message', (msg: unknown) => {
+    if ((msg as { type?: unknown } | null)?.type === SHUTDOWN.type) stop('shutdown');
+  });
+  // Ctrl-C reaches the whole process group: the primary decides, and tells each worker.
+  process.on('SIGINT', () => {});
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('disconnect', () => stop('primary gone'));
+
+  const server = await createServer(options);
+  const url = await server.listen();
+  let closing = false;
+  stop = (reason: string) => {
+    if (closing) return;
+    closing = true;
+    logger.debug({ pid: process.pid, reason }, 'worker stopping');
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'worker shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  if (stopRequested !== undefined) stop(stopRequested);
+  else process.send?.({ type: 'cosync:listening', url } satisfies WorkerMessage);
+}

@@ -1,0 +1,153 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CognitoIdentityClient, CreateIdentityPoolCommand, GetIdCommand } from '@aws-sdk/client-cognito-identity';
+import {
+  CognitoSyncClient, ListRecordsCommand, UpdateRecordsCommand, type UpdateRecordsCommandOutput,
+} from '@aws-sdk/client-cognito-sync';
+import { put, write } from '../api/sync-helpers.js';
+
+/**
+ * `cosync serve --workers 2`: two worker processes on one SQLite file behind one port (src/cluster.ts). Every
+ * SDK client below has its own connections, which the cluster hands to the workers in turn, so writes race
+ * across processes for SQLite's write lock.
+ */
+const BIN = new URL('../../bin/cosync.js', import.meta.url).pathname;
+const credentials = { accessKeyId: 'AKIAWORKERSTEST', secretAccessKey: 'workers-test-secret' };
+let primary: ChildProcess;
+let output = '';
+let endpoint = '';
+let dir = '';
+let poolId = '';
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const found = probe();
+    if (found !== undefined) return found;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}; output:\n${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const workerPids = (): number[] => {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(primary.pid)], { encoding: 'utf8' })
+      .split('\n').map((l) => Number(l.trim())).filter((pid) => pid > 0);
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+};
+const newSync = () => new CognitoSyncClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cosync-workers-'));
+  // Sixteen clients of one identity write at once below: per-identity throttling would answer some with 429.
+  primary = spawn(process.execPath, [BIN, 'serve', '--workers', '2', '--port', '0', '--data', dir, '--throttle-identity-rps', '0'], {
+    env: { PATH: process.env['PATH'] ?? '', COSYNC_ACCESS_KEY_ID: credentials.accessKeyId, COSYNC_SECRET_ACCESS_KEY: credentials.secretAccessKey },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  primary.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
+  primary.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  endpoint = await waitFor('cosync listening', () => /"url":"(http:\/\/127\.0\.0\.1:\d+)".*cosync listening/.exec(output)?.[1]);
+  const identity = new CognitoIdentityClient({ endpoint, region: 'us-east-1', credentials });
+  const pool = await identity.send(new CreateIdentityPoolCommand({ IdentityPoolName: 'workers', AllowUnauthenticatedIdentities: true }));
+  poolId = pool.IdentityPoolId ?? '';
+});
+
+afterAll(() => {
+  primary?.kill('SIGKILL');
+  for (const pid of workerPids()) process.kill(pid, 'SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function newIdentity(): Promise<string> {
+  const identity = new CognitoIdentityClient({ endpoint, region: 'us-east-1', credentials });
+  return (await identity.send(new GetIdCommand({ IdentityPoolId: poolId }))).IdentityId ?? '';
+}
+
+describe('cosync serve --workers 2 on one SQLite file', () => {
+  it('runs two worker processes under the primary', () => {
+    expect(workerPids()).toHaveLength(2);
+    expect(output).toContain('"workers":2');
+  });
+
+  it('serialises racing UpdateRecords across the workers: exactly one writer per sync count wins', async () => {
+    const identityId = await newIdentity();
+    for (let round = 0; round < 5; round++) {
+      // Twelve clients, twelve connections, both workers: each takes a session, then all write at once with the
+      // same expected sync count.
+      const writers = Array.from({ length: 12 }, newSync);
+      const sessions = await Promise.all(writers.map((sync) => sync.send(new ListRecordsCommand({
+        IdentityPoolId: poolId, IdentityId: identityId, DatasetName: 'race',
+      }))));
+      const results = await Promise.allSettled(writers.map((sync, i) => sync.send(new UpdateRecordsCommand({
+        IdentityPoolId: poolId, IdentityId: identityId, DatasetName: 'race', SyncSessionToken: sessions[i]!.SyncSessionToken,
+        RecordPatches: [put('k', `round ${round} writer ${i}`, round)],
+      }))));
+      const won = results.filter((r): r is PromiseFulfilledResult<UpdateRecordsCommandOutput> => r.status === 'fulfilled');
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(lost.map((r) => (r.reason as Error).name)).toEqual(Array(11).fill('ResourceConflictException'));
+      expect(won[0]!.value.Records?.[0]?.SyncCount).toBe(round + 1);
+    }
+    const final = await newSync().send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: 'race' }));
+    expect(final.DatasetSyncCount).toBe(5);
+  });
+
+  it('keeps every acknowledged write when many clients write different datasets at once', async () => {
+    const identityId = await newIdentity();
+    const acknowledged = await Promise.all(Array.from({ length: 16 }, async (_, i) => {
+      const sync = newSync();
+      const ref = { poolId, identityId, dataset: `d${i % 8}` };
+      const keys: string[] = [];
+      for (let n = 0; n < 5; n++) {
+        const key = `c${i}-n${n}`;
+        // Two clients share each dataset; a conflict on the dataset's count is retried as an app would.
+        for (;;) {
+          try {
+            await write(sync, ref, [put(key, `value ${i}/${n}`)]);
+            break;
+          } catch (err) {
+            if ((err as Error).name !== 'ResourceConflictException') throw err;
+          }
+        }
+        keys.push(key);
+      }
+      return { dataset: ref.dataset, keys };
+    }));
+    const reader = newSync();
+    for (let d = 0; d < 8; d++) {
+      const listed = await reader.send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: `d${d}` }));
+      const present = new Set(listed.Records?.map((r) => r.Key));
+      for (const a of acknowledged.filter((x) => x.dataset === `d${d}`)) for (const key of a.keys) expect(present).toContain(key);
+      // Ten acknowledged writes, each one increment.
+      expect(listed.DatasetSyncCount).toBe(10);
+    }
+  });
+
+  it('replaces a worker that dies, and keeps serving', async () => {
+    const [victim] = workerPids();
+    process.kill(victim!, 'SIGKILL');
+    const replaced = await waitFor('a replacement worker', () => {
+      const pids = workerPids();
+      return pids.length === 2 && !pids.includes(victim!) ? pids : undefined;
+    });
+    expect(replaced).toHaveLength(2);
+    await waitFor('the replacement logged', () => (output.includes('worker exited; starting a replacement') ? true : undefined));
+    const identityId = await newIdentity();
+    const written = await write(newSync(), { poolId, identityId, dataset: 'after' }, [put('k', 'v')]);
+    expect(written.Records?.[0]?.SyncCount).toBe(1);
+  });
+
+  it('stops every worker gracefully on SIGTERM', async () => {
+    const pids = workerPids();
+    const exited = new Promise<number | null>((resolve) => primary.on('exit', (code) => resolve(code)));
+    primary.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('stopped');
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
