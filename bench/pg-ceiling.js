@@ -85,7 +85,8 @@ CROSS JOIN LATERAL (
   SELECT array_agg(key) AS rec_keys, array_agg(sync_count) AS rec_counts,
     array_agg(CASE WHEN value IS NULL THEN 0 ELSE octet_length(key) + octet_length(value) END) AS rec_bytes,
     array_agg(value IS NOT NULL) AS rec_live
-  FROM records WHERE identity_id = ${ident} AND dataset_name = 'bench_update' AND key = ANY(ARRAY[${key}])
+  FROM records WHERE identity_id = ${ident} AND dataset_name = 'bench_update'
+    AND key_hash = ANY(ARRAY(SELECT sha256(k) FROM unnest(ARRAY[${key}]) AS k)) AND key = ANY(ARRAY[${key}])
 ) AS r;
 \\endpipeline
 \\startpipeline
@@ -108,7 +109,7 @@ WITH ds AS (
   FROM unnest(ARRAY[${key}], ARRAY[${val}], ARRAY[:next::bigint], ARRAY[(extract(epoch FROM now()) * 1000)::bigint],
     ARRAY['123456789012'::text], ARRAY[(extract(epoch FROM now()) * 1000)::bigint])
     AS r(key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at)
-  ON CONFLICT (identity_id, dataset_name, key) DO UPDATE SET value = excluded.value,
+  ON CONFLICT (identity_id, dataset_name, key_hash) DO UPDATE SET value = excluded.value,
     sync_count = excluded.sync_count, last_modified_at = excluded.last_modified_at,
     last_modified_by = excluded.last_modified_by, device_last_modified_at = excluded.device_last_modified_at
 )

@@ -218,6 +218,32 @@ export function runStoreConformance(opts: {
       });
     });
 
+    test('records: keys of 1,024 four-byte characters (4 KB of UTF-8) are written, found, listed in order and replaced', async () => {
+      // 1,024 characters is the model's longest key; four UTF-8 bytes each is far beyond a btree entry's limit.
+      const long = (first: number) => Array.from({ length: 1024 }, (_, i) => String.fromCodePoint(first + ((i * 7919) % 4096))).join('');
+      const [k1, k2] = [long(0x1f300), long(0x20000)];
+      expect(utf8(k1)).toBe(4096);
+      await write(store, 'id-1', 'ds', { [k2]: 'second', [k1]: 'first', short: 's' });
+      const listed = await store.listRecords('id-1', 'ds', ALL, { limit: 10 });
+      expect(listed.map((r) => r.key)).toEqual(['short', k1, k2]);
+      expect((await peek(store, command('id-1', 'ds', [k1, k2]))).currentRecords).toEqual(new Map([
+        [k1, { syncCount: 1, bytes: 4096 + 5, live: true }], [k2, { syncCount: 1, bytes: 4096 + 6, live: true }],
+      ]));
+      await write(store, 'id-1', 'ds', { [k1]: 'replaced', [k2]: null });
+      const after = await store.listRecords('id-1', 'ds', ALL, { limit: 10 });
+      expect(after.map((r) => [r.key, r.value, r.syncCount])).toEqual([['short', 's', 1], [k1, 'replaced', 2], [k2, null, 2]]);
+      // Keyset paging resumes after a long key.
+      const page = await store.listRecords('id-1', 'ds', ALL, { after: { syncCount: 2, key: k1 }, limit: 10 });
+      expect(page.map((r) => r.key)).toEqual([k2]);
+    });
+
+    test('registerDevice: a push token of 4 KB is registered once', async () => {
+      const token = '\u{1f4f1}'.repeat(1024);
+      const first = { ...device('dev-1', 'id-1'), token };
+      expect(await store.registerDevice(first)).toEqual(first);
+      expect(await store.registerDevice({ ...device('dev-2', 'id-1'), token })).toEqual(first);
+    });
+
     test('writeRecords: racing writers that require a new dataset, exactly one wins', async () => {
       const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => {
         const c = command('id-1', 'ds', ['k']);

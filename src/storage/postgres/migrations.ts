@@ -200,6 +200,25 @@ export const MIGRATIONS: readonly Migration[] = [
       $fn$;
     `,
   },
+  {
+    version: 3,
+    name: 'record keys and push tokens of any length',
+    sql: `
+      -- A btree entry holds at most about 2,700 bytes, and a record key may be 1,024 characters of up to 4 UTF-8
+      -- bytes each. Uniqueness goes through a hash of the key (stored, so ON CONFLICT can name it); listings
+      -- order by (sync_count, key) with an index on sync_count and an incremental sort of each count's rows.
+      ALTER TABLE records ADD COLUMN key_hash bytea GENERATED ALWAYS AS (sha256(key)) STORED;
+      ALTER TABLE records DROP CONSTRAINT records_pkey;
+      ALTER TABLE records ADD PRIMARY KEY (identity_id, dataset_name, key_hash);
+      DROP INDEX records_by_sync_count;
+      CREATE INDEX records_by_sync_count ON records (identity_id, dataset_name, sync_count);
+
+      -- Push tokens have no length limit in the API either: registration is unique by a digest of the token.
+      ALTER TABLE devices ADD COLUMN token_md5 text COLLATE "C" GENERATED ALWAYS AS (md5(token)) STORED;
+      ALTER TABLE devices DROP CONSTRAINT devices_identity_id_platform_token_key;
+      ALTER TABLE devices ADD UNIQUE (identity_id, platform, token_md5);
+    `,
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -207,15 +207,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
     // --- devices and subscriptions --------------------------------------------------------------------------
     async registerDevice(d) {
-      // The UNIQUE (identity, platform, token) makes registration idempotent, across instances too.
+      // The UNIQUE (identity, platform, digest of the token) makes registration idempotent, across instances too.
       const [, found] = await db.batch([
         {
           text: `INSERT INTO devices (${DEVICE}) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (identity_id, platform, token) DO NOTHING`,
+                 ON CONFLICT (identity_id, platform, token_md5) DO NOTHING`,
           values: [d.identityId, d.deviceId, d.platform, d.token, d.createdAt],
         },
         {
-          text: `SELECT ${DEVICE} FROM devices WHERE identity_id = $1 AND platform = $2 AND token = $3`,
+          text: `SELECT ${DEVICE} FROM devices WHERE identity_id = $1 AND platform = $2 AND token_md5 = md5($3) AND token = $3`,
           values: [d.identityId, d.platform, d.token],
         },
       ]);
@@ -439,7 +439,8 @@ const q = {
              SELECT array_agg(key) AS rec_keys, array_agg(sync_count) AS rec_counts,
                array_agg(CASE WHEN value IS NULL THEN 0 ELSE octet_length(key) + octet_length(value) END) AS rec_bytes,
                array_agg(value IS NOT NULL) AS rec_live
-             FROM records WHERE identity_id = $1 AND dataset_name = $2 AND key = ANY($3::bytea[])
+             FROM records WHERE identity_id = $1 AND dataset_name = $2
+               AND key_hash = ANY(ARRAY(SELECT sha256(k) FROM unnest($3::bytea[]) AS k)) AND key = ANY($3::bytea[])
            ) AS r`,
     values: [c.identityId, c.datasetName, c.keys.map(utf8), c.sessionId],
   }),
@@ -474,7 +475,7 @@ const q = {
                  r.device_last_modified_at
                FROM unnest($14::bytea[], $15::bytea[], $16::bigint[], $17::bigint[], $18::text[], $19::bigint[])
                  AS r(key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at)
-               ON CONFLICT (identity_id, dataset_name, key) DO UPDATE SET value = excluded.value,
+               ON CONFLICT (identity_id, dataset_name, key_hash) DO UPDATE SET value = excluded.value,
                  sync_count = excluded.sync_count, last_modified_at = excluded.last_modified_at,
                  last_modified_by = excluded.last_modified_by, device_last_modified_at = excluded.device_last_modified_at
              )
