@@ -150,10 +150,13 @@ async function prepare(spec: HostileRequestSpec): Promise<Prepared> {
 }
 
 /** Why the answer breaks a property, or undefined when it keeps them all. */
-function violation(res: WireResponse, prepared: Prepared): string | undefined {
+function violation(res: WireResponse, prepared: Prepared, method: string): string | undefined {
   const ok = res.status >= 200 && res.status < 300;
   if (!ok && (res.status < 400 || res.status >= 500)) return `status ${res.status}`;
   if (!res.headers['x-amzn-requestid']) return 'no x-amzn-RequestId';
+  if (ok && prepared.mustFail) return 'an altered, misdirected or unauthorised request succeeded';
+  // An answer to HEAD has the headers of the GET answer and no body.
+  if (method === 'HEAD') return ok || res.headers['x-amzn-errortype'] ? undefined : 'no x-amzn-ErrorType';
   let body: unknown;
   try {
     body = JSON.parse(res.body.toString('utf8'));
@@ -185,7 +188,7 @@ async function runOne(spec: HostileRequestSpec): Promise<void> {
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${describeSpec(spec, prepared.bytes)}`);
   }
-  const problem = violation(res, prepared);
+  const problem = violation(res, prepared, spec.variant === 'HEAD' ? 'HEAD' : spec.route.method);
   if (problem) throw new Error(`${problem}: ${res.status} ${res.body.toString('utf8').slice(0, 300)}\n${describeSpec(spec, prepared.bytes)}`);
   const after = await victimSnapshot();
   if (after !== victimBefore) {

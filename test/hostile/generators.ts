@@ -160,8 +160,14 @@ export type Mutation =
   | 'signatureChar' | 'dateShift' | 'queryAdded' | 'bodyByte' | 'method' | 'scopeRegion' | 'scopeService'
   | 'signedHeadersDropped' | 'contentSha256' | 'pathChar' | 'hostChanged' | 'accessKey';
 
+/** Odd request lines: other methods, unusual path shapes, a query of thousands of parameters. */
+export type Variant =
+  | 'none' | 'trailingSlash' | 'doubleSlash' | 'dotSegment' | 'absoluteForm' | 'manyParams' | 'duplicateParams'
+  | 'HEAD' | 'OPTIONS' | 'PATCH' | 'PUT' | 'TRACE' | 'BREW';
+
 export interface HostileRequestSpec {
   readonly route: Route;
+  readonly variant: Variant;
   readonly input: Record<string, unknown>;
   readonly labelEncoding: LabelEncoding;
   readonly badPercent: string;
@@ -223,6 +229,7 @@ export function hostileRequest(): fc.Arbitrary<HostileRequestSpec> {
 }
 
 const TAME = {
+  variant: fc.constant('none' as const),
   labelEncoding: fc.constant('rfc3986' as const), body: fc.constant({ kind: 'json' as const }), extraHeaders: fc.constant([]),
   extraQuery: fc.constant(''), target: fc.constant('right' as const), auth: fc.constantFrom<AuthMode>('developer', 'developer', 'identityOwn'),
 };
@@ -230,6 +237,9 @@ const TAME = {
 function requestSpec(tame: boolean): fc.Arbitrary<HostileRequestSpec> {
   return fc.constantFrom(...ROUTES).chain((route) => fc.record({
     route: fc.constant(route),
+    variant: fc.oneof({ weight: 20, arbitrary: fc.constant<Variant>('none') }, { weight: 3, arbitrary: fc.constantFrom<Variant>(
+      'trailingSlash', 'doubleSlash', 'dotSegment', 'absoluteForm', 'manyParams', 'duplicateParams',
+      'HEAD', 'OPTIONS', 'PATCH', 'PUT', 'TRACE', 'BREW') }),
     input: route.inputShape ? structureFor(route.model.shapes, route.inputShape, 0, tame) : fc.constant({}),
     labelEncoding: fc.constantFrom<LabelEncoding>('rfc3986', 'rfc3986', 'rfc3986', 'rfc3986', 'rfc3986', 'raw', 'badPercent', 'doubleEncoded'),
     badPercent: fc.constantFrom('%', '%zz', '%C3%28', '%ff', '%00', '%2F', '%2e%2e', '%E0%A4%A', '%u0041'),

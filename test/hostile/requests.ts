@@ -107,7 +107,21 @@ export function buildRequest(spec: HostileRequestSpec, target: Target): WireRequ
   }
   headers.push(...spec.extraHeaders);
   const queryText = [...query, ...(spec.extraQuery ? [spec.extraQuery] : [])].join('&');
-  return { method: route.method, path, query: queryText, headers, body: bytes };
+  return applyVariant(spec, { method: route.method, path, query: queryText, headers, body: bytes });
+}
+
+function applyVariant(spec: HostileRequestSpec, req: WireRequest): WireRequest {
+  const lastSlash = req.path.lastIndexOf('/');
+  switch (spec.variant) {
+    case 'none': return req;
+    case 'trailingSlash': return { ...req, path: `${req.path}/` };
+    case 'doubleSlash': return { ...req, path: req.path.replace('/', '//') };
+    case 'dotSegment': return { ...req, path: `${req.path.slice(0, lastSlash)}/x/..${req.path.slice(lastSlash)}` };
+    case 'absoluteForm': return { ...req, path: `http://127.0.0.1${req.path}` };
+    case 'manyParams': return { ...req, query: [req.query, ...Array.from({ length: 1500 }, (_, i) => `p${i}=${i}`)].filter(Boolean).join('&') };
+    case 'duplicateParams': return { ...req, query: req.query ? `${req.query}&${req.query}&maxResults=1&maxResults=abc` : 'maxResults=1&maxResults=abc' };
+    default: return { ...req, method: spec.variant };
+  }
 }
 
 function setHeader(req: WireRequest, name: string, change: (value: string) => string): WireRequest {

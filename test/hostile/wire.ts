@@ -84,7 +84,7 @@ export function serialise(req: WireRequest, port: number): Buffer {
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
-function parseResponse(buf: Buffer, complete: boolean): WireResponse | undefined {
+function parseResponse(buf: Buffer, complete: boolean, head: boolean): WireResponse | undefined {
   let at = buf.indexOf(HEADER_END);
   // Interim answers (100 Continue) come before the real one.
   while (at >= 0 && buf.toString('latin1', 9, 10) === '1') {
@@ -100,7 +100,8 @@ function parseResponse(buf: Buffer, complete: boolean): WireResponse | undefined
     const value = line.slice(colon + 1).trim();
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
-  const length = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
+  // The answer to HEAD carries the Content-Length of the GET answer, and no body.
+  const length = head ? 0 : headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
   const bodyStart = at + 4;
   if (length === undefined ? !complete : buf.length < bodyStart + length) return undefined;
   const body = buf.subarray(bodyStart, length === undefined ? buf.length : bodyStart + length);
@@ -114,6 +115,7 @@ function parseResponse(buf: Buffer, complete: boolean): WireResponse | undefined
 export function exchange(port: number, bytes: Buffer, timeoutMs: number): Promise<WireResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
+    const head = bytes.subarray(0, 5).toString('latin1') === 'HEAD ';
     let buf = Buffer.alloc(0);
     let settled = false;
     const finish = (err: Error | undefined, res?: WireResponse) => {
@@ -127,13 +129,13 @@ export function exchange(port: number, bytes: Buffer, timeoutMs: number): Promis
     const timer = setTimeout(() => finish(new Error(`no answer within ${timeoutMs} ms (hang)`)), timeoutMs);
     socket.on('data', (chunk: Buffer) => {
       buf = Buffer.concat([buf, chunk]);
-      const res = parseResponse(buf, false);
+      const res = parseResponse(buf, false, head);
       if (res) finish(undefined, res);
     });
     // The server may answer and close before reading a body it refuses (413): the answer is what counts.
-    socket.on('error', (err) => { if (!parseResponse(buf, true)) finish(err); });
+    socket.on('error', (err) => { if (!parseResponse(buf, true, head)) finish(err); });
     socket.on('close', () => {
-      const res = parseResponse(buf, true);
+      const res = parseResponse(buf, true, head);
       finish(res ? undefined : new Error(`connection closed without a complete answer (${buf.length} bytes received)`), res);
     });
     socket.on('connect', () => socket.write(bytes));
