@@ -11,7 +11,7 @@ import { lastWriterWins, type ConflictResolver } from './resolvers.js';
 import { classify, DEFAULT_RETRY, type RetryOptions } from './retry.js';
 import { MemoryStore } from './store/memory.js';
 import type { LocalStore } from './store/store.js';
-import type { RemoteDeletionPolicy, SyncPolicies } from './sync.js';
+import { deletionDone, type RemoteDeletionPolicy, type SyncPolicies } from './sync.js';
 import type { IdentityState } from './types.js';
 import { checkDatasetName } from './validate.js';
 
@@ -61,6 +61,8 @@ export class CosyncClient {
   private readonly open = new Map<string, Promise<Dataset>>();
   /** Resolved on first use; a failed start (e.g. offline on first launch) is retried by the next call. */
   private state: Promise<{ identity: IdentityState; logins: Logins | undefined; sync: CognitoSyncClient }> | undefined;
+  /** The last identity in use (what datasets of that identity sync with while a switch is in progress). */
+  private active: { identity: IdentityState; sync: CognitoSyncClient } | undefined;
   private closed = false;
 
   constructor(private readonly options: CosyncClientOptions) {
@@ -110,6 +112,7 @@ export class CosyncClient {
   async login(logins: Logins): Promise<IdentityChange> {
     return this.switchIdentity(async (previous) => {
       if (previous.authenticated) return { id: await getIdentityId(this.identityClient, this.options.identityPoolId, logins), merged: false };
+      await this.carryOutGuestDeletions(previous.identityId);
       const id = await loginGuest(this.identityClient, previous.identityId, logins);
       return { id, merged: id !== previous.identityId };
     }, logins);
@@ -134,7 +137,7 @@ export class CosyncClient {
   private async current() {
     if (this.closed) throw new ClosedError('the client is closed');
     if (!this.state) {
-      const started = this.start();
+      const started = this.start().then((s) => (this.active = s));
       this.state = started;
       started.catch(() => { if (this.state === started) this.state = undefined; });
     }
@@ -172,21 +175,42 @@ export class CosyncClient {
   private async switchIdentity(
     decide: (previous: IdentityState) => Promise<{ id: string; merged: boolean }>, logins: Logins | undefined,
   ): Promise<IdentityChange> {
-    const current = this.current();
-    const previous = (await current).identity;
-    const next = current.then(async () => {
+    const current = await this.current();
+    const previous = current.identity;
+    const next = (async () => {
       const { id, merged } = await decide(previous);
       await this.closeDatasets();
       if (merged) await moveGuestChanges(this.store, this.options.identityPoolId, previous.identityId, id, this.policies.resolver);
       const identity: IdentityState = { format: 1, identityId: id, authenticated: logins !== undefined };
       await this.store.set(keys.identity(this.options.identityPoolId), identity);
       return { identity, logins, sync: this.syncClientFor(id, logins), merged };
-    });
-    this.state = next;
+    })();
+    // A failed switch (offline, refused login) leaves the previous identity in use.
+    this.state = next.catch(() => current);
     const { merged } = await next;
+    this.active = await next;
     const change = { previousId: previous.identityId, identityId: await this.identityId(), merged };
     this.events.emit('identityChanged', change);
     return change;
+  }
+
+  /**
+   * A guest's datasets deleted locally but not yet on the server are deleted now: a merge would otherwise carry
+   * their old server copies into the account.
+   */
+  private async carryOutGuestDeletions(guestId: string): Promise<void> {
+    const prefix = keys.datasetsOf(this.options.identityPoolId, guestId);
+    for (const key of await this.store.keys(prefix)) {
+      const open = this.open.get(key);
+      if (open) {
+        await (await open).carryOutDeletion();
+        continue;
+      }
+      const copy = await LocalCopy.load(this.store, key);
+      if (!copy.pendingDelete) continue;
+      await (await this.remoteFor(guestId)).deleteDataset(key.slice(prefix.length));
+      await deletionDone(copy);
+    }
   }
 
   private async closeDatasets(): Promise<void> {
@@ -196,7 +220,7 @@ export class CosyncClient {
   }
 
   private async remoteFor(identityId: string): Promise<Remote> {
-    const { sync, identity } = await this.current();
+    const { sync, identity } = this.active?.identity.identityId === identityId ? this.active : await this.current();
     if (identity.identityId !== identityId) throw new ClosedError(`identity ${identityId} is no longer in use`);
     return new Remote(sync, this.options.identityPoolId, identityId);
   }

@@ -2,7 +2,7 @@ import { Emitter } from './emitter.js';
 import { ClosedError, SyncError } from './errors.js';
 import type { LocalCopy } from './local-copy.js';
 import type { Remote } from './remote.js';
-import { synchronizeDataset, type DatasetEvents, type SyncPolicies, type SyncResult } from './sync.js';
+import { deletionDone, synchronizeDataset, type DatasetEvents, type SyncPolicies, type SyncResult } from './sync.js';
 import { checkKey, checkValue } from './validate.js';
 
 /**
@@ -44,6 +44,11 @@ export class Dataset {
     return this.copy.dirty().length + (this.copy.pendingDelete ? 1 : 0);
   }
 
+  /** True after delete() until a synchronize() has deleted the dataset on the server. */
+  pendingDeletion(): boolean {
+    return this.copy.pendingDelete;
+  }
+
   /** Sets a value (the empty string is a value); resolves once the change is in the local store. */
   async put(key: string, value: string): Promise<void> {
     this.checkOpen();
@@ -83,6 +88,18 @@ export class Dataset {
 
   on<K extends keyof DatasetEvents>(event: K, listener: (arg: DatasetEvents[K]) => void): () => void {
     return this.events.on(event, listener);
+  }
+
+  /** @internal Sends a pending delete() to the server now (before a guest is merged away), in turn with syncs. */
+  carryOutDeletion(): Promise<void> {
+    const run = async () => {
+      if (!this.copy.pendingDelete) return;
+      await (await this.remote()).deleteDataset(this.name);
+      await deletionDone(this.copy);
+    };
+    const next = this.syncQueue.then(run, run);
+    this.syncQueue = next.catch(() => undefined);
+    return next;
   }
 
   /** @internal Ends the handle (identity change or client close) after pending writes are stored. */

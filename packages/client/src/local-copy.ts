@@ -36,6 +36,11 @@ export class LocalCopy {
     return this.records.get(key);
   }
 
+  /** Every record, tombstones included. */
+  all(): LocalRecord[] {
+    return [...this.records.values()];
+  }
+
   /** Live values (tombstones left out). */
   values(): Map<string, string> {
     const out = new Map<string, string>();

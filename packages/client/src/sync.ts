@@ -122,14 +122,12 @@ async function syncRound(ctx: SyncContext, result: SyncResult, relistFrom: numbe
   if (copy.pendingDelete) {
     await remote.deleteDataset(datasetName);
     checkGeneration(ctx, generation);
-    copy.pendingDelete = false;
-    copy.lastSyncCount = 0;
-    await copy.persist();
+    await deletionDone(copy);
   }
   const from = relistFrom ?? copy.lastSyncCount;
   const listing = await remote.listAll(datasetName, from);
   checkGeneration(ctx, generation);
-  if (listing.deletedAfter || (from !== 0 && !listing.exists)) {
+  if (listing.deletedAfter || (from !== 0 && !listing.exists) || (from === 0 && vanished(copy, listing))) {
     await applyRemoteDeletion(ctx, result);
     return true;
   }
@@ -144,6 +142,23 @@ async function syncRound(ctx: SyncContext, result: SyncResult, relistFrom: numbe
     result.mergedDatasets.push(name);
   }
   return more;
+}
+
+/** The server has deleted the dataset the app deleted: later local changes start a new one from count 0. */
+export async function deletionDone(copy: LocalCopy): Promise<void> {
+  copy.pendingDelete = false;
+  copy.lastSyncCount = 0;
+  await copy.persist();
+}
+
+/**
+ * A listing from 0 holds every record of the server's dataset, tombstones included. A local record based on a
+ * server version (sync count > 0) that it lacks belonged to a dataset that was deleted since (a copy that could
+ * not fast-forward after pushing into a deleted dataset still sits at count 0, where no deletion flag is raised).
+ */
+function vanished(copy: LocalCopy, listing: RemoteListing): boolean {
+  const listed = new Set(listing.records.map((r) => r.key));
+  return copy.all().some((r) => r.syncCount > 0 && !listed.has(r.key));
 }
 
 function checkGeneration(ctx: SyncContext, generation: number): void {
