@@ -90,12 +90,14 @@ CROSS JOIN LATERAL (
 ) AS r;
 \\endpipeline
 \\startpipeline
-WITH ds AS (
+WITH gone AS (
+  SELECT EXISTS (SELECT 1 FROM deleted_pools WHERE pool_id = 'bench-pool') AS pool
+), ds AS (
   INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count,
     created_at, last_modified_at, last_modified_by, num_records, data_storage, merge_parent)
   SELECT ${ident}, 'bench_update', 'bench-pool', :next::bigint, false, NULL::bigint, 0::bigint,
     (extract(epoch FROM now()) * 1000)::bigint, '123456789012'::text, 1::bigint, ${6 + value.length}::bigint, NULL::text
-  WHERE true
+  FROM gone WHERE true AND NOT gone.pool
   ON CONFLICT (identity_id, name) DO UPDATE SET sync_count = excluded.sync_count,
     deleted = excluded.deleted, last_deleted_at_sync_count = excluded.last_deleted_at_sync_count,
     created_at = excluded.created_at, last_modified_at = excluded.last_modified_at,
@@ -108,13 +110,17 @@ WITH ds AS (
     r.device_last_modified_at
   FROM unnest(ARRAY[${key}], ARRAY[${val}], ARRAY[:next::bigint], ARRAY[(extract(epoch FROM now()) * 1000)::bigint],
     ARRAY['123456789012'::text], ARRAY[(extract(epoch FROM now()) * 1000)::bigint])
-    AS r(key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at)
+    AS r(key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at), gone
+  WHERE NOT gone.pool
   ON CONFLICT (identity_id, dataset_name, key_hash) DO UPDATE SET value = excluded.value,
     sync_count = excluded.sync_count, last_modified_at = excluded.last_modified_at,
     last_modified_by = excluded.last_modified_by, device_last_modified_at = excluded.device_last_modified_at
+), unlocked AS (
+  DELETE FROM sync_locks WHERE identity_id = ${ident} AND (SELECT pool FROM gone)
 )
 INSERT INTO consumed_sessions (identity_id, session_id, expires_at)
-VALUES (${ident}, 's' || :sess, (extract(epoch FROM now()) * 1000)::bigint + 3600000)
+SELECT ${ident}, 's' || :sess, (extract(epoch FROM now()) * 1000)::bigint + 3600000 FROM gone
+WHERE NOT gone.pool
 ON CONFLICT DO NOTHING;
 COMMIT;
 \\endpipeline

@@ -65,7 +65,7 @@ if (!PG_URL) {
         else if (!global.includes(table)) expect([table, column]).toEqual([table, expect.stringMatching(/^(pool_id|identity_id)$/)]);
       }
       expect(Object.keys(leading).sort()).toEqual([
-        'consumed_sessions', 'datasets', 'devices', 'identities', 'identity_logins', 'identity_pools', 'login_owners',
+        'consumed_sessions', 'datasets', 'deleted_pools', 'devices', 'identities', 'identity_logins', 'identity_pools', 'login_owners',
         'pool_sync_settings', 'records', 'schema_migrations', 'server_secrets', 'subscriptions', 'sync_locks',
         'throttle_buckets',
       ]);
@@ -122,6 +122,7 @@ if (!PG_URL) {
       // The column each table would be distributed by (docs/postgres.md); the rest go by identity_id.
       const SHARD_KEY: Record<string, string> = {
         identity_pools: 'pool_id', pool_sync_settings: 'pool_id', login_owners: 'subject', server_secrets: 'name',
+        deleted_pools: 'pool_id',
       };
       // EXPLAIN each statement as sent, with sequential scans priced out: a scan that stays sequential has no
       // index to use. Every table scan must be an index scan whose condition binds the key's leading column.

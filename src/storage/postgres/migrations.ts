@@ -219,6 +219,18 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD UNIQUE (identity_id, platform, token_md5);
     `,
   },
+  {
+    version: 4,
+    name: 'deleted pools',
+    sql: `
+      -- Pools deleted, so that a write which checked its identity before DeleteIdentityPool and commits after it
+      -- writes nothing (pool IDs are random and never come back). Tiny: a reference table where the database shards.
+      CREATE TABLE deleted_pools (
+        pool_id    text COLLATE "C" PRIMARY KEY,
+        deleted_at bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this code writes and understands. */

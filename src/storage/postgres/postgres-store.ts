@@ -65,7 +65,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     listIdentityPools: async (page) => (await rows<PoolDb>(q.listPools(page.after ?? '', page.limit))).map(toPool),
     updateIdentityPool: async (p) => (await db.query(q.updatePool(p))).rowCount > 0,
     deleteIdentityPool: (id) => db.transaction(async (tx) => {
-      const results = await tx.run([BEGIN, ...q.deletePoolData(id), q.deletePool(id), COMMIT]);
+      const results = await tx.run([BEGIN, ...q.lockPool(id), ...q.deletePoolData(id), q.deletePool(id), COMMIT]);
       return (results.at(-2)?.rowCount ?? 0) > 0;
     }),
     countIdentityPools: async () => (await row<{ n: number }>({ text: 'SELECT COUNT(*) AS n FROM identity_pools' }))!.n,
@@ -377,12 +377,34 @@ const q = {
     values: [p.identityPoolId, p.identityPoolName, poolDoc(p)],
   }),
   deletePool: (id: string): Statement => ({ text: 'DELETE FROM identity_pools WHERE pool_id = $1', values: [id] }),
+  /**
+   * Before a pool's data goes: lock every identity of the pool the way writes do (in ID order, waiting for writes in
+   * flight, even one inserting its lock row right now), and mark the pool deleted. A write that checked its identity
+   * before the deletion then either commits first (and its rows are deleted below) or waits and, seeing the mark,
+   * writes nothing (applyPlan).
+   */
+  lockPool: (poolId: string): Statement[] => [
+    {
+      text: `INSERT INTO sync_locks (identity_id, pool_id)
+             SELECT identity_id, $1 FROM (
+               SELECT identity_id FROM identities WHERE pool_id = $1 UNION SELECT identity_id FROM sync_locks WHERE pool_id = $1
+             ) AS ids ORDER BY identity_id
+             ON CONFLICT (identity_id) DO UPDATE SET pool_id = excluded.pool_id WHERE false`,
+      values: [poolId],
+    },
+    {
+      text: `INSERT INTO deleted_pools (pool_id, deleted_at) VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+             ON CONFLICT DO NOTHING`,
+      values: [poolId],
+    },
+  ],
   /** Everything of a pool but its row (control plane: these statements span identities). */
   deletePoolData(poolId: string): Statement[] {
     // Every identity that owns something in the pool, created through it or only written under it.
     const ids = 'SELECT identity_id FROM identities WHERE pool_id = $1 UNION SELECT identity_id FROM datasets WHERE pool_id = $1';
     return [
       `DELETE FROM records WHERE identity_id IN (${ids})`,
+      `DELETE FROM consumed_sessions WHERE identity_id IN (${ids})`,
       `DELETE FROM subscriptions WHERE identity_id IN (${ids})`,
       `DELETE FROM devices WHERE identity_id IN (${ids})`,
       `DELETE FROM identity_logins WHERE identity_id IN (${ids}) AND pool_id = $1`,
@@ -447,7 +469,8 @@ const q = {
 
   /**
    * Stores a plan and consumes the session in ONE statement (a data-modifying CTE): the dataset row (when the plan
-   * has one), its records from parallel arrays, and the consumed-session marker.
+   * has one), its records from parallel arrays, and the consumed-session marker. When the pool was deleted since
+   * the operation checked the identity (deleted_pools), it writes nothing and drops the lock row it created.
    */
   applyPlan(c: WriteCommand, plan: WritePlan): Statement {
     const d = plan.dataset;
@@ -457,12 +480,14 @@ const q = {
     const records = d ? plan.records : [];
     return {
       name: 'cosync_apply_plan',
-      text: `WITH ds AS (
+      text: `WITH gone AS (
+               SELECT EXISTS (SELECT 1 FROM deleted_pools WHERE pool_id = $3) AS pool
+             ), ds AS (
                INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count,
                  created_at, last_modified_at, last_modified_by, num_records, data_storage, merge_parent)
                SELECT $1, $2, $3, $4::bigint, $5::boolean, $6::bigint, $7::bigint, $8::bigint, $9::text, $10::bigint,
                  $11::bigint, $12::text
-               WHERE $13::boolean
+               FROM gone WHERE $13::boolean AND NOT gone.pool
                ON CONFLICT (identity_id, name) DO UPDATE SET sync_count = excluded.sync_count,
                  deleted = excluded.deleted, last_deleted_at_sync_count = excluded.last_deleted_at_sync_count,
                  created_at = excluded.created_at, last_modified_at = excluded.last_modified_at,
@@ -474,12 +499,16 @@ const q = {
                SELECT $1, $2, r.key, r.value, r.sync_count, r.last_modified_at, r.last_modified_by,
                  r.device_last_modified_at
                FROM unnest($14::bytea[], $15::bytea[], $16::bigint[], $17::bigint[], $18::text[], $19::bigint[])
-                 AS r(key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at)
+                 AS r(key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at), gone
+               WHERE NOT gone.pool
                ON CONFLICT (identity_id, dataset_name, key_hash) DO UPDATE SET value = excluded.value,
                  sync_count = excluded.sync_count, last_modified_at = excluded.last_modified_at,
                  last_modified_by = excluded.last_modified_by, device_last_modified_at = excluded.device_last_modified_at
+             ), unlocked AS (
+               DELETE FROM sync_locks WHERE identity_id = $1 AND (SELECT pool FROM gone)
              )
-             INSERT INTO consumed_sessions (identity_id, session_id, expires_at) VALUES ($1, $20, $21)
+             INSERT INTO consumed_sessions (identity_id, session_id, expires_at) SELECT $1, $20, $21 FROM gone
+             WHERE NOT gone.pool
              ON CONFLICT DO NOTHING`,
       values: [
         c.identityId, c.datasetName, c.identityPoolId,
