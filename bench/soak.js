@@ -162,11 +162,11 @@ function printReport(tally, samples, elapsedS, cpuMicros) {
     (tally.sample ? ` (first: ${tally.sample})` : ''));
   console.log(`error-free throughput: ${(tally.ok / elapsedS).toFixed(0)} req/s (all answers ${(total / elapsedS).toFixed(0)} req/s); ` +
     `server CPU ${(cpuMicros / total).toFixed(0)} µs per request`);
-  const all = [];
+  let all = [];
   console.log('\noperation        requests      p50 ms   p99 ms');
   for (const [op, e] of tally.ops) {
     const sorted = Float64Array.from(e.latencies).sort();
-    all.push(...e.latencies);
+    all = all.concat(e.latencies);
     console.log(`${op.padEnd(16)} ${String(e.latencies.length).padStart(8)}  ${percentile(sorted, 0.5).toFixed(2).padStart(9)}  ${percentile(sorted, 0.99).toFixed(2).padStart(7)}`);
   }
   const sortedAll = Float64Array.from(all).sort();
