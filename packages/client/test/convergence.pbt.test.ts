@@ -50,10 +50,13 @@ interface Edit { key: string; value: string | null; time: number; byGuest: boole
 
 let idp: OidcIssuer;
 let t: TestServer;
+let poolId: string;
 let runs = 0;
 beforeAll(async () => {
   idp = await startOidcIssuer();
   t = await startServer({ config: { loginProviders: { [PROVIDER]: { issuer: idp.issuer, audiences: [AUDIENCE] } } } });
+  // One pool for every run (an account holds at most 1,000 pools); each run has its own user and guest identities.
+  poolId = await createPool(t, [`arn:aws:iam::123456789012:oidc-provider/${PROVIDER}`]);
 });
 afterAll(async () => {
   await t.close();
@@ -189,7 +192,7 @@ it(`devices converge with no acknowledged change lost (${RUNS} random schedules)
   await fc.assert(
     fc.asyncProperty(fc.array(command, { minLength: 4, maxLength: 40 }), async (cmds) => {
       runs += 1;
-      const world = new World(await createPool(t, [`arn:aws:iam::123456789012:oidc-provider/${PROVIDER}`]), `user-${runs}`);
+      const world = new World(poolId, `user-${runs}`);
       try {
         await world.start();
         for (const cmd of cmds) await world.run(cmd);
