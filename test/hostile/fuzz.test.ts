@@ -21,7 +21,7 @@ import { hostileRequest, ROUTES, type HostileRequestSpec } from './generators.js
 import { buildRequest, mutate, serialise, transplant, type Target } from './requests.js';
 import { exchange, sign, type SigningCredentials, type WireRequest, type WireResponse } from './wire.js';
 
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 5000);
+const RUNS = Number(process.env['FUZZ_RUNS'] ?? 3000);
 const SEED = Number(process.env['FUZZ_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 /** Well above any honest answer time on a loaded CI machine; a request without an answer by then is a hang. */
 const REQUEST_TIMEOUT_MS = 15_000;
