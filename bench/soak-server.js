@@ -30,9 +30,9 @@ const url = await server.listen();
 process.on('message', async (msg) => {
   if (msg.type === 'stats') {
     globalThis.gc?.();
-    const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+    const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
     const { userCPUTime, systemCPUTime } = process.resourceUsage();
-    process.send({ type: 'stats', rss, heapUsed, heapTotal, external, cpuMicros: userCPUTime + systemCPUTime });
+    process.send({ type: 'stats', rss, heapUsed, heapTotal, external, arrayBuffers, cpuMicros: userCPUTime + systemCPUTime });
   } else if (msg.type === 'exit') {
     await server.close();
     process.exit(0);

@@ -172,8 +172,11 @@ function printReport(tally, samples, elapsedS, cpuMicros) {
   const sortedAll = Float64Array.from(all).sort();
   console.log(`${'all'.padEnd(16)} ${String(all.length).padStart(8)}  ${percentile(sortedAll, 0.5).toFixed(2).padStart(9)}  ${percentile(sortedAll, 0.99).toFixed(2).padStart(7)}`);
 
-  console.log('\n  t s   RSS MB   heap MB (after GC)   req/s in interval');
-  for (const s of samples) console.log(`${s.t.toFixed(0).padStart(5)}  ${mb(s.rss).toFixed(1).padStart(7)}  ${mb(s.heapUsed).toFixed(1).padStart(19)}  ${s.rps.toFixed(0).padStart(18)}`);
+  console.log('\n  t s   RSS MB   heap MB (after GC)   external MB   req/s in interval');
+  for (const s of samples) {
+    console.log(`${s.t.toFixed(0).padStart(5)}  ${mb(s.rss).toFixed(1).padStart(7)}  ${mb(s.heapUsed).toFixed(1).padStart(19)}  ` +
+      `${mb(s.external).toFixed(1).padStart(12)}  ${s.rps.toFixed(0).padStart(18)}`);
+  }
   const warm = samples.filter((s) => s.t >= WARMUP_SECONDS);
   if (warm.length < 2) {
     console.log(`\nmemory growth: too few warm samples (run longer than ${WARMUP_SECONDS} s + two samples)`);
@@ -205,7 +208,7 @@ async function main() {
       const now = performance.now();
       const count = tally.ok + tally.conflicts + tally.errors;
       const stats = await server.stats();
-      samples.push({ t: (now - start) / 1000, rss: stats.rss, heapUsed: stats.heapUsed, rps: (count - lastCount) / ((now - lastAt) / 1000) });
+      samples.push({ t: (now - start) / 1000, rss: stats.rss, heapUsed: stats.heapUsed, external: stats.external, rps: (count - lastCount) / ((now - lastAt) / 1000) });
       lastCount = count;
       lastAt = now;
     }, SAMPLE_SECONDS * 1000);
