@@ -112,7 +112,7 @@ export class CosyncClient {
   async login(logins: Logins): Promise<IdentityChange> {
     return this.switchIdentity(async (previous) => {
       if (previous.authenticated) return { id: await getIdentityId(this.identityClient, this.options.identityPoolId, logins), merged: false };
-      await this.carryOutGuestDeletions(previous.identityId);
+      await this.carryOutGuestDeletions(previous.identityId, () => this.remoteFor(previous.identityId));
       const id = await loginGuest(this.identityClient, previous.identityId, logins);
       return { id, merged: id !== previous.identityId };
     }, logins);
@@ -150,8 +150,10 @@ export class CosyncClient {
     const logins = this.options.logins;
     let identity: IdentityState;
     if (logins && stored && !stored.authenticated) {
+      const guestRemote = new Remote(this.syncClientFor(stored.identityId, undefined), poolId, stored.identityId);
+      await this.carryOutGuestDeletions(stored.identityId, async () => guestRemote);
       const id = await loginGuest(this.identityClient, stored.identityId, logins);
-      if (id !== stored.identityId) await moveGuestChanges(this.store, poolId, stored.identityId, id, this.policies.resolver);
+      if (id !== stored.identityId) await moveGuestChanges(this.store, poolId, stored.identityId, id, this.policies.resolver, this.policies.now);
       identity = { format: 1, identityId: id, authenticated: true };
     } else if (logins) {
       identity = { format: 1, identityId: await this.signedInIdentity(logins, stored), authenticated: true };
@@ -180,7 +182,7 @@ export class CosyncClient {
     const next = (async () => {
       const { id, merged } = await decide(previous);
       await this.closeDatasets();
-      if (merged) await moveGuestChanges(this.store, this.options.identityPoolId, previous.identityId, id, this.policies.resolver);
+      if (merged) await moveGuestChanges(this.store, this.options.identityPoolId, previous.identityId, id, this.policies.resolver, this.policies.now);
       const identity: IdentityState = { format: 1, identityId: id, authenticated: logins !== undefined };
       await this.store.set(keys.identity(this.options.identityPoolId), identity);
       return { identity, logins, sync: this.syncClientFor(id, logins), merged };
@@ -198,7 +200,7 @@ export class CosyncClient {
    * A guest's datasets deleted locally but not yet on the server are deleted now: a merge would otherwise carry
    * their old server copies into the account.
    */
-  private async carryOutGuestDeletions(guestId: string): Promise<void> {
+  private async carryOutGuestDeletions(guestId: string, remote: () => Promise<Remote>): Promise<void> {
     const prefix = keys.datasetsOf(this.options.identityPoolId, guestId);
     for (const key of await this.store.keys(prefix)) {
       const open = this.open.get(key);
@@ -208,7 +210,7 @@ export class CosyncClient {
       }
       const copy = await LocalCopy.load(this.store, key);
       if (!copy.pendingDelete) continue;
-      await (await this.remoteFor(guestId)).deleteDataset(key.slice(prefix.length));
+      await (await remote()).deleteDataset(key.slice(prefix.length));
       await deletionDone(copy);
     }
   }

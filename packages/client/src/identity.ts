@@ -49,7 +49,7 @@ export async function loadIdentity(store: LocalStore, poolId: string): Promise<I
  * guest's local copies. What the guest had synced reaches `target` through the server's merged datasets.
  */
 export async function moveGuestChanges(
-  store: LocalStore, poolId: string, guestId: string, targetId: string, resolver: ConflictResolver,
+  store: LocalStore, poolId: string, guestId: string, targetId: string, resolver: ConflictResolver, now: () => number,
 ): Promise<void> {
   const prefix = keys.datasetsOf(poolId, guestId);
   for (const key of await store.keys(prefix)) {
@@ -65,11 +65,11 @@ export async function moveGuestChanges(
           remote: { value: change.value, modifiedAt: change.modifiedAt, syncCount: 0 },
         });
         if (r.use === 'local') continue;
-        if (r.use === 'value') { target.edit(change.key, r.value, Date.now()); continue; }
+        if (r.use === 'value') { target.edit(change.key, r.value, now()); continue; }
       }
       target.edit(change.key, change.value, change.modifiedAt);
     }
-    await target.persist();
+    if (guest.dirty().length > 0) await target.persist();
     await store.delete(key);
   }
 }

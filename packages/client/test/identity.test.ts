@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListDatasetsCommand } from '@aws-sdk/client-cognito-sync';
 import { startOidcIssuer, type OidcIssuer } from '../../../test/helpers/oidc-issuer.js';
 import { clients, createPool, device, startServer, type TestServer } from './support.js';
-import { ClosedError } from '../src/index.js';
+import { ClosedError, MemoryStore } from '../src/index.js';
 
 const PROVIDER = 'login.client.test';
 const AUDIENCE = 'client-app';
@@ -79,6 +79,31 @@ describe('a guest signing in to an existing account', () => {
     expect(again.get('n')).toBe('kept');
     await again.synchronize();
     expect(await serverDatasets(guestId)).toEqual(['notes']);
+  });
+});
+
+describe('a guest app restarted with logins', () => {
+  it('merges the stored guest like login() does, unsynced changes and pending deletions included', async () => {
+    const store = new MemoryStore();
+    const account = device(t, poolId, { logins: await login('frank'), now });
+    const accountId = await account.client.identityId();
+    const guest = device(t, poolId, { store, now });
+    const guestId = await guest.client.identityId();
+    const notes = await guest.client.openDataset('notes');
+    await notes.put('n', 'synced as a guest');
+    await notes.synchronize();
+    await notes.delete();
+    const prefs = await guest.client.openDataset('prefs');
+    await prefs.put('p', 'unsynced');
+    await guest.client.close();
+
+    const restarted = device(t, poolId, { store, logins: await login('frank'), now });
+    expect(await restarted.client.identityId()).toBe(accountId);
+    expect(await restarted.client.localDatasets()).toEqual(['prefs']);
+    expect((await restarted.client.openDataset('prefs')).getAll()).toEqual({ p: 'unsynced' });
+    // The guest's deleted dataset was deleted before the merge, so nothing of it reaches the account.
+    expect(await serverDatasets(accountId)).toEqual([]);
+    expect(guestId).not.toBe(accountId);
   });
 });
 
