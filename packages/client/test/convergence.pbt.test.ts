@@ -3,7 +3,7 @@
  * strings included), removes, syncs (some with an edit racing the sync, some two devices at once, so the server
  * answers 409), network loss, dataset deletion and a guest who signs in mid-run (merged into the account) always
  * converge: after everyone is back online and has synced, every device holds exactly the server's records, no
- * merged dataset is left, and no acknowledged change is lost.
+ * merged dataset is left, and no acknowledged change is lost, app restarts on the same store included.
  *
  * "Not lost" is checked against a logical clock that stamps every edit: each key must hold its latest edit (last
  * writer wins, the default resolution) unless a dataset deletion reached the server after that edit, or the latest
@@ -15,7 +15,15 @@ import fc from 'fast-check';
 import { ListDatasetsCommand, ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
 import { startOidcIssuer, type OidcIssuer } from '../../../test/helpers/oidc-issuer.js';
 import { clients, createPool, device, startServer, type Device, type TestServer } from './support.js';
-import type { Dataset, SyncResult } from '../src/index.js';
+import { MemoryStore, type Dataset, type LocalStore, type StoredValue, type SyncResult } from '../src/index.js';
+
+/** The same stored values behind a new store object (close() ended the old one). */
+function reopened(store: LocalStore): LocalStore {
+  return {
+    get: (k) => store.get(k), set: (k, v: StoredValue) => store.set(k, v), delete: (k) => store.delete(k),
+    keys: (p) => store.keys(p), close: async () => undefined,
+  };
+}
 
 const RUNS = Number(process.env['CLIENT_PBT_RUNS'] ?? 120);
 const PROVIDER = 'login.pbt.test';
@@ -32,7 +40,8 @@ type Cmd =
   | { t: 'race'; a: number; b: number }
   | { t: 'network'; dev: number }
   | { t: 'delete'; dev: number }
-  | { t: 'login' };
+  | { t: 'login' }
+  | { t: 'restart'; dev: number };
 
 const dev = fc.integer({ min: 0, max: DEVICES - 1 });
 const key = fc.constantFrom(...KEYS);
@@ -44,6 +53,7 @@ const command: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ t: fc.constant('network' as const), dev }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('delete' as const), dev }) },
   { weight: 1, arbitrary: fc.constant({ t: 'login' as const }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('restart' as const), dev }) },
 );
 
 interface Edit { key: string; value: string | null; time: number; byGuest: boolean }
@@ -80,11 +90,27 @@ class World {
 
   async start(): Promise<void> {
     for (let i = 0; i < DEVICES; i++) {
-      const logins = i === GUEST ? undefined : await this.login();
-      const d = device(t, this.poolId, { now: this.now, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 4 }, ...(logins ? { logins } : {}) });
+      const d = await this.boot(i, new MemoryStore());
       this.devices.push(d);
       this.datasets.push(await d.client.openDataset(DATASET));
     }
+  }
+
+  /** A device's app starting on its store: signed in, except the guest until it has signed in. */
+  async boot(i: number, store: LocalStore): Promise<Device> {
+    const logins = i === GUEST && !this.guestSignedIn ? undefined : await this.login();
+    return device(t, this.poolId, { store, now: this.now, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 4 }, ...(logins ? { logins } : {}) });
+  }
+
+  /** The app closes and starts again on the same store (offline stays offline): nothing stored may be lost. */
+  async restart(i: number): Promise<void> {
+    const old = this.devices[i]!;
+    await old.client.close();
+    old.network.handler.destroy();
+    const d = await this.boot(i, reopened(old.store));
+    d.network.online = old.network.online;
+    this.devices[i] = d;
+    this.datasets[i] = await d.client.openDataset(DATASET);
   }
 
   login() {
@@ -140,6 +166,7 @@ class World {
       case 'network': { const n = this.devices[cmd.dev]!.network; n.online = !n.online; return; }
       case 'delete': return this.datasets[cmd.dev]!.delete();
       case 'login': return this.signIn();
+      case 'restart': return this.restart(cmd.dev);
     }
   }
 
