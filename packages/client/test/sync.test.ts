@@ -118,4 +118,45 @@ describe('synchronize()', () => {
     await db.synchronize();
     expect([da.get('x'), db.get('x')]).toEqual(['merged', 'merged']);
   });
+
+  it('applies the remote-deletion policy and tells listeners: by default unsynced changes survive', async () => {
+    const { a, b } = await twoDevices();
+    const da = await a.client.openDataset('deleted');
+    await da.put('synced', '1');
+    await da.put('other', '2');
+    await da.synchronize();
+    const db = await b.client.openDataset('deleted');
+    await db.synchronize();
+    await db.put('unsynced', 'kept');
+    await da.delete();
+    expect(da.getAll()).toEqual({});
+    await da.synchronize();
+
+    const events: string[] = [];
+    db.on('remoteDeleted', (e) => events.push(`${e.datasetName}:${e.policy}`));
+    const r = await db.synchronize();
+    expect(r.remoteDeleted).toBe(true);
+    expect(events).toEqual(['deleted:keep-unsynced']);
+    expect(db.getAll()).toEqual({ unsynced: 'kept' });
+    await da.synchronize();
+    expect(da.getAll()).toEqual({ unsynced: 'kept' });
+  });
+
+  it('drops everything on a remote deletion with the delete policy', async () => {
+    const { a, id } = await twoDevices();
+    const store = new MemoryStore();
+    await store.set(`cosync/${poolId}/identity`, { format: 1, identityId: id, authenticated: false });
+    const c = device(t, poolId, { store, onRemoteDeleted: 'delete' });
+    const da = await a.client.openDataset('dropped');
+    await da.put('k', 'v');
+    await da.synchronize();
+    const dc = await c.client.openDataset('dropped');
+    await dc.synchronize();
+    await dc.put('unsynced', 'lost on purpose');
+    await da.delete();
+    await da.synchronize();
+    const r = await dc.synchronize();
+    expect(r.remoteDeleted).toBe(true);
+    expect(dc.getAll()).toEqual({});
+  });
 });
