@@ -142,7 +142,7 @@ export type LabelEncoding = 'rfc3986' | 'raw' | 'badPercent' | 'doubleEncoded';
 export type BodyMode =
   | { kind: 'json' } | { kind: 'truncated'; at: number } | { kind: 'invalidUtf8'; at: number; bytes: readonly number[] }
   | { kind: 'deep'; depth: number; open: '[' | '{"a":' } | { kind: 'huge'; size: number } | { kind: 'notObject'; text: string }
-  | { kind: 'duplicateKeys' } | { kind: 'empty' };
+  | { kind: 'duplicateKeys' } | { kind: 'empty' } | { kind: 'repeatLists'; times: number };
 
 /**
  * Who signs the request, and where it is aimed:
@@ -192,6 +192,7 @@ const bodyMode: fc.Arbitrary<BodyMode> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('[]', '"x"', '1', 'null', 'true', '{"a":1}garbage', '\uFEFF{}', '{"__proto__":{"x":1}}')
     .map((text) => ({ kind: 'notObject' as const, text })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'duplicateKeys' as const }) },
+  { weight: 1, arbitrary: fc.constantFrom(100, 1000, 5000).map((times) => ({ kind: 'repeatLists' as const, times })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'empty' as const }) },
 );
 

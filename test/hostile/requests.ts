@@ -72,6 +72,12 @@ function bodyBytes(mode: BodyMode, members: Record<string, unknown>, firstMember
     case 'notObject': return Buffer.from(mode.text, 'utf8');
     case 'duplicateKeys': return Buffer.from(text === '{}' ? '{"a":1,"a":2}' : `{"${Object.keys(members)[0]}":"dup",${text.slice(1)}`, 'utf8');
     case 'empty': return Buffer.alloc(0);
+    case 'repeatLists': {
+      // Top-level lists only, repeated to `times` items (nested ones would multiply).
+      const longer = Object.fromEntries(Object.entries(members).map(([k, v]) =>
+        [k, Array.isArray(v) && v.length > 0 ? Array.from({ length: mode.times }, (_, i) => v[i % v.length] as unknown) : v]));
+      return Buffer.from(JSON.stringify(longer), 'utf8');
+    }
   }
 }
 
