@@ -63,14 +63,13 @@ export async function benchSchema(url) {
  * writes for the new sync count (`next`, from -D next=1): every client owns one identity, seeded at count 1, as
  * each bench connection does, so the count is the one the plan would compute.
  */
-export function updateScript(value) {
+export function updateScript(value, { identityRead = false } = {}) {
   const ident = `'bench-' || :client_id`;
   const key = `'\\x${Buffer.from('key000').toString('hex')}'::bytea`;
   const val = `'\\x${Buffer.from(value).toString('hex')}'::bytea`;
   return `\\set sess random(1, 1000000000000)
 \\set next :next + 1
-SELECT identity_id, pool_id, created_at, last_modified_at, disabled FROM identities WHERE identity_id = ${ident};
-\\startpipeline
+${identityRead ? `SELECT identity_id, pool_id, created_at, last_modified_at, disabled FROM identities WHERE identity_id = ANY(ARRAY[${ident}]);\n` : ''}\\startpipeline
 BEGIN ISOLATION LEVEL READ COMMITTED;
 INSERT INTO sync_locks (identity_id, pool_id) VALUES (${ident}, 'bench-pool')
   ON CONFLICT (identity_id) DO UPDATE SET pool_id = excluded.pool_id WHERE false;

@@ -337,7 +337,7 @@ if (!PG_URL) {
         // Four idle connections, then the server ends them all. Calls made at once meet connections the pool still
         // believes alive: reads, idempotent batches and transactions that had not sent COMMIT retry on others.
         for (let round = 0; round < 3; round++) {
-          await Promise.all([1, 2, 3, 4].map((i) => store.getIdentity(`warm-${i}`)));
+          await Promise.all([1, 2, 3, 4].map((i) => store.getDataset(`warm-${i}`, 'ds')));
           const killed = await s.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app]);
           expect(killed.rowCount).toBe(4);
           const c = command('id-1', 'ds', ['k']);

@@ -6,6 +6,8 @@ import type {
 import { migrate } from './migrations.js';
 import { BEGIN, COMMIT, createDb, type PgPoolOptions, type Statement } from './pool.js';
 import { identityLinkMethods } from './identity-links.js';
+import { readBatcher } from './read-batcher.js';
+import { writeBatcher } from './write-batcher.js';
 
 export type PostgresStoreOptions = PgPoolOptions;
 
@@ -48,6 +50,27 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const rows = async <R>(statement: Statement): Promise<R[]> => (await db.read(statement)).rows as R[];
   const row = async <R>(statement: Statement): Promise<R | undefined> => (await rows<R>(statement))[0];
 
+  const identities = readBatcher(async (ids: readonly string[]) => new Map((await rows<IdentityDb>({
+    name: 'cosync_get_identities',
+    text: `SELECT ${IDENTITY} FROM identities WHERE identity_id = ANY($1::text[])`,
+    values: [ids],
+  })).map((r) => [r.identity_id, r])));
+
+  const writeBatch = writeBatcher(db, {
+    maxInFlight: Math.max(1, Math.floor(options.poolSize / 2)),
+    maxBatch: 64,
+    lock: (c) => q.lockIdentity(c.identityId, c.identityPoolId),
+    readState: (c) => q.writeState(c),
+    toState: (r) => toWriteState(r as WriteStateDb),
+    apply: (c, plan) => q.applyPlan(c, plan),
+    // The lock row a refused write created must not outlive a pool deleted meanwhile (applyPlan does the same).
+    refused: (c) => ({
+      name: 'cosync_refused_write',
+      text: 'DELETE FROM sync_locks WHERE identity_id = $1 AND EXISTS (SELECT 1 FROM deleted_pools WHERE pool_id = $2)',
+      values: [c.identityId, c.identityPoolId],
+    }),
+  });
+
   const store: Omit<SyncStore, 'engine' | 'close'> = {
     async getOrCreateSecret(name, generate) {
       const existing = await row<{ value: string }>(q.getSecret(name));
@@ -79,11 +102,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         values: [i.identityId, i.identityPoolId, i.createdAt, i.lastModifiedAt, i.disabled],
       });
     },
-    getIdentity: async (id) => map(await row<IdentityDb>({
-      name: 'cosync_get_identity',
-      text: `SELECT ${IDENTITY} FROM identities WHERE identity_id = $1`,
-      values: [id],
-    }), toIdentity),
+    // Every sync operation starts with it: concurrent calls share one statement (read-batcher.ts).
+    getIdentity: async (id) => map(await identities(id), toIdentity),
     listIdentities: async (poolId, page) => (await rows<IdentityDb>({
       text: `SELECT ${IDENTITY} FROM identities WHERE pool_id = $1 AND identity_id > $2 ORDER BY identity_id LIMIT $3`,
       values: [poolId, page.after ?? '', page.limit],
@@ -146,14 +166,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         values: [identityId, name, from, range.upToSyncCount, after.syncCount, utf8(after.key), page.limit],
       })).map(toRecord);
     },
+    // Group commit of concurrent writes of different identities (write-batcher.ts); a lone write is one
+    // transaction of its own, as before: [BEGIN, lock, read state], plan, [apply, COMMIT].
     writeRecords: <T extends WritePlan>(command: WriteCommand, plan: (state: DatasetWriteState) => T): Promise<T> =>
-      db.transaction(async (tx) => {
-        const c = command;
-        const [, , read] = await tx.run([BEGIN, q.lockIdentity(c.identityId, c.identityPoolId), q.writeState(c)]);
-        const planned = plan(toWriteState(read!.rows[0] as WriteStateDb));
-        await tx.run([q.applyPlan(c, planned), COMMIT]);
-        return planned;
-      }),
+      writeBatch(command, plan),
     deleteDataset: (identityId, name, now) => db.transaction(async (tx) => {
       const results = await tx.run([BEGIN, q.lockExistingIdentity(identityId), q.deleteDataset(identityId, name, now), COMMIT]);
       return map(results[2]!.rows[0] as DatasetDb | undefined, toDataset);
