@@ -58,8 +58,8 @@ export async function moveGuestChanges(
     const target = await LocalCopy.load(store, keys.dataset(poolId, targetId, name));
     for (const change of guest.dirty()) {
       const mine = target.record(change.key);
-      if (mine && mine.value === change.value) continue;
-      if (mine) {
+      if (mine && mine.value === change.value && mine.modifiedAt >= change.modifiedAt) continue;
+      if (mine && mine.value !== change.value) {
         const r = await resolver({
           datasetName: name, key: change.key, local: { value: mine.value, modifiedAt: mine.modifiedAt },
           remote: { value: change.value, modifiedAt: change.modifiedAt, syncCount: 0 },

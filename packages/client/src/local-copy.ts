@@ -80,6 +80,12 @@ export class LocalCopy {
     if (local && local.pending > 0) {
       if (remote.syncCount === local.syncCount) return { kind: 'unchanged' };
       if (local.value !== remote.value) return { kind: 'conflict', local };
+      if (local.modifiedAt > remote.modifiedAt) {
+        // Same value, written later here: push it again so the server carries the later time, which later
+        // last-writer-wins decisions on other devices compare against.
+        this.records.set(remote.key, { ...local, syncCount: remote.syncCount });
+        return { kind: 'unchanged' };
+      }
     }
     this.records.set(remote.key, { ...remote, pending: 0 });
     return { kind: 'applied', valueChanged: (local?.value ?? null) !== remote.value };

@@ -236,7 +236,10 @@ async function foldMerged(ctx: SyncContext, result: SyncResult, names: readonly 
 
 async function foldRecord(ctx: SyncContext, result: SyncResult, merged: RemoteRecord, generation: number): Promise<void> {
   const local = ctx.copy.record(merged.key);
-  if (local && local.value === merged.value) return;
+  if (local && local.value === merged.value) {
+    if (merged.modifiedAt > local.modifiedAt) ctx.copy.edit(merged.key, merged.value, merged.modifiedAt);
+    return;
+  }
   let resolution: Resolution = { use: 'remote' };
   if (local) {
     resolution = await ctx.policies.resolver({
