@@ -3,8 +3,8 @@
  * headers and body as the model says, the body bent as the spec says, then signed, mutated or transplanted.
  */
 import { createHash } from 'node:crypto';
-import type { BodyMode, HostileRequestSpec, Mutation, Route } from './generators.js';
-import { serialise, sign, type SigningCredentials, type WireRequest } from './wire.js';
+import type { BodyMode, HostileRequestSpec, Mutation } from './generators.js';
+import { serialise, type WireRequest } from './wire.js';
 
 /** What the placeholders stand for in one request. */
 export interface Target {
@@ -176,10 +176,6 @@ export function transplant(signedFor: WireRequest, aimedAt: WireRequest): WireRe
     ...aimedAt.headers.filter(([n]) => !signatureHeaders.has(n.toLowerCase())),
   ];
   return { ...aimedAt, headers };
-}
-
-export function signFor(route: Route, req: WireRequest, port: number, credentials: SigningCredentials, region: string): Promise<WireRequest> {
-  return sign(req, port, credentials, route.service, region);
 }
 
 export { serialise };
