@@ -159,4 +159,35 @@ describe('synchronize()', () => {
     expect(r.remoteDeleted).toBe(true);
     expect(dc.getAll()).toEqual({});
   });
+
+  it('keeps an edit made while an async resolver is deciding, over both conflicting values', async () => {
+    const { a, b } = await twoDevices();
+    const da = await a.client.openDataset('slow-resolver');
+    const db = await b.client.openDataset('slow-resolver');
+    await da.put('x', 'base');
+    await da.synchronize();
+    await db.synchronize();
+    await db.put('x', 'from-b');
+    await db.synchronize();
+    await da.put('x', 'from-a');
+    let release!: () => void;
+    let asked!: () => void;
+    const deciding = new Promise<void>((resolve) => { release = resolve; });
+    const resolverCalled = new Promise<void>((resolve) => { asked = resolve; });
+    (a.client as unknown as { policies: { resolver: unknown } }).policies.resolver = async () => {
+      asked();
+      await deciding;
+      return { use: 'remote' };
+    };
+    const sync = da.synchronize();
+    await resolverCalled;
+    await da.put('x', 'typed during the sync');
+    release();
+    const r = await sync;
+    expect(r.conflicts).toHaveLength(1);
+    expect(da.get('x')).toBe('typed during the sync');
+    await da.synchronize();
+    await db.synchronize();
+    expect(db.get('x')).toBe('typed during the sync');
+  });
 });
