@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
 import { clients, createPool, device, startServer, type TestServer } from './support.js';
-import { MemoryStore, SyncError, remoteWins } from '../src/index.js';
+import { MemoryStore, SyncError, remoteWins, type ConflictResolver, type CosyncClientOptions } from '../src/index.js';
 
 let t: TestServer;
 let poolId: string;
@@ -14,12 +14,12 @@ beforeAll(async () => {
 afterAll(async () => { await t.close(); });
 
 /** Two devices of one identity: the second is told the first's identity ID through a shared store entry. */
-async function twoDevices() {
-  const a = device(t, poolId);
+async function twoDevices(aOptions: Partial<CosyncClientOptions> = {}, bOptions: Partial<CosyncClientOptions> = {}) {
+  const a = device(t, poolId, aOptions);
   const id = await a.client.identityId();
   const store = new MemoryStore();
   await store.set(`cosync/${poolId}/identity`, { format: 1, identityId: id, authenticated: false });
-  const b = device(t, poolId, { store });
+  const b = device(t, poolId, { ...bOptions, store });
   expect(await b.client.identityId()).toBe(id);
   return { a, b, id };
 }
@@ -51,15 +51,13 @@ describe('synchronize()', () => {
   it('resolves a conflict by last writer wins and both devices converge', async () => {
     let clock = Date.UTC(2026, 0, 1);
     const now = () => (clock += 1000);
-    const { a, b } = await twoDevices();
+    const { a, b } = await twoDevices({ now }, { now });
     const da = await a.client.openDataset('game');
     const db = await b.client.openDataset('game');
     await da.put('score', '1');
     await da.synchronize();
     await db.synchronize();
     // Both change the same key offline; b writes later.
-    (a.client as unknown as { policies: { now: () => number } }).policies.now = now;
-    (b.client as unknown as { policies: { now: () => number } }).policies.now = now;
     await da.put('score', 'from-a');
     await db.put('score', 'from-b');
     await da.synchronize();
@@ -100,7 +98,7 @@ describe('synchronize()', () => {
   });
 
   it('honours a custom resolver', async () => {
-    const { a, b } = await twoDevices();
+    const { a, b } = await twoDevices({ resolver: () => ({ use: 'value', value: 'merged' }) });
     const da = await a.client.openDataset('custom');
     await da.put('x', 'a1');
     await da.synchronize();
@@ -111,8 +109,6 @@ describe('synchronize()', () => {
     await da.put('x', 'a2');
     const seen: string[] = [];
     da.on('conflict', (c) => seen.push(`${c.key}:${c.local.value}/${c.remote.value}`));
-    void remoteWins;
-    (a.client as unknown as { policies: { resolver: unknown } }).policies.resolver = () => ({ use: 'value', value: 'merged' });
     await da.synchronize();
     expect(seen).toEqual(['x:a2/b1']);
     await db.synchronize();
@@ -161,7 +157,16 @@ describe('synchronize()', () => {
   });
 
   it('keeps an edit made while an async resolver is deciding, over both conflicting values', async () => {
-    const { a, b } = await twoDevices();
+    let release!: () => void;
+    let asked!: () => void;
+    const deciding = new Promise<void>((resolve) => { release = resolve; });
+    const resolverCalled = new Promise<void>((resolve) => { asked = resolve; });
+    const slowRemoteWins: ConflictResolver = async (c) => {
+      asked();
+      await deciding;
+      return remoteWins(c);
+    };
+    const { a, b } = await twoDevices({ resolver: slowRemoteWins });
     const da = await a.client.openDataset('slow-resolver');
     const db = await b.client.openDataset('slow-resolver');
     await da.put('x', 'base');
@@ -170,15 +175,6 @@ describe('synchronize()', () => {
     await db.put('x', 'from-b');
     await db.synchronize();
     await da.put('x', 'from-a');
-    let release!: () => void;
-    let asked!: () => void;
-    const deciding = new Promise<void>((resolve) => { release = resolve; });
-    const resolverCalled = new Promise<void>((resolve) => { asked = resolve; });
-    (a.client as unknown as { policies: { resolver: unknown } }).policies.resolver = async () => {
-      asked();
-      await deciding;
-      return { use: 'remote' };
-    };
     const sync = da.synchronize();
     await resolverCalled;
     await da.put('x', 'typed during the sync');
