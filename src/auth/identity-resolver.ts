@@ -28,6 +28,7 @@ export function identityCredentialsResolver(services: Services): CredentialResol
         identityId: claims.identityId,
         identityPoolId: claims.identityPoolId,
         accountId: services.accountId,
+        identity,
       },
     };
   };

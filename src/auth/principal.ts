@@ -1,3 +1,5 @@
+import type { Identity } from '../storage/types.js';
+
 /**
  * Who is calling. Every signed request resolves to exactly one principal before any operation runs.
  *
@@ -15,6 +17,11 @@ export type Principal =
       readonly identityId: string;
       readonly identityPoolId: string;
       readonly accountId: string;
+      /**
+       * The identity as the credentials' resolver read it for this request (it exists, is enabled and is in
+       * identityPoolId), so that operations on the caller's own identity need not read it again.
+       */
+      readonly identity?: Identity;
     }
   | { readonly kind: 'anonymous' };
 

@@ -24,6 +24,12 @@ export async function requirePool(ctx: RequestContext, identityPoolId: string, k
 export async function requireIdentity(
   ctx: RequestContext, identityPoolId: string, identityId: string, kind: Missing,
 ): Promise<Identity> {
+  const { principal } = ctx;
+  // Identity credentials for this very identity: their resolver read and checked it earlier in this request.
+  if (principal.kind === 'identity' && principal.identity && principal.identityId === identityId
+    && principal.identityPoolId === identityPoolId) {
+    return principal.identity;
+  }
   return checkIdentity(ctx, await ctx.services.store.getIdentity(identityId), identityPoolId, identityId, kind);
 }
 
