@@ -2,12 +2,12 @@
 // time, a fresh one per scenario); the load generator (bench/http-client.js) runs here. See bench/README.md.
 import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openConnections, runLoad, summarise } from './http-client.js';
 import { benchSchema, findPostgres, runPgbench, seedForPgbench, updateScript } from './pg-ceiling.js';
-import { VALUE, bareScenario, identityUpdateScenario, listScenario, onPostgres, updateScenario } from './scenarios.js';
+import { VALUE, bareScenario, identityUpdateScenario, listScenario, onPostgres, updateScenario, withWorkers } from './scenarios.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -19,6 +19,7 @@ const PROFILE = process.env.BENCH_PROF === '1'; // --cpu-prof on each server chi
 const ONLY = process.env.BENCH_ONLY; // run only scenarios whose name contains this (the ceiling always runs)
 
 const CEILING = 'bare node:http (ceiling)';
+const CORES = Math.max(2, availableParallelism());
 const SCENARIOS = [
   updateScenario(1, 'FULL'),
   updateScenario(10, 'FULL'),
@@ -26,6 +27,9 @@ const SCENARIOS = [
   updateScenario(1, 'NORMAL'),
   identityUpdateScenario({ trigger: false }),
   identityUpdateScenario({ trigger: true }),
+  // One server process per core (`cosync serve --workers auto`).
+  withWorkers(updateScenario(1, 'FULL'), CORES),
+  withWorkers(listScenario(), CORES),
 ].filter((s) => !ONLY || s.name.includes(ONLY));
 const PG_SCENARIOS = [
   onPostgres(updateScenario(1, 'FULL'), 'PostgreSQL: UpdateRecords 1 record (durable)'),
@@ -36,7 +40,7 @@ const PG_CEILING_READ = 'PostgreSQL: pgbench, + one identity read per write';
 
 function startChild(server, dataDir, script = 'server-child.js') {
   const args = server.kind === 'bare' ? ['bare']
-    : server.kind === 'cosync' ? ['cosync', server.synchronous, dataDir]
+    : server.kind === 'cosync' ? ['cosync', server.synchronous, dataDir, '-', String(server.workers ?? 1)]
       : server.kind === 'cosync-pg' ? ['cosync-pg', '-', dataDir, server.url] : [];
   const profile = PROFILE && script === 'server-child.js';
   const execArgv = ['--no-warnings', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(HERE, 'results', 'prof')}`] : [])];

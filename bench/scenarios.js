@@ -141,6 +141,14 @@ export function listScenario() {
 }
 
 /**
+ * A scenario run against `workers` Cosync processes on the one SQLite file, as `cosync serve --workers N` runs them
+ * (src/cluster.ts): the same requests, over the same connections, which the cluster hands to the workers in turn.
+ */
+export function withWorkers(scenario, workers) {
+  return { ...scenario, name: `${scenario.name}, ${workers} workers`, server: { ...scenario.server, workers } };
+}
+
+/**
  * A scenario run against a Cosync instance on PostgreSQL instead of SQLite (run.js gives it a fresh schema, in
  * `server.url`, and drops it afterwards).
  */

@@ -1,13 +1,17 @@
 // The server under test, in its own process (forked by run.js), so it does not share an event loop with the
-// load generator. argv: 'cosync' <FULL|NORMAL> <dataDir>  |  'cosync-pg' - <dataDir> <postgres URL>  |  'bare'.
-// Sends {port} when listening; answers {type:'stats'} with its peak RSS and CPU time used so far; exits on
-// {type:'exit'}.
+// load generator. argv: 'cosync' <FULL|NORMAL> <dataDir> - <workers>  |  'cosync-pg' - <dataDir> <postgres URL>
+// |  'bare'. With workers > 1 it runs as `cosync serve --workers N` does (src/cluster.ts): this process is the
+// primary, and the same script runs in each worker.
+// Sends {port} when listening; answers {type:'stats'} with its peak RSS and CPU time used so far (every process of
+// a worker pool, summed); exits on {type:'exit'}.
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
 import { BENCH_CREDENTIALS, BENCH_WEBHOOK_SECRET, REGION } from './sign.js';
 
-const [kind, synchronous, dataDir, pgUrl] = process.argv.slice(2);
+const [kind, synchronous, dataDir, pgUrl, workersArg] = process.argv.slice(2);
+const WORKERS = Number(workersArg ?? 1);
 /** Connections per instance on PostgreSQL (COSYNC_BENCH_PG_POOL; the server's default is 10). */
 const PG_POOL = Number(process.env.COSYNC_BENCH_PG_POOL ?? 10);
 
@@ -54,9 +58,33 @@ async function startCosync() {
   };
   // Server keys, so GetCredentialsForIdentity can issue the identity credentials some scenarios sign with.
   const keys = serverKeys([{ id: 'bench', secret: Buffer.alloc(32, 7) }]);
-  const server = await createServer({ config, developerCredentials: BENCH_CREDENTIALS, serverKeys: keys });
+  const options = { config: { ...config, workers: WORKERS }, developerCredentials: BENCH_CREDENTIALS, serverKeys: keys };
+  if (WORKERS > 1) return startWorkerPool(options);
+  const server = await createServer(options);
   const url = await server.listen();
-  return { port: Number(new URL(url).port), close: () => server.close() };
+  return { port: Number(new URL(url).port), close: () => server.close(), pids: () => [process.pid] };
+}
+
+/** The primary of a worker pool, or (in a worker) undefined once that worker serves. */
+async function startWorkerPool(options) {
+  const { startWorkerPool, runWorker } = await import('../dist/cluster.js');
+  const { createLogger } = await import('../dist/logger.js');
+  const logger = createLogger('warn');
+  if (cluster.isWorker) {
+    await runWorker({ ...options, logger });
+    return undefined;
+  }
+  const pool = await startWorkerPool(options.config, logger);
+  const workerPids = () => Object.values(cluster.workers ?? {}).map((w) => w.process.pid);
+  return { port: Number(new URL(pool.url).port), close: () => pool.stop(), pids: () => [process.pid, ...workerPids()] };
+}
+
+/** CPU time (user + system; /proc/<pid>/stat counts clock ticks of 10 ms) and peak RSS (VmHWM) of one process. */
+function procStats(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuMicros: (Number(fields[11]) + Number(fields[12])) * 10_000, peakRssKb: hwm ? Number(hwm[1]) : 0 };
 }
 
 /**
@@ -74,13 +102,24 @@ function peakRssKb() {
 }
 
 const server = kind === 'bare' ? await startBare() : await startCosync();
-process.on('message', async (msg) => {
-  if (msg.type === 'stats') {
-    const { userCPUTime, systemCPUTime } = process.resourceUsage();
-    process.send({ type: 'stats', maxRssKb: peakRssKb(), cpuMicros: userCPUTime + systemCPUTime });
-  } else if (msg.type === 'exit') {
-    await server.close();
-    process.exit(0); // --cpu-prof writes its profile here
+// A pool's worker serves, and answers its primary only.
+if (server) {
+  process.on('message', async (msg) => {
+    if (msg.type === 'stats') process.send({ type: 'stats', ...stats(server) });
+    else if (msg.type === 'exit') {
+      await server.close();
+      process.exit(0); // --cpu-prof writes its profile here
+    }
+  });
+  process.send({ type: 'ready', port: server.port });
+}
+
+/** This process's CPU time and peak RSS; for a worker pool, the sums over the primary and its workers. */
+function stats(server) {
+  if (server.pids && server.pids().length > 1) {
+    const all = server.pids().map(procStats);
+    return { maxRssKb: all.reduce((n, p) => n + p.peakRssKb, 0), cpuMicros: all.reduce((n, p) => n + p.cpuMicros, 0) };
   }
-});
-process.send({ type: 'ready', port: server.port });
+  const { userCPUTime, systemCPUTime } = process.resourceUsage();
+  return { maxRssKb: peakRssKb(), cpuMicros: userCPUTime + systemCPUTime };
+}
