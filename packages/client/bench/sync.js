@@ -100,6 +100,18 @@ async function scenario(target, label, storeFor) {
   console.log(`  synchronize(): pull ${RECORDS}       ${median(rounds.map((r) => r.pullMs)).toFixed(1).padStart(8)} ms   ${req(last.pullRequests)}`);
 }
 
+/** Puts awaited one at a time: each is its own durable write (temporary file, fsync, rename, directory fsync). */
+async function sequentialPuts(target, store) {
+  const client = new CosyncClient({ identityPoolId: target.poolId, region: target.region, endpoint: target.endpoint, store });
+  const ds = await client.openDataset('sequential');
+  const count = 100;
+  const t0 = performance.now();
+  for (let k = 0; k < count; k++) await ds.put(`key-${k}`, `value-${k}`);
+  const ms = performance.now() - t0;
+  console.log(`\nfile store, ${count} puts awaited one by one: ${(ms / count).toFixed(2)} ms per put (one durable write each)`);
+  await client.close();
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), 'cosync-client-bench-'));
 const target = await startCosync(dataDir);
 try {
@@ -107,6 +119,7 @@ try {
   await scenario(target, 'memory', () => new MemoryStore());
   let n = 0;
   await scenario(target, 'file', () => new FileStore(join(dataDir, `store-${++n}`)));
+  await sequentialPuts(target, new FileStore(join(dataDir, 'sequential')));
 } finally {
   await target.server.close();
   rmSync(dataDir, { recursive: true, force: true });
