@@ -57,7 +57,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   })).map((r) => [r.identity_id, r])));
 
   const writeBatch = writeBatcher(db, {
-    maxInFlight: Math.max(1, Math.floor(options.poolSize / 2)),
+    // More batches in flight mostly make smaller batches (more round trips and socket writes per write) without
+    // committing faster; a few keep the database's cores busy while others wait for their answers.
+    maxInFlight: Math.max(1, Math.min(4, Math.floor(options.poolSize / 2))),
     maxBatch: 64,
     lock: (c) => q.lockIdentity(c.identityId, c.identityPoolId),
     readState: (c) => q.writeState(c),
