@@ -13,6 +13,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
 import { clients, createPool, device, startServer, type TestServer } from './support.js';
 import { MemoryStore } from '../src/index.js';
+import { storeChecks } from './store-checks.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -26,6 +27,15 @@ let poolId: string;
 let site: Server;
 let origin: string;
 let browser: Browser;
+
+interface Target { endpoint: string; region: string; identityPoolId: string }
+type PageApi = {
+  cosync: {
+    writeAndSync(x: Target): Promise<unknown>;
+    reopenAndSync(x: Target): Promise<unknown>;
+    storeSuite(): Promise<{ ran: string[]; failures: string[] }>;
+  };
+};
 
 /** Serves the page and the bundle from another origin than the Cosync server, so every call is cross-origin. */
 async function serveBundle(): Promise<void> {
@@ -65,7 +75,6 @@ describe.runIf(haveChromium)('the client in headless Chromium with the IndexedDB
     await page.goto(`${origin}/`);
     await page.waitForFunction(() => 'cosync' in globalThis);
     const target = { endpoint: t.endpoint, region: t.region, identityPoolId: poolId };
-    type PageApi = { cosync: { writeAndSync(x: typeof target): Promise<unknown>; reopenAndSync(x: typeof target): Promise<unknown> } };
 
     const first = await page.evaluate((x) => (globalThis as unknown as PageApi).cosync.writeAndSync(x), target) as {
       identityId: string; pushed: string[]; requests: { listRecords: number; updateRecords: number };
@@ -94,6 +103,16 @@ describe.runIf(haveChromium)('the client in headless Chromium with the IndexedDB
     expect(second.pulled).toEqual(['fromNode', 'theme']);
     expect(second.after).toEqual({ theme: 'light', empty: '', fromNode: 'hello' });
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('passes the store suite on the real IndexedDB', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => 'cosync' in globalThis);
+    const result = await page.evaluate(() => (globalThis as unknown as PageApi).cosync.storeSuite());
+    expect(result.failures).toEqual([]);
+    expect(result.ran).toEqual(storeChecks.map((c) => c.name));
     await page.close();
   });
 });

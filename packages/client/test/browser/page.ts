@@ -3,7 +3,8 @@
  * test through window functions. Each call builds a new client over the same IndexedDB database, as a page
  * reload would.
  */
-import { CosyncClient, IndexedDbStore } from '../../src/index.js';
+import { CosyncClient, IndexedDbStore, type LocalStore } from '../../src/index.js';
+import { runStoreChecks } from '../store-checks.js';
 
 interface Target { endpoint: string; region: string; identityPoolId: string }
 
@@ -36,4 +37,19 @@ async function reopenAndSync(t: Target) {
   return { identityId, before, after, pulled: result.pulled.sort() };
 }
 
-Object.assign(globalThis, { cosync: { writeAndSync, reopenAndSync } });
+/** The store suite on the browser's own IndexedDB, each store in a database of its own. */
+async function storeSuite() {
+  let n = 0;
+  const names = new WeakMap<LocalStore, string>();
+  return runStoreChecks({
+    create: async () => {
+      const name = `cosync-store-suite-${++n}`;
+      const store = new IndexedDbStore(name);
+      names.set(store, name);
+      return store;
+    },
+    reopen: async (store) => new IndexedDbStore(names.get(store)),
+  });
+}
+
+Object.assign(globalThis, { cosync: { writeAndSync, reopenAndSync, storeSuite } });
