@@ -82,6 +82,39 @@ describe('a guest signing in to an existing account', () => {
   });
 });
 
+describe('the issue\'s acceptance: two devices, offline and online, a guest login in between', () => {
+  it('converges on the latest write of every key', async () => {
+    const laptop = device(t, poolId, { logins: await login('gina'), now });
+    const phone = device(t, poolId, { now });
+    const onLaptop = await laptop.client.openDataset('todo');
+    let onPhone = await phone.client.openDataset('todo');
+    await onLaptop.put('milk', 'buy');
+    await onLaptop.put('eggs', 'buy');
+    await onLaptop.synchronize();
+
+    laptop.network.online = false;
+    phone.network.online = false;
+    await onPhone.put('milk', 'bought on the phone');   // older than the laptop's edit below
+    await onLaptop.put('milk', 'bought on the laptop');
+    await onLaptop.remove('eggs');
+    await onPhone.put('bread', '');
+    phone.network.online = true;
+    await onPhone.synchronize();                          // as a guest
+    await onPhone.put('jam', 'guest, unsynced');
+    await phone.client.login(await login('gina'));
+    onPhone = await phone.client.openDataset('todo');
+    await onPhone.synchronize();
+    laptop.network.online = true;
+    await onLaptop.synchronize();
+    await onPhone.synchronize();
+
+    const expected = { milk: 'bought on the laptop', bread: '', jam: 'guest, unsynced' };
+    expect(onLaptop.getAll()).toEqual(expected);
+    expect(onPhone.getAll()).toEqual(expected);
+    expect([onLaptop.pendingChanges(), onPhone.pendingChanges()]).toEqual([0, 0]);
+  });
+});
+
 describe('a guest app restarted with logins', () => {
   it('merges the stored guest like login() does, unsynced changes and pending deletions included', async () => {
     const store = new MemoryStore();
