@@ -154,10 +154,14 @@ function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
-/** Developer credentials act for the account that owns every pool. */
+/**
+ * Developer credentials act for the account that owns every pool. They are long-term: a request that pairs their
+ * access key with a security token is not theirs (AWS answers UnrecognizedClientException, as for a key it does
+ * not know).
+ */
 function developerResolver(creds: DeveloperCredentials): CredentialResolver {
-  return (accessKeyId) =>
-    accessKeyId === creds.accessKeyId
+  return (accessKeyId, sessionToken) =>
+    accessKeyId === creds.accessKeyId && sessionToken === undefined
       ? {
           secretAccessKey: creds.secretAccessKey,
           principal: { kind: 'developer', accessKeyId, accountId: creds.accountId },

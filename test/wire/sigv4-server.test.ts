@@ -48,6 +48,11 @@ describe('SigV4 failures with the v3 SDK', () => {
       'UnrecognizedClientException', 400);
   });
 
+  it('the developer key with a security token (as if temporary) → 403 UnrecognizedClientException', async () => {
+    await expectError(listRecords(t, { ...t.credentials, sessionToken: 'not-a-token-this-server-issued' }),
+      'UnrecognizedClientException', 403, 'The security token included in the request is invalid.');
+  });
+
   it('the wrong secret → 403 InvalidSignatureException', async () => {
     await expectError(listRecords(t, { accessKeyId: t.credentials.accessKeyId, secretAccessKey: 'not-the-secret' }),
       'InvalidSignatureException', 403, 'The request signature we calculated does not match the signature you provided');
