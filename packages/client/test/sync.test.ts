@@ -59,14 +59,19 @@ describe('synchronize()', () => {
     await db.synchronize();
     // Both change the same key offline; b writes later.
     await da.put('score', 'from-a');
+    await da.put('level', '7');
+    await da.put('name', '');
     await db.put('score', 'from-b');
     await da.synchronize();
     const r = await db.synchronize();
     expect(r.conflicts).toHaveLength(1);
     expect(r.conflicts[0]?.resolution).toEqual({ use: 'local' });
+    // The records that arrived with the conflict in the same listing are all taken.
+    expect(r.pulled.sort()).toEqual(['level', 'name']);
     await da.synchronize();
-    expect(da.get('score')).toBe('from-b');
-    expect(db.get('score')).toBe('from-b');
+    const expected = { score: 'from-b', level: '7', name: '' };
+    expect(da.getAll()).toEqual(expected);
+    expect(db.getAll()).toEqual(expected);
   });
 
   it('keeps local changes while offline and pushes them when back online', async () => {
