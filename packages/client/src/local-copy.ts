@@ -109,6 +109,12 @@ export class LocalCopy {
     if (local) this.records.set(key, { ...local, syncCount: Math.max(local.syncCount, remote.syncCount) });
   }
 
+  /** Sets the sync count a local change is based on (the server said it holds `syncCount` for the key). */
+  rebaseKey(key: string, syncCount: number): void {
+    const local = this.records.get(key);
+    if (local) this.records.set(key, { ...local, syncCount });
+  }
+
   /** The server stored `stored` for a pushed record that had `pushedPending`: clean unless edited meanwhile. */
   acknowledge(stored: RemoteRecord, pushedPending: number | undefined): void {
     const local = this.records.get(stored.key);

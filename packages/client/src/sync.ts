@@ -107,12 +107,23 @@ async function recover(ctx: SyncContext, result: SyncResult, err: unknown): Prom
     return undefined;
   }
   if (kind !== 'expired-session') await sleep(backoffDelay(ctx.policies.retry, result.retries, ctx.policies.random));
-  // After a 409 the server holds a version this copy has not seen: list again from before the oldest local base.
-  return kind === 'conflict' ? rewindPoint(ctx.copy) : undefined;
+  return kind === 'conflict' ? rewindAfterConflict(ctx.copy, message) : undefined;
 }
 
-function rewindPoint(copy: LocalCopy): number {
-  return Math.min(copy.lastSyncCount, ...copy.dirty().map((r) => r.syncCount));
+/**
+ * After a 409 the server holds a version this copy has not seen: list again from before the oldest local base,
+ * and before the count the server named ("Current SyncCount for: <key> is: <n> not: <m>"). A key the server
+ * does not have at all (n = 0, its dataset was re-created) is re-based to 0 at once.
+ */
+function rewindAfterConflict(copy: LocalCopy, message: string): number {
+  let from = Math.min(copy.lastSyncCount, ...copy.dirty().map((r) => r.syncCount));
+  const named = /^Current SyncCount for: (.+) is: (\d+) not: (\d+)$/.exec(message);
+  if (named) {
+    const serverCount = Number(named[2]);
+    if (serverCount === 0) copy.rebaseKey(named[1] ?? '', 0);
+    else from = Math.min(from, serverCount - 1);
+  }
+  return from;
 }
 
 /** One round; answers true when another round is needed (more than one UpdateRecords' worth of changes). */
@@ -152,13 +163,14 @@ export async function deletionDone(copy: LocalCopy): Promise<void> {
 }
 
 /**
- * A listing from 0 holds every record of the server's dataset, tombstones included. A local record based on a
- * server version (sync count > 0) that it lacks belonged to a dataset that was deleted since (a copy that could
- * not fast-forward after pushing into a deleted dataset still sits at count 0, where no deletion flag is raised).
+ * A listing from 0 holds every live record of the server's dataset. A local value based on a server version
+ * (sync count > 0) that it lacks belonged to a dataset that was deleted since (a copy that could not fast-forward
+ * after pushing into a deleted dataset still sits at count 0, where no deletion flag is raised). Tombstones are
+ * not compared: whether a listing from 0 carries them is not specified for AWS.
  */
 function vanished(copy: LocalCopy, listing: RemoteListing): boolean {
   const listed = new Set(listing.records.map((r) => r.key));
-  return copy.all().some((r) => r.syncCount > 0 && !listed.has(r.key));
+  return copy.all().some((r) => r.syncCount > 0 && r.value !== null && !listed.has(r.key));
 }
 
 function checkGeneration(ctx: SyncContext, generation: number): void {

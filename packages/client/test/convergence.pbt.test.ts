@@ -8,7 +8,7 @@
  * "Not lost" is checked against a logical clock that stamps every edit: each key must hold its latest edit (last
  * writer wins, the default resolution) unless a dataset deletion reached the server after that edit, or the latest
  * edit is a removal the guest had synced before signing in (the server's merge keeps live records only); then the
- * key is absent or holds one of its edits. Runs: CLIENT_PBT_RUNS (default 120, about 20 s).
+ * key is absent or holds one of its edits. Runs: CLIENT_PBT_RUNS (default 200: 10–30 s).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -25,7 +25,7 @@ function reopened(store: LocalStore): LocalStore {
   };
 }
 
-const RUNS = Number(process.env['CLIENT_PBT_RUNS'] ?? 120);
+const RUNS = Number(process.env['CLIENT_PBT_RUNS'] ?? 200);
 const PROVIDER = 'login.pbt.test';
 const AUDIENCE = 'pbt-app';
 const DATASET = 'settings';
