@@ -221,7 +221,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 4,
-    name: 'deleted pools',
+    name: 'deleted pools, batched throttle',
     sql: `
       -- Pools deleted, so that a write which checked its identity before DeleteIdentityPool and commits after it
       -- writes nothing (pool IDs are random and never come back). Tiny: a reference table where the database shards.
@@ -229,6 +229,32 @@ export const MIGRATIONS: readonly Migration[] = [
         pool_id    text COLLATE "C" PRIMARY KEY,
         deleted_at bigint NOT NULL
       );
+
+      -- The throttle for many requests in one call: request i owns the entries whose owner is i (1-based), and
+      -- requests are served in order, each all or nothing (cosync_take_tokens). Every bucket of the call is
+      -- locked first, in name order, so concurrent calls never deadlock. Answers, per request, the first empty
+      -- bucket's name or NULL when its tokens were taken.
+      CREATE FUNCTION cosync_take_tokens_batch(owners int[], names text[], rates float8[], bursts float8[])
+      RETURNS text[]
+      LANGUAGE plpgsql AS $fn$
+      DECLARE
+        n int := COALESCE((SELECT MAX(o) FROM unnest(owners) AS o), 0);
+        answers text[] := '{}';
+      BEGIN
+        INSERT INTO throttle_buckets (bucket, tokens, updated_at, full_at)
+          SELECT DISTINCT ON (u.n) u.n, u.b, extract(epoch FROM clock_timestamp()), extract(epoch FROM clock_timestamp())
+          FROM unnest(names, bursts) AS u(n, b) ORDER BY u.n
+          ON CONFLICT (bucket) DO NOTHING;
+        PERFORM 1 FROM throttle_buckets WHERE bucket = ANY(names) ORDER BY bucket FOR UPDATE;
+        FOR i IN 1..n LOOP
+          answers := array_append(answers, cosync_take_tokens(
+            ARRAY(SELECT u.n FROM unnest(owners, names) WITH ORDINALITY AS u(o, n, k) WHERE u.o = i ORDER BY u.k),
+            ARRAY(SELECT u.r FROM unnest(owners, rates) WITH ORDINALITY AS u(o, r, k) WHERE u.o = i ORDER BY u.k),
+            ARRAY(SELECT u.b FROM unnest(owners, bursts) WITH ORDINALITY AS u(o, b, k) WHERE u.o = i ORDER BY u.k)));
+        END LOOP;
+        RETURN answers;
+      END
+      $fn$;
     `,
   },
 ];

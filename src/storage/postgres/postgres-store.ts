@@ -1,4 +1,4 @@
-import type { SyncStore } from '../store.js';
+import type { SyncStore, TokenBucket } from '../store.js';
 import type {
   CurrentRecord, DatasetRow, DatasetView, DatasetWriteState, Device, Identity, IdentityPool, PoolSyncSettings, PoolUsage,
   RecordRow, WriteCommand, WritePlan,
@@ -6,7 +6,7 @@ import type {
 import { migrate } from './migrations.js';
 import { BEGIN, COMMIT, createDb, type PgPoolOptions, type Statement } from './pool.js';
 import { identityLinkMethods } from './identity-links.js';
-import { readBatcher } from './read-batcher.js';
+import { callBatcher, readBatcher } from './read-batcher.js';
 import { writeBatcher } from './write-batcher.js';
 
 export type PostgresStoreOptions = PgPoolOptions;
@@ -55,6 +55,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     text: `SELECT ${IDENTITY} FROM identities WHERE identity_id = ANY($1::text[])`,
     values: [ids],
   })).map((r) => [r.identity_id, r])));
+
+  const takeTokens = callBatcher(async (requests: readonly (readonly TokenBucket[])[]) => {
+    const entries = requests.flatMap((buckets, i) => buckets.map((b) => ({ owner: i + 1, ...b })));
+    const { rows: [answer] } = await db.query<{ empty: (string | null)[] }>({
+      name: 'cosync_take_tokens_batch',
+      text: 'SELECT cosync_take_tokens_batch($1::int[], $2::text[], $3::float8[], $4::float8[]) AS empty',
+      values: [entries.map((e) => e.owner), entries.map((e) => e.name), entries.map((e) => e.ratePerSecond), entries.map((e) => e.burst)],
+    });
+    return requests.map((_, i) => answer?.empty[i] ?? null);
+  });
 
   const writeBatch = writeBatcher(db, {
     // More batches in flight mostly make smaller batches (more round trips and socket writes per write) without
@@ -189,11 +199,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       ]);
       return sessions!.rowCount;
     },
-    takeTokens: async (buckets) => (await db.query<{ empty: string | null }>({
-      name: 'cosync_take_tokens',
-      text: 'SELECT cosync_take_tokens($1::text[], $2::float8[], $3::float8[]) AS empty',
-      values: [buckets.map((b) => b.name), buckets.map((b) => b.ratePerSecond), buckets.map((b) => b.burst)],
-    })).rows[0]?.empty ?? undefined,
+    // One call of cosync_take_tokens_batch for the requests of the moment (read-batcher.ts).
+    takeTokens: async (buckets) => (await takeTokens(buckets)) ?? undefined,
 
     // --- usage ----------------------------------------------------------------------------------------------
     async getIdentityUsage(identityId) {
