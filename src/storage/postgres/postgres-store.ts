@@ -56,6 +56,24 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     values: [ids],
   })).map((r) => [r.identity_id, r])));
 
+  const datasetViews = callBatcher(async (keys: readonly { identityId: string; name: string }[]) => {
+    const found = await rows<DatasetViewDb & { ord: number }>({
+      name: 'cosync_dataset_views',
+      text: `SELECT k.ord, i.identity_id AS i_id, i.pool_id AS i_pool_id, i.created_at AS i_created_at,
+               i.last_modified_at AS i_last_modified_at, i.disabled AS i_disabled,
+               d.identity_id, d.name, d.sync_count, d.deleted, d.last_deleted_at_sync_count, d.created_at,
+               d.last_modified_at, d.last_modified_by, d.num_records, d.data_storage, d.merge_parent,
+               ARRAY(SELECT m.name FROM datasets m WHERE m.identity_id = k.identity_id AND m.merge_parent = k.name
+                     AND NOT m.deleted ORDER BY m.name) AS merged
+             FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(identity_id, name, ord)
+             LEFT JOIN identities i ON i.identity_id = k.identity_id
+             LEFT JOIN datasets d ON d.identity_id = k.identity_id AND d.name = k.name`,
+      values: [keys.map((k) => k.identityId), keys.map((k) => k.name)],
+    });
+    const byOrd = new Map(found.map((r) => [Number(r.ord), r]));
+    return keys.map((_, i) => byOrd.get(i + 1)!);
+  });
+
   const takeTokens = callBatcher(async (requests: readonly (readonly TokenBucket[])[]) => {
     const entries = requests.flatMap((buckets, i) => buckets.map((b) => ({ owner: i + 1, ...b })));
     const { rows: [answer] } = await db.query<{ empty: (string | null)[] }>({
@@ -152,19 +170,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       text: `SELECT name FROM datasets WHERE identity_id = $1 AND merge_parent = $2 AND NOT deleted ORDER BY name`,
       values: [identityId, name],
     })).map((r) => r.name),
-    getDatasetView: async (identityId, name) => toDatasetView((await row<DatasetViewDb>({
-      name: 'cosync_dataset_view',
-      text: `SELECT i.identity_id AS i_id, i.pool_id AS i_pool_id, i.created_at AS i_created_at,
-               i.last_modified_at AS i_last_modified_at, i.disabled AS i_disabled,
-               d.identity_id, d.name, d.sync_count, d.deleted, d.last_deleted_at_sync_count, d.created_at,
-               d.last_modified_at, d.last_modified_by, d.num_records, d.data_storage, d.merge_parent,
-               ARRAY(SELECT name FROM datasets WHERE identity_id = $1 AND merge_parent = $2 AND NOT deleted
-                     ORDER BY name) AS merged
-             FROM (SELECT 1) AS one
-             LEFT JOIN identities i ON i.identity_id = $1
-             LEFT JOIN datasets d ON d.identity_id = $1 AND d.name = $2`,
-      values: [identityId, name],
-    }))!),
+    // ListRecords starts with it: concurrent calls share one statement (read-batcher.ts).
+    getDatasetView: async (identityId, name) => toDatasetView(await datasetViews({ identityId, name })),
     async listRecords(identityId, name, range, page) {
       // Without `after`, (since, '') is below every row the range admits; `from` lets the index scan start at
       // the page's position rather than at the start of the range.
