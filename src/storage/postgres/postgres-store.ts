@@ -74,6 +74,29 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     return keys.map((_, i) => byOrd.get(i + 1)!);
   });
 
+  interface PageQuery { identityId: string; name: string; from: number; upTo: number; after: { syncCount: number; key: string }; limit: number }
+  const recordPages = callBatcher(async (pages: readonly PageQuery[]) => {
+    const found = await rows<RecordDb & { ord: number }>({
+      name: 'cosync_list_records_batch',
+      text: `SELECT k.ord, r.* FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[], $7::bigint[])
+               WITH ORDINALITY AS k(identity_id, name, from_count, up_to, after_count, after_key, page_size, ord)
+             CROSS JOIN LATERAL (
+               SELECT ${RECORD} FROM records
+               WHERE identity_id = k.identity_id AND dataset_name = k.name AND sync_count >= k.from_count
+                 AND sync_count <= k.up_to AND (sync_count, key) > (k.after_count, k.after_key)
+               ORDER BY sync_count, key LIMIT k.page_size
+             ) AS r
+             ORDER BY k.ord, r.sync_count, r.key`,
+      values: [
+        pages.map((p) => p.identityId), pages.map((p) => p.name), pages.map((p) => p.from), pages.map((p) => p.upTo),
+        pages.map((p) => p.after.syncCount), pages.map((p) => utf8(p.after.key)), pages.map((p) => p.limit),
+      ],
+    });
+    const byPage: RecordDb[][] = pages.map(() => []);
+    for (const r of found) byPage[Number(r.ord) - 1]!.push(r);
+    return byPage;
+  });
+
   const takeTokens = callBatcher(async (requests: readonly (readonly TokenBucket[])[]) => {
     const entries = requests.flatMap((buckets, i) => buckets.map((b) => ({ owner: i + 1, ...b })));
     const { rows: [answer] } = await db.query<{ empty: (string | null)[] }>({
@@ -174,16 +197,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     getDatasetView: async (identityId, name) => toDatasetView(await datasetViews({ identityId, name })),
     async listRecords(identityId, name, range, page) {
       // Without `after`, (since, '') is below every row the range admits; `from` lets the index scan start at
-      // the page's position rather than at the start of the range.
+      // the page's position rather than at the start of the range. Concurrent calls share one statement.
       const after = page.after ?? { syncCount: range.sinceSyncCount, key: '' };
       const from = Math.max(range.sinceSyncCount + 1, after.syncCount);
-      return (await rows<RecordDb>({
-        name: 'cosync_list_records',
-        text: `SELECT ${RECORD} FROM records
-               WHERE identity_id = $1 AND dataset_name = $2 AND sync_count >= $3 AND sync_count <= $4
-                 AND (sync_count, key) > ($5, $6) ORDER BY sync_count, key LIMIT $7`,
-        values: [identityId, name, from, range.upToSyncCount, after.syncCount, utf8(after.key), page.limit],
-      })).map(toRecord);
+      return (await recordPages({ identityId, name, from, upTo: range.upToSyncCount, after, limit: page.limit })).map(toRecord);
     },
     // Group commit of concurrent writes of different identities (write-batcher.ts); a lone write is one
     // transaction of its own, as before: [BEGIN, lock, read state], plan, [apply, COMMIT].
