@@ -278,11 +278,9 @@ async function push(ctx: SyncContext, result: SyncResult, listing: RemoteListing
   checkGeneration(ctx, generation);
   for (const s of stored) ctx.copy.acknowledge(s, pushedPending.get(s.key));
   result.pushed.push(...chunk.map((r) => r.key));
-  // Fast-forward only when this write is provably the only one since the listing (its count is the next one).
-  const highest = Math.max(0, ...stored.map((s) => s.syncCount));
-  if (highest === listing.datasetSyncCount + 1 && ctx.copy.lastSyncCount === listing.datasetSyncCount) {
-    ctx.copy.lastSyncCount = highest;
-  }
+  // No fast-forward past this write (the official clients move to listing + 1 when the counts line up): a dataset
+  // deleted between the listing and this write is re-created at that very count, so a listing from it would never
+  // report the deletion. The next listing starts from the listing's count and gets these records back once.
   await ctx.copy.persist();
   return dirty.length > chunk.length;
 }

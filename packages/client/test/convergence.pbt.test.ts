@@ -69,6 +69,9 @@ const REGRESSIONS: Cmd[][] = [
     { t: 'delete', dev: 1 }],
   // A login that failed offline left the client without an identity.
   [{ t: 'network', dev: 1 }, { t: 'edit', dev: 0, key: 'a', kind: 'put' }, { t: 'login' }],
+  // A deletion between a device's listing and its push was hidden by fast-forwarding past the push.
+  [{ t: 'sync', dev: 2 }, { t: 'syncWithEdit', dev: 0, key: 'a', hops: 0 }, { t: 'delete', dev: 2 }, { t: 'edit', dev: 0, key: 'd', kind: 'put' },
+    { t: 'edit', dev: 0, key: 'd', kind: 'put' }, { t: 'race', a: 0, b: 2 }],
   // Edits made while a sync runs.
   [{ t: 'sync', dev: 1 }, { t: 'sync', dev: 0 }, { t: 'syncWithEdit', dev: 0, key: 'a', hops: 0 }, { t: 'edit', dev: 1, key: 'c', kind: 'put' },
     { t: 'syncWithEdit', dev: 1, key: 'c', hops: 3 }],
