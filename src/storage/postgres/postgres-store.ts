@@ -1,12 +1,13 @@
-import type { SyncStore, TokenBucket } from '../store.js';
-import type {
-  CurrentRecord, DatasetRow, DatasetView, DatasetWriteState, Device, Identity, IdentityPool, PoolSyncSettings, PoolUsage,
-  RecordRow, WriteCommand, WritePlan,
-} from '../types.js';
+import type { SyncStore } from '../store.js';
+import type { DatasetWriteState, IdentityPool, PoolSyncSettings, PoolUsage, WriteCommand, WritePlan } from '../types.js';
+import { batchedCalls } from './batched-calls.js';
 import { migrate } from './migrations.js';
 import { BEGIN, COMMIT, createDb, type PgPoolOptions, type Statement } from './pool.js';
 import { identityLinkMethods } from './identity-links.js';
-import { callBatcher, readBatcher } from './read-batcher.js';
+import {
+  DATASET, DEFAULT_SETTINGS, DEVICE, IDENTITY, map, poolDoc, toDataset, toDatasetView, toDevice, toIdentity, toPool,
+  toRecord, toWriteState, utf8, type DatasetDb, type DeviceDb, type IdentityDb, type PoolDb, type WriteStateDb,
+} from './rows.js';
 import { writeBatcher } from './write-batcher.js';
 
 export type PostgresStoreOptions = PgPoolOptions;
@@ -50,62 +51,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const rows = async <R>(statement: Statement): Promise<R[]> => (await db.read(statement)).rows as R[];
   const row = async <R>(statement: Statement): Promise<R | undefined> => (await rows<R>(statement))[0];
 
-  const identities = readBatcher(async (ids: readonly string[]) => new Map((await rows<IdentityDb>({
-    name: 'cosync_get_identities',
-    text: `SELECT ${IDENTITY} FROM identities WHERE identity_id = ANY($1::text[])`,
-    values: [ids],
-  })).map((r) => [r.identity_id, r])));
-
-  const datasetViews = callBatcher(async (keys: readonly { identityId: string; name: string }[]) => {
-    const found = await rows<DatasetViewDb & { ord: number }>({
-      name: 'cosync_dataset_views',
-      text: `SELECT k.ord, i.identity_id AS i_id, i.pool_id AS i_pool_id, i.created_at AS i_created_at,
-               i.last_modified_at AS i_last_modified_at, i.disabled AS i_disabled,
-               d.identity_id, d.name, d.sync_count, d.deleted, d.last_deleted_at_sync_count, d.created_at,
-               d.last_modified_at, d.last_modified_by, d.num_records, d.data_storage, d.merge_parent,
-               ARRAY(SELECT m.name FROM datasets m WHERE m.identity_id = k.identity_id AND m.merge_parent = k.name
-                     AND NOT m.deleted ORDER BY m.name) AS merged
-             FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(identity_id, name, ord)
-             LEFT JOIN identities i ON i.identity_id = k.identity_id
-             LEFT JOIN datasets d ON d.identity_id = k.identity_id AND d.name = k.name`,
-      values: [keys.map((k) => k.identityId), keys.map((k) => k.name)],
-    });
-    const byOrd = new Map(found.map((r) => [Number(r.ord), r]));
-    return keys.map((_, i) => byOrd.get(i + 1)!);
-  });
-
-  interface PageQuery { identityId: string; name: string; from: number; upTo: number; after: { syncCount: number; key: string }; limit: number }
-  const recordPages = callBatcher(async (pages: readonly PageQuery[]) => {
-    const found = await rows<RecordDb & { ord: number }>({
-      name: 'cosync_list_records_batch',
-      text: `SELECT k.ord, r.* FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bytea[], $7::bigint[])
-               WITH ORDINALITY AS k(identity_id, name, from_count, up_to, after_count, after_key, page_size, ord)
-             CROSS JOIN LATERAL (
-               SELECT ${RECORD} FROM records
-               WHERE identity_id = k.identity_id AND dataset_name = k.name AND sync_count >= k.from_count
-                 AND sync_count <= k.up_to AND (sync_count, key) > (k.after_count, k.after_key)
-               ORDER BY sync_count, key LIMIT k.page_size
-             ) AS r
-             ORDER BY k.ord, r.sync_count, r.key`,
-      values: [
-        pages.map((p) => p.identityId), pages.map((p) => p.name), pages.map((p) => p.from), pages.map((p) => p.upTo),
-        pages.map((p) => p.after.syncCount), pages.map((p) => utf8(p.after.key)), pages.map((p) => p.limit),
-      ],
-    });
-    const byPage: RecordDb[][] = pages.map(() => []);
-    for (const r of found) byPage[Number(r.ord) - 1]!.push(r);
-    return byPage;
-  });
-
-  const takeTokens = callBatcher(async (requests: readonly (readonly TokenBucket[])[]) => {
-    const entries = requests.flatMap((buckets, i) => buckets.map((b) => ({ owner: i + 1, ...b })));
-    const { rows: [answer] } = await db.query<{ empty: (string | null)[] }>({
-      name: 'cosync_take_tokens_batch',
-      text: 'SELECT cosync_take_tokens_batch($1::int[], $2::text[], $3::float8[], $4::float8[]) AS empty',
-      values: [entries.map((e) => e.owner), entries.map((e) => e.name), entries.map((e) => e.ratePerSecond), entries.map((e) => e.burst)],
-    });
-    return requests.map((_, i) => answer?.empty[i] ?? null);
-  });
+  const { identities, datasetViews, recordPages, takeTokens } = batchedCalls(db);
 
   const writeBatch = writeBatcher(db, {
     // More batches in flight mostly make smaller batches (more round trips and socket writes per write) without
@@ -308,94 +254,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
   };
 }
-
-// --- rows ----------------------------------------------------------------------------------------------------
-
-const IDENTITY = 'identity_id, pool_id, created_at, last_modified_at, disabled';
-const DATASET = `identity_id, name, sync_count, deleted, last_deleted_at_sync_count, created_at, last_modified_at,
-  last_modified_by, num_records, data_storage, merge_parent`;
-const RECORD = 'key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at';
-const DEVICE = 'identity_id, device_id, platform, token, created_at';
-
-interface PoolDb { pool_id: string; name: string; created_at: number; doc: PoolDoc }
-interface IdentityDb { identity_id: string; pool_id: string; created_at: number; last_modified_at: number; disabled: boolean }
-interface DatasetDb {
-  identity_id: string; name: string; sync_count: number; deleted: boolean; last_deleted_at_sync_count: number | null;
-  created_at: number; last_modified_at: number; last_modified_by: string; num_records: number;
-  data_storage: number; merge_parent: string | null;
-}
-interface RecordDb {
-  key: Buffer; value: Buffer | null; sync_count: number; last_modified_at: number; last_modified_by: string;
-  device_last_modified_at: number;
-}
-type Nullable<T> = { [K in keyof T]: T[K] | null };
-interface DatasetViewDb extends Nullable<DatasetDb> {
-  i_id: string | null; i_pool_id: string; i_created_at: number; i_last_modified_at: number; i_disabled: boolean;
-  merged: string[];
-}
-interface DeviceDb { device_id: string; identity_id: string; platform: string; token: string; created_at: number }
-/** writeState's one row: the dataset's columns (all null when it never existed) and the rest of the state. */
-type WriteStateDb = Nullable<DatasetDb> & {
-  live_count: number; consumed: boolean;
-  rec_keys: Buffer[] | null; rec_counts: (string | number)[] | null; rec_bytes: (string | number)[] | null; rec_live: boolean[] | null;
-};
-type PoolDoc = Omit<IdentityPool, 'identityPoolId' | 'identityPoolName' | 'createdAt'>;
-
-const map = <R, T>(r: R | undefined, to: (r: R) => T): T | undefined => (r === undefined ? undefined : to(r));
-const utf8 = (s: string) => Buffer.from(s, 'utf8');
-
-function poolDoc(pool: IdentityPool): string {
-  const { identityPoolId: _id, identityPoolName: _name, createdAt: _created, ...doc } = pool;
-  return JSON.stringify(doc satisfies PoolDoc);
-}
-const toPool = (r: PoolDb): IdentityPool => ({
-  identityPoolId: r.pool_id, identityPoolName: r.name, ...r.doc, createdAt: r.created_at,
-});
-const toIdentity = (r: IdentityDb): Identity => ({
-  identityId: r.identity_id, identityPoolId: r.pool_id, createdAt: r.created_at, lastModifiedAt: r.last_modified_at,
-  disabled: r.disabled,
-});
-const toDataset = (r: DatasetDb): DatasetRow => ({
-  identityId: r.identity_id, datasetName: r.name, syncCount: r.sync_count, deleted: r.deleted,
-  lastDeletedAtSyncCount: r.last_deleted_at_sync_count, createdAt: r.created_at, lastModifiedAt: r.last_modified_at,
-  lastModifiedBy: r.last_modified_by, numRecords: r.num_records, dataStorage: r.data_storage,
-  mergeParent: r.merge_parent,
-});
-const toRecord = (r: RecordDb): RecordRow => ({
-  key: r.key.toString('utf8'), value: r.value === null ? null : r.value.toString('utf8'), syncCount: r.sync_count,
-  lastModifiedAt: r.last_modified_at, lastModifiedBy: r.last_modified_by, deviceLastModifiedAt: r.device_last_modified_at,
-});
-const toDatasetView = (r: DatasetViewDb): DatasetView => ({
-  identity: r.i_id === null ? undefined : {
-    identityId: r.i_id, identityPoolId: r.i_pool_id, createdAt: r.i_created_at, lastModifiedAt: r.i_last_modified_at,
-    disabled: r.i_disabled,
-  },
-  dataset: r.identity_id === null ? undefined : toDataset(r as DatasetDb),
-  mergedDatasetNames: r.merged,
-});
-const toDevice = (r: DeviceDb): Device => ({
-  deviceId: r.device_id, identityId: r.identity_id, platform: r.platform, token: r.token, createdAt: r.created_at,
-});
-
-function toWriteState(r: WriteStateDb): DatasetWriteState {
-  const currentRecords = new Map<string, CurrentRecord>();
-  (r.rec_keys ?? []).forEach((key, i) => {
-    currentRecords.set(key.toString('utf8'), {
-      syncCount: Number(r.rec_counts![i]), bytes: Number(r.rec_bytes![i]), live: r.rec_live![i]!,
-    });
-  });
-  return {
-    dataset: r.identity_id === null ? undefined : toDataset(r as DatasetDb),
-    currentRecords,
-    liveDatasetCount: r.live_count,
-    sessionConsumed: r.consumed,
-  };
-}
-
-const DEFAULT_SETTINGS: PoolSyncSettings = {
-  events: {}, pushSync: null, cognitoStreams: null,
-  bulkPublish: { status: 'NOT_STARTED', startedAt: null, completedAt: null, failureMessage: null },
-};
 
 // --- statements ----------------------------------------------------------------------------------------------
 
