@@ -83,7 +83,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
 }
 
 /** Official v3 clients pointed at the test server, with retries off so error tests see one attempt. */
-export function clients(t: TestServer, credentials = t.credentials) {
+export function clients(t: TestServer, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } = t.credentials) {
   const common = { endpoint: t.endpoint, region: t.region, credentials, maxAttempts: 1 };
   return { sync: new CognitoSyncClient(common), identity: new CognitoIdentityClient(common) };
 }

@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const listRecords = (server: TestServer, credentials = server.credentials, extra: { systemClockOffset?: number } = {}) => {
+const listRecords = (server: TestServer, credentials: Parameters<typeof clients>[1] = server.credentials, extra: { systemClockOffset?: number } = {}) => {
   const { sync } = clients(server, credentials);
   if (extra.systemClockOffset !== undefined) sync.config.systemClockOffset = extra.systemClockOffset;
   return sync.send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: 'ds' }));
