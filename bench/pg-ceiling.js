@@ -54,76 +54,62 @@ export async function benchSchema(url) {
 }
 
 /**
- * The SQL the adapter sends for one 1-record UpdateRecords with developer credentials (three round trips:
- * getIdentity; [BEGIN, lock identity, read write state]; [apply plan + consume session, COMMIT]), written as a
- * pgbench script. Texts are those of src/storage/postgres/postgres-store.ts (statements `cosync_get_identity`,
- * `cosync_lock_identity`, `cosync_write_state`, `cosync_apply_plan`); pipelines stand for the adapter's pipelined
- * batches. Only the record key array is spelled inline (pgbench variables cannot be arrays). The state is read as
- * the adapter reads it, but pgbench cannot take a result inside a pipeline (\gset), so each client counts its own
- * writes for the new sync count (`next`, from -D next=1): every client owns one identity, seeded at count 1, as
- * each bench connection does, so the count is the one the plan would compute.
+ * The SQL the adapter sends for the commit of one 1-record UpdateRecords with developer credentials, as a pgbench
+ * script: [BEGIN, lock the identity, read the write state] and [apply the plan and consume the session, COMMIT],
+ * each a pipeline as the adapter pipelines them. The statements are not copied: they are built by the adapter's own
+ * code (dist/storage/postgres/write-statements.js) for a batch of one, and their parameters are written inline
+ * (pgbench variables cannot be arrays). Three values vary per transaction and become pgbench variables: the
+ * identity (one per client: 'bench-' || :client_id), the session ('s' || :sess) and the new sync count (:next).
+ * pgbench cannot take a query's result inside a pipeline (\gset), so each client counts its own writes for the
+ * new count (from -D next=1): every client owns one identity, seeded at count 1, as each bench connection does,
+ * so the count is the one the plan would compute from the state the script still reads. `identityRead` adds the
+ * adapter's identity read (batched with other requests' in Cosync) before the transaction.
  */
-export function updateScript(value, { identityRead = false } = {}) {
-  const ident = `'bench-' || :client_id`;
-  const key = `'\\x${Buffer.from('key000').toString('hex')}'::bytea`;
-  const val = `'\\x${Buffer.from(value).toString('hex')}'::bytea`;
-  return `\\set sess random(1, 1000000000000)
-\\set next :next + 1
-${identityRead ? `SELECT identity_id, pool_id, created_at, last_modified_at, disabled FROM identities WHERE identity_id = ANY(ARRAY[${ident}]);\n` : ''}\\startpipeline
-BEGIN ISOLATION LEVEL READ COMMITTED;
-INSERT INTO sync_locks (identity_id, pool_id) VALUES (${ident}, 'bench-pool')
-  ON CONFLICT (identity_id) DO UPDATE SET pool_id = excluded.pool_id WHERE false;
-SELECT d.identity_id, d.name, d.sync_count, d.deleted, d.last_deleted_at_sync_count, d.created_at,
-  d.last_modified_at, d.last_modified_by, d.num_records, d.data_storage, d.merge_parent,
-  (SELECT COUNT(*) FROM datasets WHERE identity_id = ${ident} AND NOT deleted) AS live_count,
-  EXISTS (SELECT 1 FROM consumed_sessions WHERE identity_id = ${ident} AND session_id = 's' || :sess) AS consumed,
-  r.rec_keys, r.rec_counts, r.rec_bytes, r.rec_live
-FROM (SELECT 1) AS one
-LEFT JOIN datasets d ON d.identity_id = ${ident} AND d.name = 'bench_update'
-CROSS JOIN LATERAL (
-  SELECT array_agg(key) AS rec_keys, array_agg(sync_count) AS rec_counts,
-    array_agg(CASE WHEN value IS NULL THEN 0 ELSE octet_length(key) + octet_length(value) END) AS rec_bytes,
-    array_agg(value IS NOT NULL) AS rec_live
-  FROM records WHERE identity_id = ${ident} AND dataset_name = 'bench_update'
-    AND key_hash = ANY(ARRAY(SELECT sha256(k) FROM unnest(ARRAY[${key}]) AS k)) AND key = ANY(ARRAY[${key}])
-) AS r;
-\\endpipeline
-\\startpipeline
-WITH gone AS (
-  SELECT EXISTS (SELECT 1 FROM deleted_pools WHERE pool_id = 'bench-pool') AS pool
-), ds AS (
-  INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count,
-    created_at, last_modified_at, last_modified_by, num_records, data_storage, merge_parent)
-  SELECT ${ident}, 'bench_update', 'bench-pool', :next::bigint, false, NULL::bigint, 0::bigint,
-    (extract(epoch FROM now()) * 1000)::bigint, '123456789012'::text, 1::bigint, ${6 + value.length}::bigint, NULL::text
-  FROM gone WHERE true AND NOT gone.pool
-  ON CONFLICT (identity_id, name) DO UPDATE SET sync_count = excluded.sync_count,
-    deleted = excluded.deleted, last_deleted_at_sync_count = excluded.last_deleted_at_sync_count,
-    created_at = excluded.created_at, last_modified_at = excluded.last_modified_at,
-    last_modified_by = excluded.last_modified_by, num_records = excluded.num_records,
-    data_storage = excluded.data_storage, merge_parent = excluded.merge_parent
-), recs AS (
-  INSERT INTO records (identity_id, dataset_name, key, value, sync_count, last_modified_at,
-    last_modified_by, device_last_modified_at)
-  SELECT ${ident}, 'bench_update', r.key, r.value, r.sync_count, r.last_modified_at, r.last_modified_by,
-    r.device_last_modified_at
-  FROM unnest(ARRAY[${key}], ARRAY[${val}], ARRAY[:next::bigint], ARRAY[(extract(epoch FROM now()) * 1000)::bigint],
-    ARRAY['123456789012'::text], ARRAY[(extract(epoch FROM now()) * 1000)::bigint])
-    AS r(key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at), gone
-  WHERE NOT gone.pool
-  ON CONFLICT (identity_id, dataset_name, key_hash) DO UPDATE SET value = excluded.value,
-    sync_count = excluded.sync_count, last_modified_at = excluded.last_modified_at,
-    last_modified_by = excluded.last_modified_by, device_last_modified_at = excluded.device_last_modified_at
-), unlocked AS (
-  DELETE FROM sync_locks WHERE identity_id = ${ident} AND (SELECT pool FROM gone)
-)
-INSERT INTO consumed_sessions (identity_id, session_id, expires_at)
-SELECT ${ident}, 's' || :sess, (extract(epoch FROM now()) * 1000)::bigint + 3600000 FROM gone
-WHERE NOT gone.pool
-ON CONFLICT DO NOTHING;
-COMMIT;
-\\endpipeline
-`;
+export async function updateScript(value, { identityRead = false } = {}) {
+  const { applyPlans, lockIdentities, readWriteStates } = await import('../dist/storage/postgres/write-statements.js');
+  const IDENT = '\u0000ident', SESSION = '\u0000session', NEXT = 987654321987;
+  const command = {
+    identityPoolId: 'bench-pool', identityId: IDENT, datasetName: 'bench_update', keys: ['key000'],
+    sessionId: SESSION, sessionExpiresAt: 4102444800000,
+  };
+  const now = 1767225600000;
+  const plan = {
+    dataset: {
+      identityId: IDENT, datasetName: 'bench_update', syncCount: NEXT, deleted: false, lastDeletedAtSyncCount: null,
+      createdAt: 0, lastModifiedAt: now, lastModifiedBy: '123456789012', numRecords: 1, dataStorage: 6 + value.length,
+      mergeParent: null,
+    },
+    records: [{ key: 'key000', value, syncCount: NEXT, lastModifiedAt: now, lastModifiedBy: '123456789012', deviceLastModifiedAt: now }],
+  };
+  const literal = (v) => {
+    if (v === null || v === undefined) return 'NULL';
+    if (v === IDENT) return `('bench-' || :client_id)`;
+    if (v === SESSION) return `('s' || :sess)`;
+    if (v === NEXT) return ':next';
+    if (Buffer.isBuffer(v)) return `'\\x${v.toString('hex')}'::bytea`;
+    if (typeof v === 'string') return `'${v.replace(/'/g, "''")}'`;
+    return String(v);
+  };
+  const inline = ({ text, values }) => text.replace(/\$(\d+)/g, (_, n) => {
+    const v = values[Number(n) - 1];
+    return Array.isArray(v) ? (v.length === 0 ? `'{}'` : `ARRAY[${v.map(literal).join(', ')}]`) : literal(v);
+  }).replace(/\s+/g, ' ') + ';';
+  const identity = `SELECT identity_id, pool_id, created_at, last_modified_at, disabled FROM identities WHERE identity_id = ANY(ARRAY[${literal(IDENT)}]);`;
+  return [
+    '\\set sess random(1, 1000000000000)',
+    '\\set next :next + 1',
+    ...(identityRead ? [identity] : []),
+    '\\startpipeline',
+    'BEGIN ISOLATION LEVEL READ COMMITTED;',
+    inline(lockIdentities([command])),
+    inline(readWriteStates([command])),
+    '\\endpipeline',
+    '\\startpipeline',
+    inline(applyPlans([{ command, plan }])),
+    'COMMIT;',
+    '\\endpipeline',
+    '',
+  ].join('\n');
 }
 
 /** One identity and one 1-record dataset (count 1) per pgbench client, in a schema Cosync has migrated. */

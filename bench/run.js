@@ -142,7 +142,7 @@ async function runPgbenchCeiling(pgUrl, { identityRead = false } = {}) {
   try {
     const { openPostgresStore } = await import('../dist/storage/postgres/postgres-store.js');
     await (await openPostgresStore({ url: schema.url, poolSize: 1, statementTimeoutMs: 0, connectTimeoutMs: 5000 })).close();
-    const script = updateScript(VALUE, { identityRead });
+    const script = await updateScript(VALUE, { identityRead });
     const reset = async () => {
       await schema.query('TRUNCATE identities, datasets, records, consumed_sessions, sync_locks');
       await seedForPgbench(schema, CONNECTIONS, VALUE);

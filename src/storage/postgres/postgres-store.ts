@@ -6,7 +6,7 @@ import { BEGIN, COMMIT, createDb, type PgPoolOptions, type Statement } from './p
 import { identityLinkMethods } from './identity-links.js';
 import {
   DATASET, DEFAULT_SETTINGS, DEVICE, IDENTITY, map, poolDoc, toDataset, toDatasetView, toDevice, toIdentity, toPool,
-  toRecord, toWriteState, utf8, type DatasetDb, type DeviceDb, type IdentityDb, type PoolDb, type WriteStateDb,
+  toRecord, type DatasetDb, type DeviceDb, type IdentityDb, type PoolDb,
 } from './rows.js';
 import { writeBatcher } from './write-batcher.js';
 
@@ -21,9 +21,10 @@ export type PostgresStoreOptions = PgPoolOptions;
  * connections and instances — each UpdateRecords plan sees every earlier commit, so sync counts never repeat or
  * skip and the dataset quota holds — while different identities never wait for each other.
  *
- * Round trips of one UpdateRecords commit (writeRecords): two. First [BEGIN, lock, read state], pipelined; the
- * domain's plan runs; then [apply plan + consume session (one statement), COMMIT], pipelined. A plan that throws
- * costs [ROLLBACK] instead of the second. test/storage/postgres.test.ts measures this through a delaying proxy.
+ * Round trips of one UpdateRecords commit (writeRecords): two, shared by the writes of other identities made at
+ * the same moment (group commit, write-batcher.ts). First [BEGIN, lock, read states], pipelined; the domain's
+ * plans run; then [apply plans + consume sessions (one statement), COMMIT], pipelined. A plan that throws rejects
+ * its own write only. test/storage/postgres.test.ts measures this through a delaying proxy.
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<SyncStore> {
   const db = createDb(options);
@@ -58,16 +59,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     // committing faster; a few keep the database's cores busy while others wait for their answers.
     maxInFlight: Math.max(1, Math.min(4, Math.floor(options.poolSize / 2))),
     maxBatch: 64,
-    lock: (c) => q.lockIdentity(c.identityId, c.identityPoolId),
-    readState: (c) => q.writeState(c),
-    toState: (r) => toWriteState(r as WriteStateDb),
-    apply: (c, plan) => q.applyPlan(c, plan),
-    // The lock row a refused write created must not outlive a pool deleted meanwhile (applyPlan does the same).
-    refused: (c) => ({
-      name: 'cosync_refused_write',
-      text: 'DELETE FROM sync_locks WHERE identity_id = $1 AND EXISTS (SELECT 1 FROM deleted_pools WHERE pool_id = $2)',
-      values: [c.identityId, c.identityPoolId],
-    }),
   });
 
   const store: Omit<SyncStore, 'engine' | 'close'> = {
@@ -288,7 +279,7 @@ const q = {
    * Before a pool's data goes: lock every identity of the pool the way writes do (in ID order, waiting for writes in
    * flight, even one inserting its lock row right now), and mark the pool deleted. A write that checked its identity
    * before the deletion then either commits first (and its rows are deleted below) or waits and, seeing the mark,
-   * writes nothing (applyPlan).
+   * writes nothing (write-statements.ts, applyPlans).
    */
   lockPool: (poolId: string): Statement[] => [
     {
@@ -333,102 +324,12 @@ const q = {
     values: [identityId, name],
   }),
 
-  /**
-   * Locks the identity's sync_locks row, creating it on first use. ON CONFLICT DO UPDATE … WHERE false locks the
-   * existing row without writing a new version of it (PostgreSQL locks every conflicting row the DO UPDATE
-   * considers, whether or not its WHERE lets it update).
-   */
-  lockIdentity: (identityId: string, poolId: string): Statement => ({
-    name: 'cosync_lock_identity',
-    text: `INSERT INTO sync_locks (identity_id, pool_id) VALUES ($1, $2)
-           ON CONFLICT (identity_id) DO UPDATE SET pool_id = excluded.pool_id WHERE false`,
-    values: [identityId, poolId],
-  }),
   /** Locks the identity's row if it has one: an identity without one has never written, so it has no datasets. */
   lockExistingIdentity: (identityId: string): Statement => ({
     name: 'cosync_lock_existing_identity',
     text: 'SELECT 1 FROM sync_locks WHERE identity_id = $1 FOR UPDATE',
     values: [identityId],
   }),
-
-  /**
-   * The DatasetWriteState of a command in one row: the dataset row (nulls when absent), the live dataset count,
-   * whether the session was consumed, and the current rows of the command's keys as parallel arrays.
-   */
-  writeState: (c: WriteCommand): Statement => ({
-    name: 'cosync_write_state',
-    text: `SELECT d.identity_id, d.name, d.sync_count, d.deleted, d.last_deleted_at_sync_count, d.created_at,
-             d.last_modified_at, d.last_modified_by, d.num_records, d.data_storage, d.merge_parent,
-             (SELECT COUNT(*) FROM datasets WHERE identity_id = $1 AND NOT deleted) AS live_count,
-             EXISTS (SELECT 1 FROM consumed_sessions WHERE identity_id = $1 AND session_id = $4) AS consumed,
-             r.rec_keys, r.rec_counts, r.rec_bytes, r.rec_live
-           FROM (SELECT 1) AS one
-           LEFT JOIN datasets d ON d.identity_id = $1 AND d.name = $2
-           CROSS JOIN LATERAL (
-             SELECT array_agg(key) AS rec_keys, array_agg(sync_count) AS rec_counts,
-               array_agg(CASE WHEN value IS NULL THEN 0 ELSE octet_length(key) + octet_length(value) END) AS rec_bytes,
-               array_agg(value IS NOT NULL) AS rec_live
-             FROM records WHERE identity_id = $1 AND dataset_name = $2
-               AND key_hash = ANY(ARRAY(SELECT sha256(k) FROM unnest($3::bytea[]) AS k)) AND key = ANY($3::bytea[])
-           ) AS r`,
-    values: [c.identityId, c.datasetName, c.keys.map(utf8), c.sessionId],
-  }),
-
-  /**
-   * Stores a plan and consumes the session in ONE statement (a data-modifying CTE): the dataset row (when the plan
-   * has one), its records from parallel arrays, and the consumed-session marker. When the pool was deleted since
-   * the operation checked the identity (deleted_pools), it writes nothing and drops the lock row it created.
-   */
-  applyPlan(c: WriteCommand, plan: WritePlan): Statement {
-    const d = plan.dataset;
-    if (d && (d.identityId !== c.identityId || d.datasetName !== c.datasetName)) {
-      throw new Error(`write plan for ${d.identityId}/${d.datasetName} does not match ${c.identityId}/${c.datasetName}`);
-    }
-    const records = d ? plan.records : [];
-    return {
-      name: 'cosync_apply_plan',
-      text: `WITH gone AS (
-               SELECT EXISTS (SELECT 1 FROM deleted_pools WHERE pool_id = $3) AS pool
-             ), ds AS (
-               INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count,
-                 created_at, last_modified_at, last_modified_by, num_records, data_storage, merge_parent)
-               SELECT $1, $2, $3, $4::bigint, $5::boolean, $6::bigint, $7::bigint, $8::bigint, $9::text, $10::bigint,
-                 $11::bigint, $12::text
-               FROM gone WHERE $13::boolean AND NOT gone.pool
-               ON CONFLICT (identity_id, name) DO UPDATE SET sync_count = excluded.sync_count,
-                 deleted = excluded.deleted, last_deleted_at_sync_count = excluded.last_deleted_at_sync_count,
-                 created_at = excluded.created_at, last_modified_at = excluded.last_modified_at,
-                 last_modified_by = excluded.last_modified_by, num_records = excluded.num_records,
-                 data_storage = excluded.data_storage, merge_parent = excluded.merge_parent
-             ), recs AS (
-               INSERT INTO records (identity_id, dataset_name, key, value, sync_count, last_modified_at,
-                 last_modified_by, device_last_modified_at)
-               SELECT $1, $2, r.key, r.value, r.sync_count, r.last_modified_at, r.last_modified_by,
-                 r.device_last_modified_at
-               FROM unnest($14::bytea[], $15::bytea[], $16::bigint[], $17::bigint[], $18::text[], $19::bigint[])
-                 AS r(key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at), gone
-               WHERE NOT gone.pool
-               ON CONFLICT (identity_id, dataset_name, key_hash) DO UPDATE SET value = excluded.value,
-                 sync_count = excluded.sync_count, last_modified_at = excluded.last_modified_at,
-                 last_modified_by = excluded.last_modified_by, device_last_modified_at = excluded.device_last_modified_at
-             ), unlocked AS (
-               DELETE FROM sync_locks WHERE identity_id = $1 AND (SELECT pool FROM gone)
-             )
-             INSERT INTO consumed_sessions (identity_id, session_id, expires_at) SELECT $1, $20, $21 FROM gone
-             WHERE NOT gone.pool
-             ON CONFLICT DO NOTHING`,
-      values: [
-        c.identityId, c.datasetName, c.identityPoolId,
-        d?.syncCount ?? 0, d?.deleted ?? false, d?.lastDeletedAtSyncCount ?? null, d?.createdAt ?? 0,
-        d?.lastModifiedAt ?? 0, d?.lastModifiedBy ?? '', d?.numRecords ?? 0, d?.dataStorage ?? 0, d?.mergeParent ?? null,
-        d !== undefined,
-        records.map((r) => utf8(r.key)), records.map((r) => (r.value === null ? null : utf8(r.value))),
-        records.map((r) => r.syncCount), records.map((r) => r.lastModifiedAt), records.map((r) => r.lastModifiedBy),
-        records.map((r) => r.deviceLastModifiedAt),
-        c.sessionId, c.sessionExpiresAt,
-      ],
-    };
-  },
 
   /**
    * Marks a live dataset deleted, purges its records and subscriptions, and returns the row as it was (all in one

@@ -1,15 +1,19 @@
 import type { DatasetWriteState, WriteCommand, WritePlan } from '../types.js';
-import { BEGIN, COMMIT, isSqlError, type Db, type Statement } from './pool.js';
+import { BEGIN, COMMIT, isSqlError, type Db } from './pool.js';
+import { toWriteState, type WriteStateDb } from './rows.js';
+import { applyPlans, lockIdentities, readWriteStates } from './write-statements.js';
 
 /**
  * Group commit for writeRecords on PostgreSQL: concurrent UpdateRecords of different identities share one
  * transaction on one connection, so a batch of N costs the same two round trips (and two socket writes) as one
  * write, where the socket writes and the per-round-trip work were most of the adapter's CPU.
  *
- *   round trip 1: BEGIN, then for each command in identity order: lock the identity, read its write state;
+ *   round trip 1: BEGIN, lock every identity (in identity order), read every write state (write-statements.ts);
  *   (each plan runs in the process; a plan that throws rejects its own command only and writes nothing: its
  *   lock row stays, as any writer's does, unless its pool was deleted meanwhile)
- *   round trip 2: apply every plan that succeeded, COMMIT.
+ *   round trip 2: apply every plan that succeeded (one statement), COMMIT.
+ *
+ * Three statements and a COMMIT whatever the batch's size: the database parses, plans and answers each once.
  *
  * Correctness is the single write's: each identity's state is read after its lock, so every plan sees every
  * earlier commit of that identity. One identity appears at most once per batch (a second command of it waits for
@@ -27,12 +31,6 @@ export interface WriteBatcherOptions {
   readonly maxInFlight: number;
   /** Most commands in one batch. */
   readonly maxBatch: number;
-  readonly lock: (c: WriteCommand) => Statement;
-  readonly readState: (c: WriteCommand) => Statement;
-  readonly toState: (row: unknown) => DatasetWriteState;
-  readonly apply: (c: WriteCommand, plan: WritePlan) => Statement;
-  /** Sent instead of `apply` for a command whose plan refused (it cannot roll back alone). */
-  readonly refused: (c: WriteCommand) => Statement;
 }
 
 interface Pending {
@@ -91,20 +89,20 @@ export function writeBatcher(db: Db, o: WriteBatcherOptions) {
 
   /** One transaction for the batch; re-run whole by db.transaction on deadlock, serialization failure or a dead connection. */
   function commit(batch: Pending[]): Promise<Outcome[]> {
+    const commands = batch.map((p) => p.command);
     return db.transaction(async (tx) => {
-      const read = await tx.run([BEGIN, ...batch.flatMap((p) => [o.lock(p.command), o.readState(p.command)])]);
+      const [, , read] = await tx.run([BEGIN, lockIdentities(commands), readWriteStates(commands)]);
       const outcomes = batch.map((p, i): Outcome => {
         try {
-          return { ok: true, plan: p.plan(o.toState(read[2 + 2 * i]!.rows[0])) };
+          return { ok: true, plan: p.plan(toWriteState(read!.rows[i] as WriteStateDb)) };
         } catch (error) {
           return { ok: false, error };
         }
       });
-      const applies = batch.map((p, i) => {
+      await tx.run([applyPlans(batch.map((p, i) => {
         const outcome = outcomes[i]!;
-        return outcome.ok ? o.apply(p.command, outcome.plan) : o.refused(p.command);
-      });
-      await tx.run([...applies, COMMIT]);
+        return { command: p.command, plan: outcome.ok ? outcome.plan : undefined };
+      })), COMMIT]);
       return outcomes;
     });
   }
