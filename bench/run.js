@@ -1,10 +1,10 @@
 // `npm run bench`: Cosync against a bare node:http ceiling. Each server runs in its own child process (one at a
 // time, a fresh one per scenario); the load generator (bench/http-client.js) runs here. See bench/README.md.
-import { fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forkChild } from './child.js';
 import { openConnections, runLoad, summarise } from './http-client.js';
 import { benchSchema, findPostgres, runPgbench, seedForPgbench, updateScript } from './pg-ceiling.js';
 import { VALUE, bareScenario, identityUpdateScenario, listScenario, onPostgres, updateScenario, withWorkers } from './scenarios.js';
@@ -44,29 +44,7 @@ function startChild(server, dataDir, script = 'server-child.js') {
       : server.kind === 'cosync-pg' ? ['cosync-pg', '-', dataDir, server.url] : [];
   const profile = PROFILE && script === 'server-child.js';
   const execArgv = ['--no-warnings', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(HERE, 'results', 'prof')}`] : [])];
-  const child = fork(join(HERE, script), args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (type) => new Promise((resolve, reject) => {
-    const onExit = (code) => reject(new Error(`server child exited with ${code}`));
-    const onMessage = (msg) => {
-      if (msg.type !== type) return;
-      child.off('exit', onExit);
-      child.off('message', onMessage);
-      resolve(msg);
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-  return {
-    ready: next('ready'),
-    stats() {
-      child.send({ type: 'stats' });
-      return next('stats');
-    },
-    stop: () => new Promise((resolve) => {
-      child.once('exit', resolve);
-      child.send({ type: 'exit' });
-    }),
-  };
+  return forkChild(join(HERE, script), args, execArgv);
 }
 
 /** One scenario in a fresh server process: setup, warm-up rounds, then the calibrated timed window. */

@@ -8,7 +8,8 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
-import { BENCH_CREDENTIALS, BENCH_WEBHOOK_SECRET, REGION } from './sign.js';
+import { BENCH_CREDENTIALS, BENCH_WEBHOOK_SECRET } from './sign.js';
+import { benchServerConfig } from './server-config.js';
 
 const [kind, synchronous, dataDir, pgUrl, workersArg] = process.argv.slice(2);
 const WORKERS = Number(workersArg ?? 1);
@@ -38,24 +39,14 @@ async function startBare() {
 
 async function startCosync() {
   const { createServer } = await import('../dist/server.js');
-  const { defaultConfig } = await import('../dist/config.js');
   const { serverKeys } = await import('../dist/auth/server-keys.js');
-  const base = defaultConfig();
-  const config = {
-    ...base,
-    host: '127.0.0.1',
-    port: 0,
-    region: REGION,
-    dataDir,
-    logLevel: 'warn',
-    storage: kind === 'cosync-pg'
-      ? { engine: 'postgres', url: pgUrl, poolSize: PG_POOL, statementTimeoutMs: 5000, connectTimeoutMs: 5000 }
-      : { engine: 'sqlite', file: join(dataDir, 'cosync.sqlite'), synchronous },
-    // Throttling off: a rate of 0 switches a bucket off.
-    throttle: { identityRatePerSecond: 0, identityBurst: 1, poolRatePerSecond: 0, poolBurst: 1 },
+  const storage = kind === 'cosync-pg'
+    ? { engine: 'postgres', url: pgUrl, poolSize: PG_POOL, statementTimeoutMs: 5000, connectTimeoutMs: 5000 }
+    : { engine: 'sqlite', file: join(dataDir, 'cosync.sqlite'), synchronous };
+  const config = await benchServerConfig(dataDir, storage, (defaults) => ({
     // Webhook Sync Triggers may call the bench's receiver on loopback (only pools that set one do).
-    syncTriggers: { ...base.syncTriggers, webhook: { allowedHosts: ['127.0.0.1'], signingSecret: BENCH_WEBHOOK_SECRET } },
-  };
+    syncTriggers: { ...defaults.syncTriggers, webhook: { allowedHosts: ['127.0.0.1'], signingSecret: BENCH_WEBHOOK_SECRET } },
+  }));
   // Server keys, so GetCredentialsForIdentity can issue the identity credentials some scenarios sign with.
   const keys = serverKeys([{ id: 'bench', secret: Buffer.alloc(32, 7) }]);
   const options = { config: { ...config, workers: WORKERS }, developerCredentials: BENCH_CREDENTIALS, serverKeys: keys };

@@ -2,27 +2,17 @@
 // Sends {type:'ready', port}; answers {type:'stats'} with its memory right after a full GC (so heap figures are what
 // is retained, not garbage waiting for collection) and its CPU time; exits on {type:'exit'}.
 import { join } from 'node:path';
-import { BENCH_CREDENTIALS, REGION } from './sign.js';
+import { BENCH_CREDENTIALS } from './sign.js';
+import { benchServerConfig } from './server-config.js';
 
 const [dataDir, synchronous = 'FULL'] = process.argv.slice(2);
 
 const { createServer } = await import('../dist/server.js');
-const { defaultConfig } = await import('../dist/config.js');
 const { serverKeys } = await import('../dist/auth/server-keys.js');
-const base = defaultConfig();
-const config = {
-  ...base,
-  host: '127.0.0.1',
-  port: 0,
-  region: REGION,
-  dataDir,
-  logLevel: 'warn',
-  storage: { engine: 'sqlite', file: join(dataDir, 'cosync.sqlite'), synchronous },
-  // Throttling off: the soak measures the server, not the token buckets.
-  throttle: { identityRatePerSecond: 0, identityBurst: 1, poolRatePerSecond: 0, poolBurst: 1 },
+const config = await benchServerConfig(dataDir, { engine: 'sqlite', file: join(dataDir, 'cosync.sqlite'), synchronous }, () => ({
   // Identity credentials outlive any soak, so a long run needs no refresh.
   credentialsTtlSeconds: 7 * 24 * 3600,
-};
+}));
 const keys = serverKeys([{ id: 'soak', secret: Buffer.alloc(32, 9) }]);
 const server = await createServer({ config, developerCredentials: BENCH_CREDENTIALS, serverKeys: keys });
 const url = await server.listen();

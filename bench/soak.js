@@ -6,11 +6,11 @@
 // Prints error-free throughput, p50/p99 latency per operation, and server RSS and heap every few seconds with the
 // growth between the first warm sample and the last. Figures are printed, not asserted; the exit code is 1 only
 // when a request got an answer other than 200 or an expected conflict.
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forkChild } from './child.js';
 import { openConnections } from './http-client.js';
 import { buildRequest, encodeLabel, identityRequest } from './sign.js';
 
@@ -25,31 +25,7 @@ const KEYS_PER_DATASET = 10;
 const VALUE = 'v'.repeat(64);
 
 function startServer(dataDir) {
-  const child = fork(join(HERE, 'soak-server.js'), [dataDir, SYNCHRONOUS], {
-    execArgv: ['--no-warnings', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = (type) => new Promise((resolve, reject) => {
-    const onExit = (code) => reject(new Error(`soak server exited with ${code}`));
-    const onMessage = (msg) => {
-      if (msg.type !== type) return;
-      child.off('exit', onExit);
-      child.off('message', onMessage);
-      resolve(msg);
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-  return {
-    ready: next('ready'),
-    stats() {
-      child.send({ type: 'stats' });
-      return next('stats');
-    },
-    stop: () => new Promise((resolve) => {
-      child.once('exit', resolve);
-      child.send({ type: 'exit' });
-    }),
-  };
+  return forkChild(join(HERE, 'soak-server.js'), [dataDir, SYNCHRONOUS], ['--no-warnings', '--expose-gc']);
 }
 
 async function call(conn, bytes, what) {

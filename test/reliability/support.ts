@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-cognito-sync';
 import { expect } from 'vitest';
 import { TEST_CREDENTIALS } from '../helpers/server.js';
+import { COSYNC_BIN, seededRandom, serveEnvironment } from '../helpers/processes.js';
 
-const BIN = new URL('../../bin/cosync.js', import.meta.url).pathname;
 export const REGION = 'us-east-1';
 
 export interface CosyncProcess {
@@ -26,17 +26,8 @@ export interface CosyncProcess {
  * the default). The log is drained (a full pipe would stall the server) and its tail kept for error messages.
  */
 export async function startCosync(options: { dataDir: string; databaseUrl?: string }): Promise<CosyncProcess> {
-  const env: Record<string, string> = {
-    PATH: process.env['PATH'] ?? '',
-    COSYNC_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-    COSYNC_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-    COSYNC_ACCOUNT_ID: TEST_CREDENTIALS.accountId,
-    COSYNC_SERVER_KEYS: `test1:${Buffer.alloc(32, 1).toString('base64')}`,
-    COSYNC_THROTTLE_IDENTITY_RPS: '0',
-    COSYNC_THROTTLE_POOL_RPS: '0',
-    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
-  };
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', options.dataDir, '--log-level', 'info'], {
+  const env = serveEnvironment(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {});
+  const child = spawn(process.execPath, [COSYNC_BIN, 'serve', '--port', '0', '--data', options.dataDir, '--log-level', 'info'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -72,17 +63,7 @@ export function syncClient(endpoint: string): CognitoSyncClient {
   return new CognitoSyncClient({ endpoint, region: REGION, credentials: TEST_CREDENTIALS, maxAttempts: 1 });
 }
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed with its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

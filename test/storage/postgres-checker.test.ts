@@ -7,6 +7,7 @@ import { CognitoIdentityClient, CreateIdentityPoolCommand, GetIdCommand } from '
 import { TEST_CREDENTIALS } from '../helpers/server.js';
 import { PG_SKIP_REASON, PG_URL, createTestSchema, notePgSkipped, type TestSchema } from './postgres-support.js';
 import { startServeProcess, type ServerProcess } from './postgres-processes.js';
+import { seededRandom } from '../helpers/processes.js';
 import { checkDataset, type DatasetHistory, type FinalState, type Patch, type RecordVersion } from './postgres-checker-history.js';
 
 /**
@@ -26,18 +27,6 @@ const INSTANCES = 3;
 const RANDOM_WORKERS = 10;
 const RACE_WORKERS = 2;
 const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4'];
-
-/** mulberry32: a small seeded PRNG (each worker gets its own stream, derived from the run's seed). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Target { readonly id: string; readonly ref: { IdentityPoolId: string; IdentityId: string; DatasetName: string } }
 
@@ -125,7 +114,7 @@ if (!PG_URL) {
       }
 
       async function randomWorker(w: number): Promise<void> {
-        const rng = prng(SEED + w);
+        const rng = seededRandom(SEED + w);
         const int = (n: number) => Math.floor(rng() * n);
         for (let i = 0; Date.now() < deadline; i++) {
           // Skewed towards the first dataset, so writers meet there often.
@@ -161,7 +150,7 @@ if (!PG_URL) {
 
       /** Rounds of three writers, one per instance, with the same expected count on one record: one must win. */
       async function raceWorker(w: number): Promise<void> {
-        const rng = prng(SEED + 1000 + w);
+        const rng = seededRandom(SEED + 1000 + w);
         const t = raced[w]!;
         for (let round = 0; Date.now() < deadline; round++) {
           const listed = await Promise.all(sync.map((_, i) => read(t, i)));

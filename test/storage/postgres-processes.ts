@@ -2,14 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TEST_CREDENTIALS } from '../helpers/server.js';
+import { COSYNC_BIN, serveEnvironment } from '../helpers/processes.js';
 
 /**
  * Cosync instances as real processes (`node bin/cosync.js serve --database …`, as an operator starts them), all on
  * one PostgreSQL database. They share the developer credentials and server keys through the environment, as
  * docs/postgres.md asks, and run with throttling off unless told otherwise.
  */
-const BIN = new URL('../../bin/cosync.js', import.meta.url).pathname;
 
 export interface ServerProcess {
   readonly endpoint: string;
@@ -30,19 +29,10 @@ export interface ServeOptions {
 export async function startServeProcess(options: ServeOptions): Promise<ServerProcess> {
   const data = mkdtempSync(join(tmpdir(), 'cosync-pg-proc-'));
   const child = spawn(process.execPath, [
-    BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', data, '--log-level', 'info',
+    COSYNC_BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', data, '--log-level', 'info',
     '--database', options.databaseUrl, '--pg-pool-size', String(options.poolSize ?? 6),
   ], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      COSYNC_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-      COSYNC_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-      COSYNC_ACCOUNT_ID: TEST_CREDENTIALS.accountId,
-      COSYNC_SERVER_KEYS: `test1:${Buffer.alloc(32, 1).toString('base64')}`,
-      COSYNC_THROTTLE_IDENTITY_RPS: '0',
-      COSYNC_THROTTLE_POOL_RPS: '0',
-      ...options.env,
-    },
+    env: serveEnvironment(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

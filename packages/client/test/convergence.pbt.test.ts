@@ -13,8 +13,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ListDatasetsCommand, ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
-import { startOidcIssuer, type OidcIssuer } from '../../../test/helpers/oidc-issuer.js';
-import { clients, createPool, device, startServer, type Device, type TestServer } from './support.js';
+import { clients, device, startServerWithLogins, type Device, type TestServer } from './support.js';
 import { MemoryStore, type Dataset, type LocalStore, type StoredValue, type SyncResult } from '../src/index.js';
 
 /** The same stored values behind a new store object (close() ended the old one). */
@@ -26,8 +25,6 @@ function reopened(store: LocalStore): LocalStore {
 }
 
 const RUNS = Number(process.env['CLIENT_PBT_RUNS'] ?? 200);
-const PROVIDER = 'login.pbt.test';
-const AUDIENCE = 'pbt-app';
 const DATASET = 'settings';
 const KEYS = ['a', 'b', 'c', 'd'] as const;
 const DEVICES = 3; // 0 and 2: signed in from the start; 1: a guest until it signs in
@@ -79,19 +76,17 @@ const REGRESSIONS: Cmd[][] = [
 
 interface Edit { key: string; value: string | null; time: number; byGuest: boolean }
 
-let idp: OidcIssuer;
 let t: TestServer;
 let poolId: string;
+let login: (sub: string) => Promise<Record<string, string>>;
+let close: () => Promise<void>;
 let runs = 0;
 beforeAll(async () => {
-  idp = await startOidcIssuer();
-  t = await startServer({ config: { loginProviders: { [PROVIDER]: { issuer: idp.issuer, audiences: [AUDIENCE] } } } });
   // One pool for every run (an account holds at most 1,000 pools); each run has its own user and guest identities.
-  poolId = await createPool(t, [`arn:aws:iam::123456789012:oidc-provider/${PROVIDER}`]);
+  ({ t, poolId, login, close } = await startServerWithLogins('login.pbt.test', 'pbt-app'));
 });
 afterAll(async () => {
-  await t.close();
-  await idp.close();
+  await close();
   console.log(`convergence property: ${runs} random schedules run`);
 });
 
@@ -135,7 +130,7 @@ class World {
   }
 
   login() {
-    return idp.mint({ sub: this.user, aud: AUDIENCE }).then((token) => ({ [PROVIDER]: token }));
+    return login(this.user);
   }
 
   async edit(i: number, k: string, kind: 'put' | 'empty' | 'remove'): Promise<void> {

@@ -5,28 +5,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListDatasetsCommand } from '@aws-sdk/client-cognito-sync';
-import { startOidcIssuer, type OidcIssuer } from '../../../test/helpers/oidc-issuer.js';
-import { clients, createPool, device, startServer, type TestServer } from './support.js';
+import { clients, device, startServerWithLogins, type TestServer } from './support.js';
 import { ClosedError, MemoryStore } from '../src/index.js';
 
-const PROVIDER = 'login.client.test';
-const AUDIENCE = 'client-app';
-let idp: OidcIssuer;
 let t: TestServer;
 let poolId: string;
+let login: (sub: string) => Promise<Record<string, string>>;
+let close: () => Promise<void>;
 let clock = Date.UTC(2026, 0, 1);
 const now = () => (clock += 1000);
-const login = async (sub: string) => ({ [PROVIDER]: await idp.mint({ sub, aud: AUDIENCE }) });
 
 beforeAll(async () => {
-  idp = await startOidcIssuer();
-  t = await startServer({ config: { loginProviders: { [PROVIDER]: { issuer: idp.issuer, audiences: [AUDIENCE] } } } });
-  poolId = await createPool(t, [`arn:aws:iam::123456789012:oidc-provider/${PROVIDER}`]);
+  ({ t, poolId, login, close } = await startServerWithLogins('login.client.test', 'client-app'));
 });
-afterAll(async () => {
-  await t.close();
-  await idp.close();
-});
+afterAll(() => close());
 
 async function serverDatasets(identityId: string): Promise<string[]> {
   const out = await clients(t).sync.send(new ListDatasetsCommand({ IdentityPoolId: poolId, IdentityId: identityId }));

@@ -7,6 +7,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 type HttpRequest = Parameters<NodeHttpHandler['handle']>[0];
 import { CreateIdentityPoolCommand } from '@aws-sdk/client-cognito-identity';
 import { clients, startServer, type TestServer } from '../../../test/helpers/server.js';
+import { startOidcIssuer, type OidcIssuer } from '../../../test/helpers/oidc-issuer.js';
 import { CosyncClient, MemoryStore, type CosyncClientOptions, type LocalStore } from '../src/index.js';
 
 export { startServer, clients, type TestServer };
@@ -20,6 +21,25 @@ export async function createPool(t: TestServer, openIdProviderArns: string[] = [
     ...(openIdProviderArns.length ? { OpenIdConnectProviderARNs: openIdProviderArns } : {}),
   }));
   return pool.IdentityPoolId ?? '';
+}
+
+/**
+ * A server that accepts logins from a loopback OpenID issuer (`provider`, tokens for `audience`), and a pool that
+ * allows guests and those logins. `login(sub)` mints the Logins map of a user.
+ */
+export async function startServerWithLogins(provider: string, audience: string) {
+  const idp: OidcIssuer = await startOidcIssuer();
+  const t = await startServer({ config: { loginProviders: { [provider]: { issuer: idp.issuer, audiences: [audience] } } } });
+  const poolId = await createPool(t, [`arn:aws:iam::123456789012:oidc-provider/${provider}`]);
+  return {
+    t,
+    poolId,
+    login: async (sub: string) => ({ [provider]: await idp.mint({ sub, aud: audience }) }),
+    close: async () => {
+      await t.close();
+      await idp.close();
+    },
+  };
 }
 
 /** HTTP requests by operation, read off the method and path (what went over the wire, retries included). */
