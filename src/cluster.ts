@@ -40,17 +40,15 @@ export async function startWorkerPool(config: Config, logger: Logger): Promise<W
     const worker = cluster.fork();
     workers.add(worker);
     return new Promise<string>((resolve, reject) => {
-      let servedSince: number | undefined;
       worker.on('message', (msg: WorkerMessage) => {
         if (msg?.type !== 'cosync:listening') return;
-        servedSince = Date.now();
         serving.add(worker);
         resolve(msg.url);
       });
       worker.once('exit', (code, signal) => {
         workers.delete(worker);
         if (stopping) return;
-        if (servedSince === undefined) {
+        if (!serving.has(worker)) {
           reject(new Error(`worker ${worker.process.pid} exited with ${signal ?? code} before it listened`));
           return;
         }
