@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/storage/index.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, SchemaTooNewError, migrate } from '../../src/storage/sqlite/migrations.js';
 import { openSqliteDatabase, openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
-import { runStoreConformance } from './conformance.js';
+import { runStoreConformance, write } from './conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cosync-sqlite-'));
 let files = 0;
@@ -114,6 +114,28 @@ describe('sqlite specifics', () => {
     expect(await store.getIdentityPool('us-east-1:v2')).toEqual({
       identityPoolId: 'us-east-1:v2', identityPoolName: 'v2', createdAt: 7, ...oldDoc, principalTagMaps: {},
     });
+    await store.close();
+  });
+
+  it('waits for another process\'s write lock without blocking its event loop, then commits', async () => {
+    const file = tempFile();
+    const store = openSqliteStore({ file });
+    // Another process's transaction (a --workers sibling, or any SQLite client) holding the write lock.
+    const other = new Database(file);
+    other.prepare('BEGIN IMMEDIATE').run();
+    let committed = false;
+    const pending = write(store, 'us-east-1:w', 'ds', { k: 'v' }).then(() => { committed = true; });
+    // Timers keep firing while the write waits: the event loop is not held by SQLite's busy handler.
+    let ticks = 0;
+    const ticker = setInterval(() => { ticks += 1; }, 5);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(committed).toBe(false);
+    expect(ticks).toBeGreaterThan(5);
+    other.prepare('COMMIT').run();
+    await pending;
+    clearInterval(ticker);
+    expect((await store.getDataset('us-east-1:w', 'ds'))?.syncCount).toBe(1);
+    other.close();
     await store.close();
   });
 

@@ -178,6 +178,7 @@ function createGroupCommit(db: Database, s: Statements) {
 
   /** Commits the queue now, waiting (blocking) for the write lock: for close() and the identity links. */
   function flush(): void {
+    lockWaitSince = undefined;
     while (queue.length > 0) commitQueue(() => s.begin.run());
   }
 
@@ -188,7 +189,10 @@ function createGroupCommit(db: Database, s: Statements) {
    */
   function flushWhenLockFree(): void {
     scheduled = false;
-    if (queue.length === 0) return;
+    if (queue.length === 0) {
+      lockWaitSince = undefined; // a blocking flush() took the queue meanwhile
+      return;
+    }
     const began = tryBeginWithoutWaiting();
     if (!began) {
       lockWaitSince ??= Date.now();
@@ -205,7 +209,8 @@ function createGroupCommit(db: Database, s: Statements) {
   }
 
   function tryBeginWithoutWaiting(): boolean {
-    s.busyTimeoutOff.get();
+    // db.pragma compiles its statement on every call, as it must: SQLite applies busy_timeout while compiling.
+    db.pragma('busy_timeout = 0');
     try {
       s.begin.run();
       return true;
@@ -213,7 +218,7 @@ function createGroupCommit(db: Database, s: Statements) {
       if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return false;
       throw error;
     } finally {
-      s.busyTimeoutOn.get();
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
   }
 
@@ -403,8 +408,6 @@ function prepareStatements(db: Database) {
   return {
     begin: q('BEGIN IMMEDIATE'),
     commit: q('COMMIT'),
-    busyTimeoutOff: db.prepare('PRAGMA busy_timeout = 0'),
-    busyTimeoutOn: db.prepare(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`),
     rollback: q('ROLLBACK'),
     savepoint: q('SAVEPOINT write_command'),
     release: q('RELEASE write_command'),
