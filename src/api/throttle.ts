@@ -16,8 +16,9 @@ const MAX_TRACKED = 100_000;
  *
  * Where the buckets live: when the store shares them (`takeTokens`, PostgreSQL), in the database, so every instance
  * behind a balancer draws from the same buckets and the limits hold whichever instance answers; `take` then
- * returns a promise (one round trip). Otherwise (SQLite: one process) in this process's memory, and `take` stays
- * synchronous: callers await only a returned promise, so that path costs no microtask.
+ * returns a promise (one round trip). Otherwise (SQLite) in this process's memory, per worker under `--workers`
+ * (docs/configuration.md), and `take` stays synchronous: callers await only a returned promise, so that path costs
+ * no microtask.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();

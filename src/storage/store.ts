@@ -154,8 +154,8 @@ export interface SyncStore {
 
   // --- throttling (optional) -------------------------------------------------------------------------------
   /**
-   * Token buckets shared by every instance on this store (PostgreSQL; SQLite has one process, whose buckets stay
-   * in memory). Atomically takes one token from each bucket, or none when any is empty (then answers the name of
+   * Token buckets shared by every instance on this store (PostgreSQL; on SQLite the buckets stay in each server
+   * process's memory). Atomically takes one token from each bucket, or none when any is empty (then answers the name of
    * the first empty one, else undefined). A bucket never seen is full (`burst`); it refills at `ratePerSecond` by
    * the database's clock, so the instances' clocks do not matter.
    */
