@@ -40,11 +40,12 @@ afterAll(async () => {
   for (const clean of cleanups.splice(0).reverse()) await clean();
 });
 
-function sqliteEngine(): Engine {
+/** SQLite in one process, or under `--workers N`: N processes writing one database file, all killed at once. */
+function sqliteEngine(workers = 1): Engine {
   const dataDir = mkdtempSync(join(tmpdir(), 'cosync-crash-'));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
   return {
-    start: () => startCosync({ dataDir }),
+    start: () => startCosync({ dataDir, workers }),
     async checkStored() {
       const db = new Database(join(dataDir, 'cosync.sqlite'));
       try {
@@ -112,6 +113,7 @@ function runLoad(endpoint: string, writers: DatasetWriter[]): { stop(): void; do
 
 describe.each([
   ['sqlite', sqliteEngine] as const,
+  ['sqlite, 2 workers', () => sqliteEngine(2)] as const,
   ['postgres', PG_URL ? postgresEngine : undefined] as const,
 ])('crash safety on %s', (engineName, makeEngine) => {
   it.skipIf(!makeEngine)(`every acknowledged write survives SIGKILL and restart${makeEngine ? '' : ` (SKIPPED: ${PG_SKIP_REASON})`}`, async () => {

@@ -23,13 +23,18 @@ export interface CosyncProcess {
 /**
  * Starts `cosync serve` (the built dist/, as a user runs it) on port 0 with the test developer credentials, fixed
  * server keys and throttling off. `databaseUrl` selects PostgreSQL; otherwise SQLite in `dataDir` (synchronous FULL,
- * the default). The log is drained (a full pipe would stall the server) and its tail kept for error messages.
+ * the default). `workers` > 1 runs `--workers N`. The log is drained (a full pipe would stall the server) and its tail kept for error messages.
  */
-export async function startCosync(options: { dataDir: string; databaseUrl?: string }): Promise<CosyncProcess> {
+export async function startCosync(options: { dataDir: string; databaseUrl?: string; workers?: number }): Promise<CosyncProcess> {
   const env = serveEnvironment(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {});
-  const child = spawn(process.execPath, [COSYNC_BIN, 'serve', '--port', '0', '--data', options.dataDir, '--log-level', 'info'], {
+  const workers = options.workers ?? 1;
+  const child = spawn(process.execPath, [
+    COSYNC_BIN, 'serve', '--port', '0', '--data', options.dataDir, '--log-level', 'info', '--workers', String(workers),
+  ], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // With workers, the server is a process group of its own, so that kill() takes down every process at once.
+    detached: workers > 1,
   });
   let log = '';
   const keep = (d: Buffer) => { log = (log + d.toString()).slice(-20_000); };
@@ -52,7 +57,10 @@ export async function startCosync(options: { dataDir: string; databaseUrl?: stri
     endpoint,
     child,
     async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) {
+        if (workers > 1) process.kill(-child.pid!, 'SIGKILL');
+        else child.kill('SIGKILL');
+      }
       await exited;
     },
   };
