@@ -3,11 +3,10 @@
  * must get the same kinds of answers whatever the engine (PostgreSQL refuses some text SQLite stores, such as NUL).
  * FUZZ_RUNS_PG (default 1500) sets the number of requests, FUZZ_SEED replays a run.
  */
-import { describe, it } from 'vitest';
-import { createTestSchema, notePgSkipped, PG_SKIP_REASON, PG_URL, type TestSchema } from '../storage/postgres-support.js';
+import { createTestSchema, describeWithPostgres, type TestSchema } from '../storage/postgres-support.js';
 import { describeHostileFuzz } from './fuzz-suite.js';
 
-if (PG_URL) {
+describeWithPostgres('hostile requests on every route (PostgreSQL)', 'hostile/fuzz-postgres.test.ts', () => {
   let schema: TestSchema | undefined;
   describeHostileFuzz('PostgreSQL', Number(process.env['FUZZ_RUNS_PG'] ?? 1500), async () => {
     schema = await createTestSchema('fuzz');
@@ -18,7 +17,4 @@ if (PG_URL) {
       },
     };
   }, async () => { await schema?.drop(); });
-} else {
-  notePgSkipped('hostile/fuzz-postgres.test.ts');
-  describe.skip(`hostile requests on every route (PostgreSQL): ${PG_SKIP_REASON}`, () => { it('skipped', () => {}); });
-}
+});

@@ -4,7 +4,7 @@ import { CreateIdentityPoolCommand, GetIdCommand } from '@aws-sdk/client-cognito
 import type { CognitoSyncClient } from '@aws-sdk/client-cognito-sync';
 import { clients, startServer, type TestServer } from '../helpers/server.js';
 import {
-  createTestSchema, notePgSkipped, PG_SKIP_REASON, PG_URL, pgTarget, viaPort, type TestSchema,
+  createTestSchema, describeWithPostgres, PG_URL, pgTarget, viaPort, type TestSchema,
 } from '../storage/postgres-support.js';
 import { DatasetWriter, httpStatusOf, INCONSISTENT_DATASETS_SQL, seededRandom, sleep } from './support.js';
 
@@ -19,8 +19,6 @@ import { DatasetWriter, httpStatusOf, INCONSISTENT_DATASETS_SQL, seededRandom, s
  * or nothing; writes succeed again once the database is reachable, without restarting the server; and the stored
  * counts and sizes agree with the records.
  */
-
-if (!PG_URL) notePgSkipped('reliability/faults-postgres.test.ts');
 
 interface Proxy {
   readonly port: number;
@@ -120,7 +118,7 @@ function runLoad(sync: CognitoSyncClient, writers: DatasetWriter[]) {
   };
 }
 
-describe.skipIf(!PG_URL)(`PostgreSQL unavailable under load${PG_URL ? '' : ` (SKIPPED: ${PG_SKIP_REASON})`}`, () => {
+describeWithPostgres('PostgreSQL unavailable under load', 'reliability/faults-postgres.test.ts', () => {
   let schema: TestSchema;
   let proxy: Proxy;
   let t: TestServer;

@@ -5,7 +5,7 @@ import {
 } from '@aws-sdk/client-cognito-sync';
 import { CognitoIdentityClient, CreateIdentityPoolCommand, GetIdCommand } from '@aws-sdk/client-cognito-identity';
 import { TEST_CREDENTIALS } from '../helpers/server.js';
-import { PG_SKIP_REASON, PG_URL, createTestSchema, notePgSkipped, type TestSchema } from './postgres-support.js';
+import { describeWithPostgres, createTestSchema, type TestSchema } from './postgres-support.js';
 import { startServeProcess, type ServerProcess } from './postgres-processes.js';
 import { seededRandom } from '../helpers/processes.js';
 import { checkDataset, type DatasetHistory, type FinalState, type Patch, type RecordVersion } from './postgres-checker-history.js';
@@ -30,12 +30,7 @@ const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4'];
 
 interface Target { readonly id: string; readonly ref: { IdentityPoolId: string; IdentityId: string; DatasetName: string } }
 
-if (!PG_URL) {
-  notePgSkipped('test/storage/postgres-checker.test.ts');
-  describe.skip(`randomized checker, three processes on one PostgreSQL database (skipped: ${PG_SKIP_REASON})`, () => {
-    it('keeps every acknowledged write, in one order', () => {});
-  });
-} else {
+describeWithPostgres('randomized checker, three processes on one PostgreSQL database', 'test/storage/postgres-checker.test.ts', () => {
   let schema: TestSchema;
   let servers: ServerProcess[] = [];
 
@@ -192,7 +187,7 @@ if (!PG_URL) {
       expect(tally.raceRounds).toBeGreaterThan(10);
     }, 120_000);
   });
-}
+});
 
 function versions(out: ListRecordsCommandOutput): RecordVersion[] {
   return (out.Records ?? []).map((r) => ({ key: r.Key ?? '', value: r.Value ?? null, syncCount: r.SyncCount ?? 0 }));

@@ -2,19 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors, type ServiceError } from '../../src/api/errors.js';
 import { openPostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import type { DatasetWriteState, WriteCommand, WritePlan } from '../../src/storage/types.js';
-import { PG_SKIP_REASON, PG_URL, createTestSchema, notePgSkipped, type TestSchema } from './postgres-support.js';
+import { describeWithPostgres, createTestSchema, type TestSchema } from './postgres-support.js';
 
 /**
  * Group commit of the PostgreSQL adapter (src/storage/postgres/write-batcher.ts): concurrent writes of different
  * identities share transactions, each is still all or nothing on its own, and two writes of one identity never
  * share a batch (the second plan sees the first's result).
  */
-if (!PG_URL) {
-  notePgSkipped('test/storage/postgres-group-commit.test.ts');
-  describe.skip(`PostgreSQL group commit (skipped: ${PG_SKIP_REASON})`, () => {
-    it('batches writes of different identities', () => {});
-  });
-} else {
+describeWithPostgres('PostgreSQL group commit', 'test/storage/postgres-group-commit.test.ts', () => {
   let schema: TestSchema;
   beforeAll(async () => {
     schema = await createTestSchema('group_commit');
@@ -90,4 +85,4 @@ if (!PG_URL) {
       }
     });
   });
-}
+});

@@ -4,19 +4,14 @@ import {
 } from '@aws-sdk/client-cognito-sync';
 import { CreateIdentityPoolCommand, GetCredentialsForIdentityCommand, GetIdCommand } from '@aws-sdk/client-cognito-identity';
 import { clients, startServer, type TestServer } from '../helpers/server.js';
-import { PG_SKIP_REASON, PG_URL, createTestSchema, notePgSkipped, type TestSchema } from './postgres-support.js';
+import { describeWithPostgres, createTestSchema, type TestSchema } from './postgres-support.js';
 
 /**
  * Two Cosync instances on one PostgreSQL database, driven through the AWS SDK for JavaScript v3 as apps drive them:
  * each accepts what the other issued (identity credentials, sync session tokens), and UpdateRecords racing on
  * both serialise on the database.
  */
-if (!PG_URL) {
-  notePgSkipped('test/storage/postgres-instances.test.ts');
-  describe.skip(`two instances on one PostgreSQL database (skipped: ${PG_SKIP_REASON})`, () => {
-    it('share credentials, session tokens and serialised writes', () => {});
-  });
-} else {
+describeWithPostgres('two instances on one PostgreSQL database', 'test/storage/postgres-instances.test.ts', () => {
   let schema: TestSchema;
   let a: TestServer;
   let b: TestServer;
@@ -130,4 +125,4 @@ if (!PG_URL) {
       expect(final.Records).toHaveLength(9);
     });
   });
-}
+});

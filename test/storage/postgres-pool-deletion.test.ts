@@ -2,19 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListRecordsCommand, UpdateRecordsCommand } from '@aws-sdk/client-cognito-sync';
 import { CreateIdentityPoolCommand, DeleteIdentityPoolCommand, GetIdCommand } from '@aws-sdk/client-cognito-identity';
 import { clients, startServer, type TestServer } from '../helpers/server.js';
-import { PG_SKIP_REASON, PG_URL, createTestSchema, notePgSkipped, type TestSchema } from './postgres-support.js';
+import { describeWithPostgres, createTestSchema, type TestSchema } from './postgres-support.js';
 
 /**
  * DeleteIdentityPool racing UpdateRecords on two instances of one PostgreSQL database: whatever order they land
  * in, nothing of the pool is left behind (no dataset, record, session marker or lock row of its identities).
  * A write that checked its identity before the deletion and commits after it must not recreate rows.
  */
-if (!PG_URL) {
-  notePgSkipped('test/storage/postgres-pool-deletion.test.ts');
-  describe.skip(`DeleteIdentityPool racing writes on PostgreSQL (skipped: ${PG_SKIP_REASON})`, () => {
-    it('leaves no rows of the pool behind', () => {});
-  });
-} else {
+describeWithPostgres('DeleteIdentityPool racing writes on PostgreSQL', 'test/storage/postgres-pool-deletion.test.ts', () => {
   let schema: TestSchema;
   let a: TestServer;
   let b: TestServer;
@@ -84,4 +79,4 @@ if (!PG_URL) {
       }
     });
   });
-}
+});

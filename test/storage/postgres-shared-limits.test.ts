@@ -2,18 +2,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ListDatasetsCommand, ListRecordsCommand, UpdateRecordsCommand } from '@aws-sdk/client-cognito-sync';
 import type { Config } from '../../src/config.js';
 import { clients, poolWithIdentity, startServer, type TestServer } from '../helpers/server.js';
-import { PG_SKIP_REASON, PG_URL, createTestSchema, notePgSkipped, type TestSchema } from './postgres-support.js';
+import { describeWithPostgres, createTestSchema, type TestSchema } from './postgres-support.js';
 
 /**
  * Throttling and quotas hold whichever instance answers: two Cosync instances on one PostgreSQL schema, requests
  * racing through both, and the totals that get through are those of one instance alone.
  */
-if (!PG_URL) {
-  notePgSkipped('test/storage/postgres-shared-limits.test.ts');
-  describe.skip(`limits shared by instances on one PostgreSQL database (skipped: ${PG_SKIP_REASON})`, () => {
-    it('throttle and quotas hold across instances', () => {});
-  });
-} else {
+describeWithPostgres('limits shared by instances on one PostgreSQL database', 'test/storage/postgres-shared-limits.test.ts', () => {
   let schema: TestSchema | undefined;
   let servers: TestServer[] = [];
 
@@ -90,4 +85,4 @@ if (!PG_URL) {
       expect(await outcomes(8, (s, i) => write(s, roomy!, `b${i}`, 'y'.repeat(38)))).toEqual({ ok: 2, LimitExceededException: 6 });
     });
   });
-}
+});

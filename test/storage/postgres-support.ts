@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Socket, createServer, type Server } from 'node:net';
 import pg from 'pg';
+import { describe, it } from 'vitest';
 
 /**
  * What the PostgreSQL tests share: the server they run against (env COSYNC_TEST_PG, e.g.
@@ -15,6 +16,21 @@ export const PG_SKIP_REASON =
 /** Logs why the PostgreSQL tests of a file did not run, so a skipped run never passes for a green one. */
 export function notePgSkipped(file: string): void {
   console.warn(`[${file}] PostgreSQL tests SKIPPED: ${PG_SKIP_REASON}`);
+}
+
+/**
+ * `describe(title, body)` when COSYNC_TEST_PG names a server; otherwise one skipped test whose title says why, and
+ * a warning naming `file` (a run without PostgreSQL must say so, and CI always sets it).
+ */
+export function describeWithPostgres(title: string, file: string, body: () => void): void {
+  if (PG_URL) {
+    describe(title, body);
+    return;
+  }
+  notePgSkipped(file);
+  describe.skip(`${title} (skipped: ${PG_SKIP_REASON})`, () => {
+    it('needs PostgreSQL', () => {});
+  });
 }
 
 /** `url` with its search_path set to `schema` (libpq's `options` parameter), keeping anything else it says. */

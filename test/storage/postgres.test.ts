@@ -8,15 +8,10 @@ import { createDb } from '../../src/storage/postgres/pool.js';
 import type { DatasetRow, DatasetWriteState, WriteCommand, WritePlan } from '../../src/storage/types.js';
 import { runStoreConformance } from './conformance.js';
 import {
-  PG_SKIP_REASON, PG_URL, createTestSchema, notePgSkipped, pgTarget, startTcpProxy, viaPort, type TestSchema,
+  describeWithPostgres, PG_URL, createTestSchema, pgTarget, startTcpProxy, viaPort, type TestSchema,
 } from './postgres-support.js';
 
-if (!PG_URL) {
-  notePgSkipped('test/storage/postgres.test.ts');
-  describe.skip(`PostgreSQL adapter (skipped: ${PG_SKIP_REASON})`, () => {
-    it('runs the SyncStore conformance suite and the PostgreSQL specifics', () => {});
-  });
-} else {
+describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () => {
   let schema: TestSchema;
   beforeAll(async () => {
     schema = await createTestSchema('conformance');
@@ -379,7 +374,7 @@ if (!PG_URL) {
       }
     });
   });
-}
+});
 
 interface PlanNode {
   'Node Type': string;
