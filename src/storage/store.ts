@@ -1,6 +1,6 @@
 import type {
   DatasetRow, DatasetView, DatasetWriteState, Device, Identity, IdentityPool, IdentityUsage, Login, MergeOutcome, Page,
-  PoolSyncSettings, PoolUsage, RecordRow, WriteCommand, WritePlan,
+  PoolSyncSettings, PoolUsage, RecordRow, WriteCommand, WritePlan, ConsumedSessionKey,
 } from './types.js';
 
 /**
@@ -113,7 +113,8 @@ export interface SyncStore {
    * The UpdateRecords commit. In one atomic unit: reads the DatasetWriteState for `command` (dataset row,
    * current rows of `command.keys`, live dataset count, whether `command.sessionId` was consumed), calls
    * `plan(state)`, stores the plan's dataset row and records verbatim, and marks the session consumed.
-   * If `plan` throws, nothing is written (the session stays unconsumed) and the error is rethrown.
+   * If `plan` throws, nothing is written (the session stays unconsumed) and the error is rethrown. `plan` must be
+   * free of side effects: an adapter may call it again on a fresh read (SQLite does when it retries a batch).
    * Concurrent calls on the same dataset are serialised: each plan sees the effects of all earlier commits.
    * A plan whose `dataset` is undefined writes nothing but still consumes the session.
    */
@@ -125,10 +126,11 @@ export interface SyncStore {
    */
   deleteDataset(identityId: string, datasetName: string, now: number): Promise<DatasetRow | undefined>;
   /**
-   * True when a successful writeRecords of this identity already consumed the session. Session IDs are unique on
-   * their own; the identity locates them (a sharded engine keeps them with the identity's other rows).
+   * True when a successful writeRecords of this identity already consumed the session (the one whose command had
+   * this sessionId and sessionExpiresAt). Session IDs are unique on their own; the identity and the expiry locate
+   * them (a sharded engine keeps them with the identity's other rows; SQLite keys them by expiry).
    */
-  isSessionConsumed(identityId: string, sessionId: string): Promise<boolean>;
+  isSessionConsumed(identityId: string, session: ConsumedSessionKey): Promise<boolean>;
   /** Forgets consumed-session markers that expired before `now`. */
   pruneConsumedSessions(now: number): Promise<number>;
 

@@ -137,6 +137,12 @@ export interface WritePlan {
   readonly records: readonly RecordRow[];
 }
 
+/** Identifies a consumed session: its id and its token's expiry (epoch ms). */
+export interface ConsumedSessionKey {
+  readonly sessionId: string;
+  readonly expiresAt: number;
+}
+
 export interface WriteCommand {
   readonly identityPoolId: string;
   readonly identityId: string;

@@ -6,7 +6,7 @@ import { checkConflicts, type Patch } from '../domain/update-plan.js';
 import { INVALID_SESSION_MESSAGE } from '../domain/sync-session.js';
 import type { Logger } from '../logger.js';
 import type { SyncStore } from '../storage/store.js';
-import type { DatasetWriteState, RecordRow } from '../storage/types.js';
+import type { ConsumedSessionKey, DatasetWriteState, RecordRow } from '../storage/types.js';
 import { checkSyncTriggerConfig } from './config.js';
 import { applyTriggerOutput, buildEvent, InvalidTriggerOutput, type DatasetSnapshot } from './event.js';
 import { TriggerFailed, type TriggerInvoker } from './invoker.js';
@@ -25,7 +25,8 @@ export interface TriggerRequest {
   readonly identityPoolId: string;
   readonly identityId: string;
   readonly datasetName: string;
-  readonly sessionId: string;
+  /** The request's sync session (its token was verified). */
+  readonly session: ConsumedSessionKey;
   readonly patches: readonly Patch[];
 }
 
@@ -91,7 +92,7 @@ export class SyncTriggers {
     const release = await this.turn(`${req.identityId}\u0000${req.datasetName}`);
     try {
       const snapshot = await this.snapshot(req.identityId, req.datasetName);
-      if (await store.isSessionConsumed(req.identityId, req.sessionId)) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
+      if (await store.isSessionConsumed(req.identityId, req.session)) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
       checkConflicts(req.patches, (key) => snapshot.records.get(key)?.syncCount);
       const event = buildEvent({ region: this.config.region, ...req }, snapshot, req.patches);
       const output = await this.call(value, JSON.stringify(event), req);

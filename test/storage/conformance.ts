@@ -3,7 +3,7 @@ import { ServiceError, errors } from '../../src/api/errors.js';
 import type { SyncStore } from '../../src/storage/store.js';
 import { runIdentityConformance } from './conformance-identities.js';
 import type {
-  DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, Page, RecordRow, WriteCommand, WritePlan,
+  ConsumedSessionKey, DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, Page, RecordRow, WriteCommand, WritePlan,
 } from '../../src/storage/types.js';
 
 /**
@@ -173,14 +173,14 @@ export function runStoreConformance(opts: {
       expect(await store.getDataset('id-1', 'ds')).toEqual(before);
       expect((await store.listRecords('id-1', 'ds', ALL, { limit: 10 })).map((r) => r.value)).toEqual(['1']);
       expect((await peek(store, c)).sessionConsumed).toBe(false);
-      expect(await store.isSessionConsumed(c.identityId, c.sessionId)).toBe(false);
+      expect(await store.isSessionConsumed(c.identityId, sessionOf(c))).toBe(false);
     });
 
     test('writeRecords: a consumed session is visible to the next plan and to isSessionConsumed', async () => {
       const c = command('id-1', 'ds', ['a']);
-      expect(await store.isSessionConsumed(c.identityId, c.sessionId)).toBe(false);
+      expect(await store.isSessionConsumed(c.identityId, sessionOf(c))).toBe(false);
       await store.writeRecords(c, putPlan(c, { a: '1' }));
-      expect(await store.isSessionConsumed(c.identityId, c.sessionId)).toBe(true);
+      expect(await store.isSessionConsumed(c.identityId, sessionOf(c))).toBe(true);
       expect((await peek(store, c)).sessionConsumed).toBe(true);
       expect((await peek(store, command('id-1', 'ds', ['a']))).sessionConsumed).toBe(false);
     });
@@ -290,7 +290,7 @@ export function runStoreConformance(opts: {
       expect(await store.pruneConsumedSessions(150)).toBe(1);
       expect((await peek(store, early)).sessionConsumed).toBe(false);
       expect((await peek(store, late)).sessionConsumed).toBe(true);
-      expect(await store.isSessionConsumed(early.identityId, early.sessionId)).toBe(false);
+      expect(await store.isSessionConsumed(early.identityId, sessionOf(early))).toBe(false);
       expect(await store.pruneConsumedSessions(150)).toBe(0);
     });
 
@@ -510,6 +510,11 @@ function command(identityId: string, datasetName: string, keys: string[], over: 
     identityPoolId: 'pool-a', identityId, datasetName, keys, sessionId: `session-${++sessions}`,
     sessionExpiresAt: 10_000_000, ...over,
   };
+}
+
+/** The key isSessionConsumed takes for the session a command consumes. */
+function sessionOf(c: WriteCommand): ConsumedSessionKey {
+  return { sessionId: c.sessionId, expiresAt: c.sessionExpiresAt };
 }
 
 /** A tiny stand-in for the domain planner: one sync count up, puts (null removes), sizes kept by delta. */

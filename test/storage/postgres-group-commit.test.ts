@@ -56,7 +56,7 @@ describeWithPostgres('PostgreSQL group commit', 'test/storage/postgres-group-com
           const id = `id-${String(i).padStart(2, '0')}`;
           const listed = await store.listRecords(id, 'ds', { sinceSyncCount: 0, upToSyncCount: 1e9 }, { limit: 5 });
           expect(listed.map((r) => [r.value, r.syncCount])).toEqual(refused.includes(i) ? [] : [[`v${i}`, 1]]);
-          expect(await store.isSessionConsumed(id, `gc-${sessions - 59 + i}`)).toBe(!refused.includes(i));
+          expect(await store.isSessionConsumed(id, { sessionId: `gc-${sessions - 59 + i}`, expiresAt: 1e12 })).toBe(!refused.includes(i));
         }
         // Far fewer transactions than writes (the statistics count the database's commits, other sessions too,
         // hence a bound rather than an exact figure).

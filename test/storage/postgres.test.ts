@@ -95,7 +95,7 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
         await store.listDatasets(M, { limit: 10 });
         await store.listMergedDatasetNames(M, 'ds');
         await store.listRecords(M, 'ds', ALL, { limit: 10, after: { syncCount: 1, key: 'j' } });
-        await store.isSessionConsumed(M, c.sessionId);
+        await store.isSessionConsumed(M, { sessionId: c.sessionId, expiresAt: c.sessionExpiresAt });
         await store.getIdentityUsage(M);
         await store.getPoolSyncSettings(P);
         await store.updatePoolSyncSettings(P, (x) => x);
@@ -192,7 +192,7 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
       expect(records.map((r) => [r.key, r.value])).toEqual([
         ['k', 'v'], ['zero\u0000byte', 'nul \u0000 inside'], ['ключ', '値 😀'],
       ]);
-      expect(await b.isSessionConsumed('id-1', c.sessionId)).toBe(true);
+      expect(await b.isSessionConsumed('id-1', { sessionId: c.sessionId, expiresAt: c.sessionExpiresAt })).toBe(true);
       expect(await b.getOrCreateSecret('shared', () => 'from b')).toBe(await a.getOrCreateSecret('shared', () => 'from a'));
       await Promise.all([a.close(), b.close()]);
     });

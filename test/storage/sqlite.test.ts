@@ -117,6 +117,23 @@ describe('sqlite specifics', () => {
     await store.close();
   });
 
+  it('migration 4: sessions consumed before it stay consumed, and are pruned by their expiry', async () => {
+    const file = tempFile();
+    const db = new Database(file);
+    migrate(db, MIGRATIONS.slice(0, 3));
+    const consume = db.prepare('INSERT INTO consumed_sessions (session_id, expires_at) VALUES (?, ?)');
+    consume.run('early', 100);
+    consume.run('late', 200);
+    db.close();
+    const store = openSqliteStore({ file });
+    expect(await store.isSessionConsumed('id', { sessionId: 'early', expiresAt: 100 })).toBe(true);
+    expect(await store.isSessionConsumed('id', { sessionId: 'late', expiresAt: 200 })).toBe(true);
+    expect(await store.pruneConsumedSessions(150)).toBe(1);
+    expect(await store.isSessionConsumed('id', { sessionId: 'early', expiresAt: 100 })).toBe(false);
+    expect(await store.isSessionConsumed('id', { sessionId: 'late', expiresAt: 200 })).toBe(true);
+    await store.close();
+  });
+
   it('waits for another process\'s write lock without blocking its event loop, then commits', async () => {
     const file = tempFile();
     const store = openSqliteStore({ file });
@@ -164,6 +181,40 @@ describe('sqlite specifics', () => {
     expect(outcome.movedDatasets).toEqual(['ds.us-east-1:m']);
     expect(await store.getDataset('us-east-1:m', 'ds')).toBeUndefined();
     expect(await store.getDataset('us-east-1:d', 'ds')).toBeUndefined();
+    await store.close();
+  });
+
+  it('a write the database refuses fails alone: its batch runs again, the other writes commit', async () => {
+    const store = openSqliteStore({ file: tempFile() });
+    const command = (i: number) => ({
+      identityPoolId: 'p', identityId: `id-${i}`, datasetName: 'ds', keys: ['k'], sessionId: `s-${i}`, sessionExpiresAt: 1e9,
+    });
+    let plans = 0;
+    // Queued in one turn, so one batch. Write 1 stores its dataset row, then a record value the STRICT table
+    // refuses (a BLOB in a TEXT column): the database, not the plan, fails it, after it has written.
+    const writes = [0, 1, 2].map((i) => store.writeRecords(command(i), () => {
+      plans += 1;
+      return {
+        dataset: {
+          identityId: `id-${i}`, datasetName: 'ds', syncCount: 1, deleted: false, lastDeletedAtSyncCount: null,
+          createdAt: 1, lastModifiedAt: 1, lastModifiedBy: 'me', numRecords: 1, dataStorage: 2, mergeParent: null,
+        },
+        records: [{
+          key: 'k', value: (i === 1 ? Buffer.from('v') : 'v') as string, syncCount: 1, lastModifiedAt: 1, lastModifiedBy: 'me',
+          deviceLastModifiedAt: 1,
+        }],
+      };
+    }));
+    const outcomes = await Promise.allSettled(writes);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/TEXT/);
+    expect(plans).toBe(2 + 3); // writes 0 and 1, then the whole batch again, in savepoints
+    expect(await store.getDataset('id-1', 'ds')).toBeUndefined();
+    expect(await store.isSessionConsumed('id-1', { sessionId: 's-1', expiresAt: 1e9 })).toBe(false);
+    for (const i of [0, 2]) {
+      expect((await store.getDataset(`id-${i}`, 'ds'))?.syncCount).toBe(1);
+      expect(await store.isSessionConsumed(`id-${i}`, { sessionId: `s-${i}`, expiresAt: 1e9 })).toBe(true);
+    }
     await store.close();
   });
 

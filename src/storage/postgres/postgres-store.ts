@@ -147,10 +147,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       const results = await tx.run([BEGIN, q.lockExistingIdentity(identityId), q.deleteDataset(identityId, name, now), COMMIT]);
       return map(results[2]!.rows[0] as DatasetDb | undefined, toDataset);
     }),
-    isSessionConsumed: async (identityId, sessionId) => (await row({
+    isSessionConsumed: async (identityId, session) => (await row({
       name: 'cosync_session_consumed',
       text: 'SELECT 1 AS one FROM consumed_sessions WHERE identity_id = $1 AND session_id = $2',
-      values: [identityId, sessionId],
+      values: [identityId, session.sessionId],
     })) !== undefined,
     async pruneConsumedSessions(now) {
       // Throttle buckets full again are forgotten on the same schedule: a missing bucket is a full one.

@@ -138,6 +138,25 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE identity_pools SET doc = json_insert(doc, '$.principalTagMaps', json('{}'));
     `,
   },
+  {
+    version: 4,
+    name: 'consumed sessions keyed by expiry',
+    sql: `
+      -- Every UpdateRecords inserts one row here. Keyed by the random session id, each insert landed on a random
+      -- page of the table and of its expiry index, so every write dirtied two pages of its own for the WAL.
+      -- Keyed by expiry first (the token carries it, under its MAC), the rows of one group commit share the
+      -- table's last page, and pruning is a range of the key with no second index.
+      CREATE TABLE consumed_sessions_v4 (
+        expires_at INTEGER NOT NULL,
+        session_id TEXT NOT NULL,
+        PRIMARY KEY (expires_at, session_id)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO consumed_sessions_v4 (expires_at, session_id)
+        SELECT expires_at, session_id FROM consumed_sessions;
+      DROP TABLE consumed_sessions;
+      ALTER TABLE consumed_sessions_v4 RENAME TO consumed_sessions;
+    `,
+  },
 ];
 
 /** The schema version this code writes and understands. */

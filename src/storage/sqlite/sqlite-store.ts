@@ -116,7 +116,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
       return groupCommit.enqueue(command, plan);
     },
     deleteDataset: async (identityId, name, now) => removeDataset.immediate(identityId, name, now),
-    isSessionConsumed: async (_identityId, sessionId) => s.sessionConsumed.get(sessionId) !== undefined,
+    isSessionConsumed: async (_identityId, session) => s.sessionConsumed.get(session.expiresAt, session.sessionId) !== undefined,
     pruneConsumedSessions: async (now) => s.pruneSessions.run(now).changes,
 
     async getIdentityUsage(identityId) {
@@ -165,10 +165,14 @@ interface PendingWrite {
 type Outcome = { ok: true; value: WritePlan } | { ok: false; error: unknown };
 
 /**
- * Queues writeRecords commands and commits them in batches: ONE write transaction (one fsync) per batch, each
- * command in its own savepoint so a throwing plan undoes only its own command. Commands run in arrival order,
- * so a command sees the effects of every earlier one, committed or in the same batch. Promises settle only
- * after COMMIT: nothing is acknowledged before it is durable.
+ * Queues writeRecords commands and commits them in batches: ONE write transaction (one fsync) per batch. Commands
+ * run in arrival order, so a command sees the effects of every earlier one, committed or in the same batch.
+ * Promises settle only after COMMIT: nothing is acknowledged before it is durable.
+ *
+ * A throwing plan (a conflict, a limit) fails only its own command, and writes nothing since it throws before its
+ * command writes. Should the database fail one command's writes, the batch goes back to its start and runs again
+ * with each command in a savepoint of its own, so that failure undoes that command only. Savepoints cost two
+ * statements per command, which is why the common case goes without them.
  */
 function createGroupCommit(db: Database, s: Statements) {
   let queue: PendingWrite[] = [];
@@ -231,7 +235,7 @@ function createGroupCommit(db: Database, s: Statements) {
     let outcomes: Outcome[];
     try {
       begin();
-      outcomes = batch.map((w) => runInSavepoint(w));
+      outcomes = runBatch(batch);
       s.commit.run();
     } catch (error) {
       // Outside a savepoint (BEGIN, COMMIT, a failed ROLLBACK TO): the whole batch is lost; reject all of it.
@@ -246,14 +250,39 @@ function createGroupCommit(db: Database, s: Statements) {
     });
   }
 
+  function runBatch(batch: readonly PendingWrite[]): Outcome[] {
+    s.savepointBatch.run();
+    try {
+      return batch.map(runCommand);
+    } catch (error) {
+      // Out of a command's reads or writes, not its plan. If SQLite rolled the transaction back by itself (e.g.
+      // disk full), nothing can be kept: the caller fails the whole batch.
+      if (!db.inTransaction) throw error;
+      s.rollbackToBatch.run();
+      return batch.map(runInSavepoint);
+    }
+  }
+
+  /** Reads the command's state, plans, writes; a throwing plan is its outcome, any other failure is thrown. */
+  function runCommand(w: PendingWrite): Outcome {
+    const state = readWriteState(s, w.command);
+    let plan: WritePlan;
+    try {
+      plan = w.plan(state);
+    } catch (error) {
+      return { ok: false, error };
+    }
+    applyPlan(s, w.command, plan);
+    s.consumeSession.run(w.command.sessionExpiresAt, w.command.sessionId);
+    return { ok: true, value: plan };
+  }
+
   function runInSavepoint(w: PendingWrite): Outcome {
     s.savepoint.run();
     try {
-      const plan = w.plan(readWriteState(s, w.command));
-      applyPlan(s, w.command, plan);
-      s.consumeSession.run(w.command.sessionId, w.command.sessionExpiresAt);
+      const outcome = runCommand(w);
       s.release.run();
-      return { ok: true, value: plan };
+      return outcome;
     } catch (error) {
       // If SQLite already rolled the whole transaction back (e.g. disk full), ROLLBACK TO throws: the outer
       // handler then fails the batch, which is right since earlier commands' writes are gone too.
@@ -280,7 +309,7 @@ function createGroupCommit(db: Database, s: Statements) {
 }
 
 function readWriteState(s: Statements, c: WriteCommand): DatasetWriteState {
-  const row = s.writeState.get(c.identityId, c.sessionId, c.identityId, c.datasetName)!;
+  const row = s.writeState.get(c.identityId, c.sessionExpiresAt, c.sessionId, c.identityId, c.datasetName)!;
   const currentRecords = new Map<string, CurrentRecord>();
   const keys = c.keys.length === 1 ? s.currentRecord.all(c.identityId, c.datasetName, c.keys[0]!)
     : s.currentRecords.all(c.identityId, c.datasetName, JSON.stringify(c.keys));
@@ -409,6 +438,8 @@ function prepareStatements(db: Database) {
     begin: q('BEGIN IMMEDIATE'),
     commit: q('COMMIT'),
     rollback: q('ROLLBACK'),
+    savepointBatch: q('SAVEPOINT write_batch'),
+    rollbackToBatch: q('ROLLBACK TO write_batch'),
     savepoint: q('SAVEPOINT write_command'),
     release: q('RELEASE write_command'),
     rollbackTo: q('ROLLBACK TO write_command'),
@@ -455,11 +486,11 @@ function prepareStatements(db: Database) {
            WHERE identity_id = ? AND merge_parent = ? AND deleted = 0) AS merged
        FROM (SELECT 1) LEFT JOIN identities i ON i.id = ? LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?`),
     // readWriteState: the dataset row, the identity's live dataset count and whether the session was consumed.
-    // Parameters: identity (count), session, identity, name (dataset).
-    writeState: raw<[string, string, string, string], Value[] & { [DATASET_COLUMNS]: number }>(
+    // Parameters: identity (count), session expiry and id, identity, name (dataset).
+    writeState: raw<[string, number, string, string, string], Value[] & { [DATASET_COLUMNS]: number }>(
       `SELECT ${DATASET_D},
          (SELECT COUNT(*) FROM datasets WHERE identity_id = ? AND deleted = 0) AS live_count,
-         EXISTS (SELECT 1 FROM consumed_sessions WHERE session_id = ?) AS consumed
+         EXISTS (SELECT 1 FROM consumed_sessions WHERE expires_at = ? AND session_id = ?) AS consumed
        FROM (SELECT 1) LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?`),
     // pool_id is not updated: it never changes, and leaving it out spares the datasets_by_pool index a rewrite.
     upsertDataset: q<[string, string, string, number, number, number | null, number, number, string, number, number, string | null]>(
@@ -496,8 +527,9 @@ function prepareStatements(db: Database) {
        ON CONFLICT (identity_id, dataset_name, key) DO UPDATE SET value = excluded.value,
          sync_count = excluded.sync_count, last_modified_at = excluded.last_modified_at,
          last_modified_by = excluded.last_modified_by, device_last_modified_at = excluded.device_last_modified_at`),
-    sessionConsumed: q<[string], { one: number }>('SELECT 1 AS one FROM consumed_sessions WHERE session_id = ?'),
-    consumeSession: q<[string, number]>('INSERT OR IGNORE INTO consumed_sessions (session_id, expires_at) VALUES (?, ?)'),
+    sessionConsumed: q<[number, string], { one: number }>(
+      'SELECT 1 AS one FROM consumed_sessions WHERE expires_at = ? AND session_id = ?'),
+    consumeSession: q<[number, string]>('INSERT OR IGNORE INTO consumed_sessions (expires_at, session_id) VALUES (?, ?)'),
     pruneSessions: q<[number]>('DELETE FROM consumed_sessions WHERE expires_at < ?'),
 
     identityUsage: q<[string], { live: number; storage: number; modified: number | null }>(

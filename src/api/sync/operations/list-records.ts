@@ -73,7 +73,7 @@ async function sessionToken(ctx: RequestContext, input: ListRecordsInput, now: n
   const expected = { identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName };
   if (input.SyncSessionToken !== undefined) {
     const session = verifySyncSessionToken(sessionKey, input.SyncSessionToken, expected, now);
-    if (await store.isSessionConsumed(input.IdentityId, session.sessionId)) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
+    if (await store.isSessionConsumed(input.IdentityId, session)) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
     return input.SyncSessionToken;
   }
   return issueSyncSessionToken(sessionKey, {

@@ -44,7 +44,7 @@ export const updateRecords = defineSyncOperation({
     // The pool's Sync Trigger (identity credentials only): its answer is what gets committed (src/triggers/).
     const triggered = await ctx.services.triggers.prepare({
       principal: ctx.principal, requestId: ctx.requestId, identityPoolId: input.IdentityPoolId,
-      identityId: input.IdentityId, datasetName: input.DatasetName, sessionId: session.sessionId, patches: requested,
+      identityId: input.IdentityId, datasetName: input.DatasetName, session, patches: requested,
     });
     const patches = triggered?.patches ?? requested;
     const plan = await store.writeRecords(
