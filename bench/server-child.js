@@ -75,7 +75,10 @@ function procStats(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuMicros: (Number(fields[11]) + Number(fields[12])) * 10_000, peakRssKb: hwm ? Number(hwm[1]) : 0 };
+  return {
+    cpuMicros: (Number(fields[11]) + Number(fields[12])) * 10_000, sysMicros: Number(fields[12]) * 10_000,
+    peakRssKb: hwm ? Number(hwm[1]) : 0,
+  };
 }
 
 /**
@@ -109,8 +112,9 @@ if (server) {
 function stats(server) {
   if (server.pids && server.pids().length > 1) {
     const all = server.pids().map(procStats);
-    return { maxRssKb: all.reduce((n, p) => n + p.peakRssKb, 0), cpuMicros: all.reduce((n, p) => n + p.cpuMicros, 0) };
+    const sum = (field) => all.reduce((n, p) => n + p[field], 0);
+    return { maxRssKb: sum('peakRssKb'), cpuMicros: sum('cpuMicros'), sysMicros: sum('sysMicros') };
   }
   const { userCPUTime, systemCPUTime } = process.resourceUsage();
-  return { maxRssKb: peakRssKb(), cpuMicros: userCPUTime + systemCPUTime };
+  return { maxRssKb: peakRssKb(), cpuMicros: userCPUTime + systemCPUTime, sysMicros: systemCPUTime };
 }
