@@ -120,6 +120,8 @@ export interface CurrentRecord {
 }
 
 export interface DatasetWriteState {
+  /** The identity's row, read in the same transaction; undefined when there is none. */
+  readonly identity: Identity | undefined;
   /** undefined when the dataset never existed. */
   readonly dataset: DatasetRow | undefined;
   /** Current rows (live or tombstone) for the keys the request names; keys never written are absent. */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DeleteDatasetCommand, DescribeDatasetCommand, ListRecordsCommand, UpdateRecordsCommand, type CognitoSyncClient,
 } from '@aws-sdk/client-cognito-sync';
+import { DeleteIdentitiesCommand, GetIdCommand } from '@aws-sdk/client-cognito-identity';
 import { clients, poolWithIdentity, startServer, type TestServer } from '../helpers/server.js';
 import { expectError, put, write, type DatasetRef } from './sync-helpers.js';
 
@@ -183,5 +184,36 @@ describe('racing writers', () => {
     expect(won).toHaveLength(1);
     expect(lost.every((r) => (r.reason as Error).name === 'ResourceConflictException')).toBe(true);
     expect((await list(ref)).DatasetSyncCount).toBe(2);
+  });
+});
+
+describe('UpdateRecords: the identity', () => {
+  const UNKNOWN_POOL = 'us-east-1:00000000-0000-4000-8000-000000000000';
+  const UNKNOWN_IDENTITY = 'us-east-1:11111111-1111-4111-8111-111111111111';
+  const update = (ref: DatasetRef, token: string | undefined) => sync.send(new UpdateRecordsCommand({
+    IdentityPoolId: ref.poolId, IdentityId: ref.identityId, DatasetName: ref.dataset, SyncSessionToken: token,
+    RecordPatches: [put('k', 'v')],
+  }));
+
+  it('an identity deleted after its ListRecords: 404, and nothing is written', async () => {
+    const { IdentityId } = await clients(t).identity.send(new GetIdCommand({ IdentityPoolId: poolId }));
+    const ref = { poolId, identityId: IdentityId!, dataset: 'after_delete' };
+    const { SyncSessionToken } = await list(ref);
+    await clients(t).identity.send(new DeleteIdentitiesCommand({ IdentityIdsToDelete: [ref.identityId] }));
+    await expectError(update(ref, SyncSessionToken), 'ResourceNotFoundException', 404, `Identity '${ref.identityId}' not found.`);
+    expect(await t.services.store.getDataset(ref.identityId, ref.dataset)).toBeUndefined();
+  });
+
+  it('an unknown identity or pool is 404 before its token is looked at', async () => {
+    const { SyncSessionToken } = await list(fresh());
+    const ghost = { poolId, identityId: UNKNOWN_IDENTITY, dataset: 'ghost' };
+    await expectError(update(ghost, SyncSessionToken), 'ResourceNotFoundException', 404, `Identity '${UNKNOWN_IDENTITY}' not found.`);
+    await expectError(update(ghost, 'forged.token'), 'ResourceNotFoundException', 404, UNKNOWN_IDENTITY);
+    await expectError(update({ ...ghost, poolId: UNKNOWN_POOL }, SyncSessionToken), 'ResourceNotFoundException', 404,
+      `IdentityPool '${UNKNOWN_POOL}' not found.`);
+    // A known identity named under another pool is not found, as requireIdentity answers everywhere.
+    await expectError(update({ ...fresh(), poolId: UNKNOWN_POOL }, SyncSessionToken), 'ResourceNotFoundException', 404,
+      `Identity '${identityId}' not found.`);
+    await expectError(update(fresh(), 'forged.token'), 'InvalidParameterException', 400);
   });
 });

@@ -16,6 +16,7 @@ function dataset(over: Partial<DatasetRow> = {}): DatasetRow {
 
 function state(over: Partial<DatasetWriteState> & { records?: Record<string, CurrentRecord> } = {}): DatasetWriteState {
   return {
+    identity: over.identity,
     dataset: over.dataset,
     currentRecords: new Map(Object.entries(over.records ?? {})),
     liveDatasetCount: over.liveDatasetCount ?? 0,

@@ -147,6 +147,18 @@ export function runStoreConformance(opts: {
       expect(await store.listRecords('id-1', 'ds', ALL, { limit: 10 })).toEqual(result.records);
     });
 
+    test('writeRecords: a plan sees the identity row, or none', async () => {
+      await store.createIdentity(identity('id-1', 'pool-a'));
+      await store.createIdentity(identity('id-3', 'pool-a', { disabled: true }));
+      expect((await peek(store, command('id-1', 'ds', ['a']))).identity).toEqual(identity('id-1', 'pool-a'));
+      expect((await peek(store, command('id-3', 'ds', []))).identity).toEqual(identity('id-3', 'pool-a', { disabled: true }));
+      expect((await peek(store, command('id-2', 'ds', ['a']))).identity).toBeUndefined();
+      await write(store, 'id-1', 'ds', { a: '1' });
+      const state = await peek(store, command('id-1', 'ds', ['a']));
+      expect(state.identity).toEqual(identity('id-1', 'pool-a'));
+      expect(state.dataset).toMatchObject({ identityId: 'id-1', datasetName: 'ds', syncCount: 1 });
+    });
+
     test('writeRecords: a plan sees prior commits (records, sizes, dataset count)', async () => {
       await write(store, 'id-1', 'one', { a: 'x', é: 'ü', t: 'gone' });
       await write(store, 'id-1', 'one', { t: null });

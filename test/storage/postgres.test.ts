@@ -352,12 +352,30 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
       }
     });
 
+    it('a write for an identity with no row leaves no lock row behind; one with a row keeps its lock row', async () => {
+      const s = await freshSchema();
+      const store = await openPostgresStore(options(s.url));
+      try {
+        await store.createIdentity({ identityId: 'id-known', identityPoolId: 'pool-a', createdAt: 1, lastModifiedAt: 1, disabled: false });
+        const refused = new Error('no such identity');
+        for (const id of ['id-known', 'id-ghost']) {
+          const c = command(id, 'ds', ['k']);
+          await expect(store.writeRecords(c, () => { throw refused; })).rejects.toBe(refused);
+        }
+        const { rows } = await s.query('SELECT identity_id FROM sync_locks ORDER BY identity_id');
+        expect(rows.map((r: { identity_id: string }) => r.identity_id)).toEqual(['id-known']);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('answers statement timeouts as errors and keeps working', async () => {
       const s = await freshSchema();
       const store = await openPostgresStore(options(s.url, { statementTimeoutMs: 1000 }));
       const blocker = new pg.Client({ connectionString: s.url });
       await blocker.connect();
       try {
+        await store.createIdentity({ identityId: 'id-1', identityPoolId: 'pool-a', createdAt: 1, lastModifiedAt: 1, disabled: false });
         const c = command('id-1', 'ds', ['k']);
         await store.writeRecords(c, plan(c, 1, { k: 'v' }));
         // Another session holds the identity's lock: the writer waits, then the database cancels it.

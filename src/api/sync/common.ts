@@ -33,11 +33,16 @@ export async function requireIdentity(
   return checkIdentity(ctx, await ctx.services.store.getIdentity(identityId), identityPoolId, identityId, kind);
 }
 
+/** Whether an identity row (undefined when absent) is one requireIdentity accepts for the pool. */
+export function isUsableIdentity(identity: Identity | undefined, identityPoolId: string): identity is Identity {
+  return identity !== undefined && identity.identityPoolId === identityPoolId && !identity.disabled;
+}
+
 /** requireIdentity for an identity already read (undefined when absent). */
 export async function checkIdentity(
   ctx: RequestContext, identity: Identity | undefined, identityPoolId: string, identityId: string, kind: Missing,
 ): Promise<Identity> {
-  if (!identity || identity.identityPoolId !== identityPoolId || identity.disabled) {
+  if (!isUsableIdentity(identity, identityPoolId)) {
     if (!identity && !(await ctx.services.store.getIdentityPool(identityPoolId))) {
       throw missing(kind, `IdentityPool '${identityPoolId}' not found.`);
     }

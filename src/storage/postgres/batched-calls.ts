@@ -1,7 +1,7 @@
 import type { TokenBucket } from '../store.js';
 import type { Db, Statement } from './pool.js';
 import { callBatcher, readBatcher } from './read-batcher.js';
-import { IDENTITY, RECORD, utf8, type DatasetViewDb, type IdentityDb, type RecordDb } from './rows.js';
+import { IDENTITY, JOINED_IDENTITY, RECORD, utf8, type DatasetViewDb, type IdentityDb, type RecordDb } from './rows.js';
 
 /**
  * The adapter's hot reads and the throttle, each coalescing concurrent calls into one statement (read-batcher.ts):
@@ -19,8 +19,7 @@ export function batchedCalls(db: Db) {
   const datasetViews = callBatcher(async (keys: readonly { identityId: string; name: string }[]) => {
     const found = await rows<DatasetViewDb & { ord: number }>({
       name: 'cosync_dataset_views',
-      text: `SELECT k.ord, i.identity_id AS i_id, i.pool_id AS i_pool_id, i.created_at AS i_created_at,
-               i.last_modified_at AS i_last_modified_at, i.disabled AS i_disabled,
+      text: `SELECT k.ord, ${JOINED_IDENTITY},
                d.identity_id, d.name, d.sync_count, d.deleted, d.last_deleted_at_sync_count, d.created_at,
                d.last_modified_at, d.last_modified_by, d.num_records, d.data_storage, d.merge_parent,
                ARRAY(SELECT m.name FROM datasets m WHERE m.identity_id = k.identity_id AND m.merge_parent = k.name

@@ -21,13 +21,19 @@ export interface RecordDb {
   device_last_modified_at: number;
 }
 export type Nullable<T> = { [K in keyof T]: T[K] | null };
-export interface DatasetViewDb extends Nullable<DatasetDb> {
+/** The columns of identities `i` as JoinedIdentityDb names them. */
+export const JOINED_IDENTITY = `i.identity_id AS i_id, i.pool_id AS i_pool_id, i.created_at AS i_created_at,
+  i.last_modified_at AS i_last_modified_at, i.disabled AS i_disabled`;
+/** An identity's columns as a joined statement names them (i_id is null when there is no such identity). */
+export interface JoinedIdentityDb {
   i_id: string | null; i_pool_id: string; i_created_at: number; i_last_modified_at: number; i_disabled: boolean;
+}
+export interface DatasetViewDb extends Nullable<DatasetDb>, JoinedIdentityDb {
   merged: string[];
 }
 export interface DeviceDb { device_id: string; identity_id: string; platform: string; token: string; created_at: number }
 /** writeState's one row: the dataset's columns (all null when it never existed) and the rest of the state. */
-export type WriteStateDb = Nullable<DatasetDb> & {
+export type WriteStateDb = Nullable<DatasetDb> & JoinedIdentityDb & {
   live_count: number; consumed: boolean;
   rec_keys: Buffer[] | null; rec_counts: (string | number)[] | null; rec_bytes: (string | number)[] | null; rec_live: boolean[] | null;
 };
@@ -57,11 +63,12 @@ export const toRecord = (r: RecordDb): RecordRow => ({
   key: r.key.toString('utf8'), value: r.value === null ? null : r.value.toString('utf8'), syncCount: r.sync_count,
   lastModifiedAt: r.last_modified_at, lastModifiedBy: r.last_modified_by, deviceLastModifiedAt: r.device_last_modified_at,
 });
+const joinedIdentity = (r: JoinedIdentityDb): Identity | undefined => (r.i_id === null ? undefined : {
+  identityId: r.i_id, identityPoolId: r.i_pool_id, createdAt: r.i_created_at, lastModifiedAt: r.i_last_modified_at,
+  disabled: r.i_disabled,
+});
 export const toDatasetView = (r: DatasetViewDb): DatasetView => ({
-  identity: r.i_id === null ? undefined : {
-    identityId: r.i_id, identityPoolId: r.i_pool_id, createdAt: r.i_created_at, lastModifiedAt: r.i_last_modified_at,
-    disabled: r.i_disabled,
-  },
+  identity: joinedIdentity(r),
   dataset: r.identity_id === null ? undefined : toDataset(r as DatasetDb),
   mergedDatasetNames: r.merged,
 });
@@ -77,6 +84,7 @@ export function toWriteState(r: WriteStateDb): DatasetWriteState {
     });
   });
   return {
+    identity: joinedIdentity(r),
     dataset: r.identity_id === null ? undefined : toDataset(r as DatasetDb),
     currentRecords,
     liveDatasetCount: r.live_count,

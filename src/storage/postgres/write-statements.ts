@@ -1,6 +1,6 @@
 import type { WriteCommand, WritePlan } from '../types.js';
 import type { Statement } from './pool.js';
-import { utf8 } from './rows.js';
+import { JOINED_IDENTITY, utf8 } from './rows.js';
 
 /**
  * The three statements of a batch of writes (write-batcher.ts), whatever its size: lock every identity, read every
@@ -25,7 +25,7 @@ export function lockIdentities(commands: readonly WriteCommand[]): Statement {
 }
 
 /**
- * One row per command, in order (`ord`, 1-based): the dataset row (nulls when absent), the live dataset count,
+ * One row per command, in order (`ord`, 1-based): the identity and dataset rows (nulls when absent), the live dataset count,
  * whether the session was consumed, and the current rows of the command's keys as parallel arrays. Sent after
  * lockIdentities, as its own statement, so it reads what was committed before the locks were granted.
  */
@@ -33,12 +33,13 @@ export function readWriteStates(commands: readonly WriteCommand[]): Statement {
   const keys = commands.flatMap((c, i) => c.keys.map((k) => ({ owner: i + 1, key: utf8(k) })));
   return {
     name: 'cosync_write_states',
-    text: `SELECT c.ord, d.identity_id, d.name, d.sync_count, d.deleted, d.last_deleted_at_sync_count, d.created_at,
+    text: `SELECT c.ord, ${JOINED_IDENTITY}, d.identity_id, d.name, d.sync_count, d.deleted, d.last_deleted_at_sync_count, d.created_at,
              d.last_modified_at, d.last_modified_by, d.num_records, d.data_storage, d.merge_parent,
              (SELECT COUNT(*) FROM datasets WHERE identity_id = c.identity_id AND NOT deleted) AS live_count,
              EXISTS (SELECT 1 FROM consumed_sessions WHERE identity_id = c.identity_id AND session_id = c.session_id) AS consumed,
              r.rec_keys, r.rec_counts, r.rec_bytes, r.rec_live
            FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS c(identity_id, name, session_id, ord)
+           LEFT JOIN identities i ON i.identity_id = c.identity_id
            LEFT JOIN datasets d ON d.identity_id = c.identity_id AND d.name = c.name
            CROSS JOIN LATERAL (
              SELECT array_agg(r.key) AS rec_keys, array_agg(r.sync_count) AS rec_counts,
@@ -64,6 +65,7 @@ export type Settled = { readonly command: WriteCommand; readonly plan: WritePlan
  * Stores the batch's plans in ONE statement (a data-modifying CTE over parallel arrays): dataset rows, records and
  * consumed-session markers of the applied commands. For a command whose pool was deleted since the operation
  * checked its identity (deleted_pools), nothing is written and the lock row it created is dropped, applied or not.
+ * So is the lock row of an identity that has no row (a write refused as not found), so none is left behind.
  */
 export function applyPlans(settled: readonly Settled[]): Statement {
   const applied = settled.flatMap((s, i) => (s.plan ? [{ ...s, plan: s.plan, ord: i + 1 }] : []));
@@ -108,7 +110,8 @@ export function applyPlans(settled: readonly Settled[]): Statement {
                sync_count = excluded.sync_count, last_modified_at = excluded.last_modified_at,
                last_modified_by = excluded.last_modified_by, device_last_modified_at = excluded.device_last_modified_at
            ), unlocked AS (
-             DELETE FROM sync_locks s USING cmd WHERE s.identity_id = cmd.identity_id AND cmd.gone
+             DELETE FROM sync_locks s USING cmd WHERE s.identity_id = cmd.identity_id
+               AND (cmd.gone OR NOT EXISTS (SELECT 1 FROM identities i WHERE i.identity_id = cmd.identity_id))
            )
            INSERT INTO consumed_sessions (identity_id, session_id, expires_at)
            SELECT identity_id, session_id, expires_at FROM cmd WHERE applied AND NOT gone

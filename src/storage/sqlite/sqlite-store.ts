@@ -309,16 +309,17 @@ function createGroupCommit(db: Database, s: Statements) {
 }
 
 function readWriteState(s: Statements, c: WriteCommand): DatasetWriteState {
-  const row = s.writeState.get(c.identityId, c.sessionExpiresAt, c.sessionId, c.identityId, c.datasetName)!;
+  const row = s.writeState.get(c.identityId, c.sessionExpiresAt, c.sessionId, c.identityId, c.identityId, c.datasetName)!;
   const currentRecords = new Map<string, CurrentRecord>();
   const keys = c.keys.length === 1 ? s.currentRecord.all(c.identityId, c.datasetName, c.keys[0]!)
     : s.currentRecords.all(c.identityId, c.datasetName, JSON.stringify(c.keys));
   for (const [key, syncCount, live, bytes] of keys) currentRecords.set(key, { syncCount, bytes, live: live === 1 });
   return {
-    dataset: datasetAt(row, 0),
+    identity: identityAt(row, 0),
+    dataset: datasetAt(row, IDENTITY_COLUMNS),
     currentRecords,
-    liveDatasetCount: row[DATASET_COLUMNS],
-    sessionConsumed: row[DATASET_COLUMNS + 1] === 1,
+    liveDatasetCount: row[IDENTITY_COLUMNS + DATASET_COLUMNS] as number,
+    sessionConsumed: row[IDENTITY_COLUMNS + DATASET_COLUMNS + 1] === 1,
   };
 }
 
@@ -430,6 +431,7 @@ function prepareStatements(db: Database) {
   const DATASET = `identity_id, name, sync_count, deleted, last_deleted_at_sync_count, created_at, last_modified_at,
     last_modified_by, num_records, data_storage, merge_parent`;
   const DATASET_D = DATASET.split(',').map((c) => `d.${c.trim()}`).join(', ');
+  const IDENTITY_I = IDENTITY.split(', ').map((c) => `i.${c}`).join(', ');
   const RECORD = 'key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at';
   const DEVICE = 'device_id, identity_id, platform, token, created_at';
   // Every identity that owns something in the pool, for deleteIdentityPool.
@@ -481,17 +483,17 @@ function prepareStatements(db: Database) {
     // getDatasetView: identity, dataset and merged names in one statement (one consistent read).
     // Parameters: identity, name (merged names), identity (identity), identity, name (dataset).
     datasetView: raw<[string, string, string, string, string], Value[]>(
-      `SELECT ${IDENTITY.split(', ').map((c) => `i.${c}`).join(', ')}, ${DATASET_D},
+      `SELECT ${IDENTITY_I}, ${DATASET_D},
          (SELECT json_group_array(name ORDER BY name) FROM datasets
            WHERE identity_id = ? AND merge_parent = ? AND deleted = 0) AS merged
        FROM (SELECT 1) LEFT JOIN identities i ON i.id = ? LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?`),
-    // readWriteState: the dataset row, the identity's live dataset count and whether the session was consumed.
-    // Parameters: identity (count), session expiry and id, identity, name (dataset).
-    writeState: raw<[string, number, string, string, string], Value[] & { [DATASET_COLUMNS]: number }>(
-      `SELECT ${DATASET_D},
+    // readWriteState: the identity and dataset rows, the identity's live dataset count and whether the session
+    // was consumed. Parameters: identity (count), session expiry and id, identity (identity), identity, name (dataset).
+    writeState: raw<[string, number, string, string, string, string], Value[]>(
+      `SELECT ${IDENTITY_I}, ${DATASET_D},
          (SELECT COUNT(*) FROM datasets WHERE identity_id = ? AND deleted = 0) AS live_count,
          EXISTS (SELECT 1 FROM consumed_sessions WHERE expires_at = ? AND session_id = ?) AS consumed
-       FROM (SELECT 1) LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?`),
+       FROM (SELECT 1) LEFT JOIN identities i ON i.id = ? LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?`),
     // pool_id is not updated: it never changes, and leaving it out spares the datasets_by_pool index a rewrite.
     upsertDataset: q<[string, string, string, number, number, number | null, number, number, string, number, number, string | null]>(
       `INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count, created_at,

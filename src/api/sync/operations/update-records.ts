@@ -1,9 +1,10 @@
 import { defineSyncOperation, fromEpochSeconds } from '../../operation.js';
 import { planUpdate, type Patch } from '../../../domain/update-plan.js';
-import { verifySyncSessionToken } from '../../../domain/sync-session.js';
+import { verifySyncSessionToken, type SyncSession } from '../../../domain/sync-session.js';
 import { lastModifiedBy } from '../../../auth/principal.js';
 import { errors } from '../../errors.js';
-import { recordShape, requireIdentity } from '../common.js';
+import { checkIdentity, isUsableIdentity, recordShape, requireIdentity } from '../common.js';
+import type { Identity } from '../../../storage/types.js';
 import type { RequestContext } from '../../operation.js';
 
 interface RecordPatchInput {
@@ -34,12 +35,13 @@ export const updateRecords = defineSyncOperation({
   name: 'UpdateRecords',
   auth: 'either',
   async handler(input: UpdateRecordsInput, ctx) {
-    const { store, clock, sessionKey, config, hooks } = ctx.services;
-    await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notFound');
+    const { store, clock, config, hooks } = ctx.services;
+    // With developer credentials the identity is checked on the row the commit reads in its own transaction,
+    // which spares a read; identity credentials come with the row their resolver read.
+    const checkedIdentity = ctx.principal.kind === 'developer'
+      ? undefined : await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notFound');
     const now = clock.now();
-    const session = verifySyncSessionToken(sessionKey, input.SyncSessionToken, {
-      identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName,
-    }, now);
+    const session = await verifySession(ctx, input, checkedIdentity !== undefined, now);
     const requested = await applyTriggers(ctx, input, toPatches(input.RecordPatches ?? []));
     // The pool's Sync Trigger (identity credentials only): its answer is what gets committed (src/triggers/).
     const triggered = await ctx.services.triggers.prepare({
@@ -57,6 +59,9 @@ export const updateRecords = defineSyncOperation({
         sessionExpiresAt: session.expiresAt,
       },
       (state) => {
+        if (!checkedIdentity && !isUsableIdentity(state.identity, input.IdentityPoolId)) {
+          throw new UnusableIdentity(state.identity);
+        }
         triggered?.guard(state);
         return planUpdate(state, patches, {
           identityId: input.IdentityId,
@@ -66,7 +71,10 @@ export const updateRecords = defineSyncOperation({
           limits: config.limits,
         });
       },
-    ).finally(() => triggered?.release());
+    ).catch(async (err: unknown) => {
+      if (err instanceof UnusableIdentity) await checkIdentity(ctx, err.identity, input.IdentityPoolId, input.IdentityId, 'notFound');
+      throw err;
+    }).finally(() => triggered?.release());
     if (plan.dataset) {
       hooks.afterDatasetChanged({
         region: config.region, identityPoolId: input.IdentityPoolId, identityId: input.IdentityId,
@@ -77,6 +85,30 @@ export const updateRecords = defineSyncOperation({
     return { Records: plan.records.map(recordShape) };
   },
 });
+
+/** The identity a developer-credential write found missing, disabled or in another pool (checkIdentity says which). */
+class UnusableIdentity extends Error {
+  constructor(readonly identity: Identity | undefined) {
+    super('identity not usable');
+  }
+}
+
+/**
+ * The request's sync session. A bad token is answered after the identity check, as requireIdentity first would:
+ * an unknown identity is ResourceNotFoundException whatever its token.
+ */
+async function verifySession(
+  ctx: RequestContext, input: UpdateRecordsInput, identityChecked: boolean, now: number,
+): Promise<SyncSession> {
+  try {
+    return verifySyncSessionToken(ctx.services.sessionKey, input.SyncSessionToken, {
+      identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName,
+    }, now);
+  } catch (err) {
+    if (!identityChecked) await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notFound');
+    throw err;
+  }
+}
 
 function toPatches(input: readonly RecordPatchInput[]): Patch[] {
   const seen = new Set<string>();
