@@ -62,10 +62,10 @@ export async function benchSchema(url) {
  * identity (one per client: 'bench-' || :client_id), the session ('s' || :sess) and the new sync count (:next).
  * pgbench cannot take a query's result inside a pipeline (\gset), so each client counts its own writes for the
  * new count (from -D next=1): every client owns one identity, seeded at count 1, as each bench connection does,
- * so the count is the one the plan would compute from the state the script still reads. `identityRead` adds the
- * adapter's identity read (batched with other requests' in Cosync) before the transaction.
+ * so the count is the one the plan would compute from the state the script still reads (with the identity row, which
+ * the adapter reads there rather than in a statement of its own).
  */
-export async function updateScript(value, { identityRead = false } = {}) {
+export async function updateScript(value) {
   const { applyPlans, lockIdentities, readWriteStates } = await import('../dist/storage/postgres/write-statements.js');
   const IDENT = '\u0000ident', SESSION = '\u0000session', NEXT = 987654321987;
   const command = {
@@ -94,11 +94,9 @@ export async function updateScript(value, { identityRead = false } = {}) {
     const v = values[Number(n) - 1];
     return Array.isArray(v) ? (v.length === 0 ? `'{}'` : `ARRAY[${v.map(literal).join(', ')}]`) : literal(v);
   }).replace(/\s+/g, ' ') + ';';
-  const identity = `SELECT identity_id, pool_id, created_at, last_modified_at, disabled FROM identities WHERE identity_id = ANY(ARRAY[${literal(IDENT)}]);`;
   return [
     '\\set sess random(1, 1000000000000)',
     '\\set next :next + 1',
-    ...(identityRead ? [identity] : []),
     '\\startpipeline',
     'BEGIN ISOLATION LEVEL READ COMMITTED;',
     inline(lockIdentities([command])),

@@ -36,7 +36,6 @@ const PG_SCENARIOS = [
   onPostgres(listScenario(), 'PostgreSQL: ListRecords delta 1 of 1,000 records'),
 ].filter((s) => !ONLY || s.name.includes(ONLY));
 const PG_CEILING = 'PostgreSQL: pgbench, the write transaction (ceiling)';
-const PG_CEILING_READ = 'PostgreSQL: pgbench, + one identity read per write';
 
 function startChild(server, dataDir, script = 'server-child.js') {
   const args = server.kind === 'bare' ? ['bare']
@@ -112,17 +111,15 @@ async function runPgScenario(scenario, pgUrl) {
 
 /**
  * PostgreSQL's own ceiling for the 1-record UpdateRecords: pgbench runs the adapter's write transaction (bench/
- * pg-ceiling.js) on as many connections as the load generator opens, for as long, in a schema Cosync migrated. The
- * adapter also reads the identity, batched with concurrent requests' reads; `identityRead` adds one unbatched read
- * per transaction for comparison. A 2 s warm-up first, then the data is reset; afterwards every dataset's count
- * must account for every transaction.
+ * pg-ceiling.js) on as many connections as the load generator opens, for as long, in a schema Cosync migrated.
+ * A 2 s warm-up first, then the data is reset; afterwards every dataset's count must account for every transaction.
  */
-async function runPgbenchCeiling(pgUrl, { identityRead = false } = {}) {
+async function runPgbenchCeiling(pgUrl) {
   const schema = await benchSchema(pgUrl);
   try {
     const { openPostgresStore } = await import('../dist/storage/postgres/postgres-store.js');
     await (await openPostgresStore({ url: schema.url, poolSize: 1, statementTimeoutMs: 0, connectTimeoutMs: 5000 })).close();
-    const script = await updateScript(VALUE, { identityRead });
+    const script = await updateScript(VALUE);
     const reset = async () => {
       await schema.query('TRUNCATE identities, datasets, records, consumed_sessions, sync_locks');
       await seedForPgbench(schema, CONNECTIONS, VALUE);
@@ -190,15 +187,13 @@ async function measurePostgres(rows) {
     results.set(scenario.name, await measure(scenario.name, scenario, rows, (s) => runPgScenario(s, pg.url)));
   }
   const after = await measure(`${PG_CEILING}, after`, undefined, rows, () => runPgbenchCeiling(pg.url));
-  const withRead = await measure(PG_CEILING_READ, undefined, rows, () => runPgbenchCeiling(pg.url, { identityRead: true }));
   const update = [...results].find(([name]) => name.includes('UpdateRecords'))?.[1];
   if (!update) return undefined;
   const ceiling = (before.rps + after.rps) / 2;
   const drift = Math.abs(before.rps - after.rps) / ceiling;
   return `PostgreSQL: Cosync UpdateRecords 1 record ${update.rps.toFixed(0)} req/s = ${((100 * update.rps) / ceiling).toFixed(1)}% ` +
     `of pgbench's ${ceiling.toFixed(0)} tps (mean of the two runs) for the same write transaction on ${CONNECTIONS} connections ` +
-    `(target: at least 50%); ${((100 * update.rps) / withRead.rps).toFixed(1)}% of ${withRead.rps.toFixed(0)} tps with one ` +
-    `identity read per write` + (drift > 0.15 ? ` (WARNING: the pgbench runs differ by ${(100 * drift).toFixed(0)}%; rerun)` : '');
+    '(target: at least 50%)' + (drift > 0.15 ? ` (WARNING: the pgbench runs differ by ${(100 * drift).toFixed(0)}%; rerun)` : '');
 }
 
 await main();
