@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errors, type ServiceError } from '../../src/api/errors.js';
 import { openPostgresStore } from '../../src/storage/postgres/postgres-store.js';
+import { createDb } from '../../src/storage/postgres/pool.js';
+import { writeBatcher } from '../../src/storage/postgres/write-batcher.js';
 import type { DatasetWriteState, WriteCommand, WritePlan } from '../../src/storage/types.js';
 import { describeWithPostgres, createTestSchema, type TestSchema } from './postgres-support.js';
 
@@ -82,6 +84,28 @@ describeWithPostgres('PostgreSQL group commit', 'test/storage/postgres-group-com
         expect([...seen].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
       } finally {
         await store.close();
+      }
+    });
+
+    it('plans the batch statements afresh every time rather than with a cached generic plan', async () => {
+      (await openPostgresStore({ url: schema.url, poolSize: 1, statementTimeoutMs: 5000, connectTimeoutMs: 5000 })).close();
+      // One connection, so the statements' plan counters below are those of the connection that ran the batches.
+      const db = createDb({ url: schema.url, poolSize: 1, statementTimeoutMs: 5000, connectTimeoutMs: 5000 });
+      try {
+        const write = writeBatcher(db, { maxInFlight: 1, maxBatch: 8 });
+        for (let i = 0; i < 12; i++) {
+          const c = command(`plans-${i % 3}`);
+          await write(c, put(c, `v${i}`));
+        }
+        const { rows } = await db.query<{ name: string; generic_plans: number; custom_plans: number }>({
+          text: `SELECT name, generic_plans, custom_plans FROM pg_prepared_statements
+                 WHERE name IN ('cosync_lock_identities', 'cosync_write_states', 'cosync_apply_plans') ORDER BY name`,
+        });
+        expect(rows.map((r) => [r.name, Number(r.generic_plans), Number(r.custom_plans)])).toEqual([
+          ['cosync_apply_plans', 0, 12], ['cosync_lock_identities', 0, 12], ['cosync_write_states', 0, 12],
+        ]);
+      } finally {
+        await db.end();
       }
     });
   });
