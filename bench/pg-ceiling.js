@@ -103,7 +103,7 @@ export async function updateScript(value) {
     inline(readWriteStates([command])),
     '\\endpipeline',
     '\\startpipeline',
-    inline(applyPlans([{ command, plan }])),
+    inline(applyPlans([{ command, plan, identityFound: true }])),
     'COMMIT;',
     '\\endpipeline',
     '',

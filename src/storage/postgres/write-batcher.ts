@@ -101,16 +101,17 @@ export function writeBatcher(db: Db, o: WriteBatcherOptions) {
     const commands = batch.map((p) => p.command);
     return db.transaction(async (tx) => {
       const [, , , read] = await tx.run([BEGIN, CUSTOM_PLANS, lockIdentities(commands), readWriteStates(commands)]);
+      const states = batch.map((_, i) => toWriteState(read!.rows[i] as WriteStateDb));
       const outcomes = batch.map((p, i): Outcome => {
         try {
-          return { ok: true, plan: p.plan(toWriteState(read!.rows[i] as WriteStateDb)) };
+          return { ok: true, plan: p.plan(states[i]!) };
         } catch (error) {
           return { ok: false, error };
         }
       });
       await tx.run([applyPlans(batch.map((p, i) => {
         const outcome = outcomes[i]!;
-        return { command: p.command, plan: outcome.ok ? outcome.plan : undefined };
+        return { command: p.command, plan: outcome.ok ? outcome.plan : undefined, identityFound: states[i]!.identity !== undefined };
       })), COMMIT]);
       return outcomes;
     });

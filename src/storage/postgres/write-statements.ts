@@ -58,8 +58,11 @@ export function readWriteStates(commands: readonly WriteCommand[]): Statement {
   };
 }
 
-/** A command of the batch with what became of its plan: applied (with the plan) or refused (the plan threw). */
-export type Settled = { readonly command: WriteCommand; readonly plan: WritePlan | undefined };
+/**
+ * A command of the batch with what became of its plan: applied (with the plan) or refused (the plan threw), and
+ * whether its write state found the identity's row.
+ */
+export type Settled = { readonly command: WriteCommand; readonly plan: WritePlan | undefined; readonly identityFound: boolean };
 
 /**
  * Stores the batch's plans in ONE statement (a data-modifying CTE over parallel arrays): dataset rows, records and
@@ -81,8 +84,8 @@ export function applyPlans(settled: readonly Settled[]): Statement {
     name: 'cosync_apply_plans',
     text: `WITH cmd AS (
              SELECT c.*, EXISTS (SELECT 1 FROM deleted_pools p WHERE p.pool_id = c.pool_id) AS gone
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::boolean[])
-               WITH ORDINALITY AS c(identity_id, pool_id, session_id, expires_at, applied, ord)
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::boolean[], $25::boolean[])
+               WITH ORDINALITY AS c(identity_id, pool_id, session_id, expires_at, applied, identity_found, ord)
            ), ds AS (
              INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count,
                created_at, last_modified_at, last_modified_by, num_records, data_storage, merge_parent)
@@ -110,8 +113,7 @@ export function applyPlans(settled: readonly Settled[]): Statement {
                sync_count = excluded.sync_count, last_modified_at = excluded.last_modified_at,
                last_modified_by = excluded.last_modified_by, device_last_modified_at = excluded.device_last_modified_at
            ), unlocked AS (
-             DELETE FROM sync_locks s USING cmd WHERE s.identity_id = cmd.identity_id
-               AND (cmd.gone OR NOT EXISTS (SELECT 1 FROM identities i WHERE i.identity_id = cmd.identity_id))
+             DELETE FROM sync_locks s USING cmd WHERE s.identity_id = cmd.identity_id AND (cmd.gone OR NOT cmd.identity_found)
            )
            INSERT INTO consumed_sessions (identity_id, session_id, expires_at)
            SELECT identity_id, session_id, expires_at FROM cmd WHERE applied AND NOT gone
@@ -126,6 +128,7 @@ export function applyPlans(settled: readonly Settled[]): Statement {
       records.map((x) => x.a.ord), records.map((x) => x.a.command.datasetName), records.map((x) => utf8(x.r.key)),
       records.map((x) => (x.r.value === null ? null : utf8(x.r.value))), records.map((x) => x.r.syncCount),
       records.map((x) => x.r.lastModifiedAt), records.map((x) => x.r.lastModifiedBy), records.map((x) => x.r.deviceLastModifiedAt),
+      settled.map((s) => s.identityFound),
     ],
   };
 }
