@@ -86,8 +86,22 @@ export class Connection {
   }
 }
 
+/** Pause between connection opens: long enough for node:cluster's primary to hand one over before the next. */
+const OPEN_SPACING_MS = 5;
+
+/**
+ * Opens `count` connections one after another, OPEN_SPACING_MS apart, as clients arriving over time would. Against
+ * `--workers N` this spreads them evenly: node:cluster's round robin hands a connection that arrives while the
+ * chosen worker has not yet taken the previous one to whichever worker frees first, so 50 connections opened at once
+ * were seen split 31/19, and the busier worker alone then set the end of the timed window.
+ */
 export async function openConnections(port, count) {
-  return Promise.all(Array.from({ length: count }, () => Connection.open(port)));
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    out.push(await Connection.open(port));
+    await new Promise((resolve) => setTimeout(resolve, OPEN_SPACING_MS));
+  }
+  return out;
 }
 
 /**
