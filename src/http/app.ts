@@ -12,6 +12,7 @@ import type { Principal } from '../auth/principal.js';
 import { hasSignature, verifySigV4, type CredentialResolver } from '../auth/sigv4.js';
 import { headerValue, jsonBody, restJsonInput, splitUrl, type RawRequest } from './request.js';
 import { sendClientError, sendError, sendResult } from './respond.js';
+import { sendThisTurn } from './reply-batch.js';
 import { registerCors } from './cors.js';
 import { registerOpenIdRoutes } from './openid-routes.js';
 
@@ -139,22 +140,25 @@ function run(
   return op.handler(input as never, { requestId, principal, services: deps.services });
 }
 
+// The API handlers answer through sendThisTurn (reply-batch.ts) and return the reply, which tells Fastify that it is
+// sent later.
 async function handleSync(
   deps: EdgeDeps, op: Operation<string, never>, inputShape: string | null, template: string,
   req: FastifyRequest, reply: FastifyReply,
-): Promise<void> {
+): Promise<FastifyReply> {
   try {
     const raw = rawRequest(req);
     const principal = await authenticate(deps, raw, 'cognito-sync', op);
     const input = inputShape ? restJsonInput(cognitoSyncModel, inputShape, template, raw) : {};
     const result = await run(deps, op, cognitoSyncModel, inputShape, input, principal, req.id);
-    sendResult(reply, 'restJson1', req.id, result);
+    sendThisTurn(reply, () => sendResult(reply, 'restJson1', req.id, result));
   } catch (err) {
-    sendError(reply, 'restJson1', req.id, err, deps.services.logger);
+    sendThisTurn(reply, () => sendError(reply, 'restJson1', req.id, err, deps.services.logger));
   }
+  return reply;
 }
 
-async function handleIdentity(deps: EdgeDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+async function handleIdentity(deps: EdgeDeps, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   try {
     const raw = rawRequest(req);
     const target = headerValue(raw.headers, 'x-amz-target') ?? '';
@@ -164,8 +168,9 @@ async function handleIdentity(deps: EdgeDeps, req: FastifyRequest, reply: Fastif
     const principal = await authenticate(deps, raw, 'cognito-identity', op);
     const inputShape = cognitoIdentityModel.operations[name as keyof typeof cognitoIdentityModel.operations]?.input ?? null;
     const result = await run(deps, op, cognitoIdentityModel, inputShape, jsonBody(raw.body), principal, req.id);
-    sendResult(reply, 'awsJson1_1', req.id, result);
+    sendThisTurn(reply, () => sendResult(reply, 'awsJson1_1', req.id, result));
   } catch (err) {
-    sendError(reply, 'awsJson1_1', req.id, err, deps.services.logger);
+    sendThisTurn(reply, () => sendError(reply, 'awsJson1_1', req.id, err, deps.services.logger));
   }
+  return reply;
 }
