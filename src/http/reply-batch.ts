@@ -8,7 +8,7 @@ import type { FastifyReply } from 'fastify';
  * Why: an answer written on its own costs a socket write that, on a busy server, wakes the client side (or on
  * loopback runs its delivery) once per answer; written in a burst, the kernel's work and the wake-ups are shared
  * by the burst. Measured with `npm run bench` (bench/README.md), ListRecords served about 1.4× the requests per
- * second with a third of the system CPU per request. Writes already answered in bursts, one per group commit.
+ * second with 40% of the system CPU per request. Writes already answered in bursts, one per group commit.
  *
  * Order per connection is unchanged: a connection has at most one request being answered, and Node queues the
  * answers of pipelined requests in order.
