@@ -18,6 +18,12 @@ export interface SqliteStoreOptions {
 const MAX_BATCH = 256;
 /** How long a write waits for another process's write lock before it fails. */
 const BUSY_TIMEOUT_MS = 5000;
+/**
+ * How long a batch that found the write lock taken tries again on every turn of the event loop before it falls back
+ * to trying every millisecond. A sibling worker's commit holds the lock about a millisecond; a timer would let the
+ * lock sit free for most of the next one, while a longer holder (a big import) should not cost a spinning core.
+ */
+const LOCK_SPIN_MS = 10;
 
 /**
  * Opens the database with the engine's pragmas and migrates it. Exported for tests that inspect the pragmas.
@@ -189,7 +195,8 @@ function createGroupCommit(db: Database, s: Statements) {
   /**
    * The scheduled commit. When another process (a `--workers` sibling, or any other SQLite client) holds the
    * write lock, SQLite's busy handler would sleep on this thread and stall every request of this process; instead
-   * the batch stays queued, keeps growing, and the lock is tried again a moment later, up to BUSY_TIMEOUT_MS.
+   * the batch stays queued, keeps growing, and the lock is tried again (each turn of the event loop for LOCK_SPIN_MS,
+   * then every millisecond), up to BUSY_TIMEOUT_MS.
    */
   function flushWhenLockFree(): void {
     scheduled = false;
@@ -199,10 +206,12 @@ function createGroupCommit(db: Database, s: Statements) {
     }
     const began = tryBeginWithoutWaiting();
     if (!began) {
-      lockWaitSince ??= Date.now();
-      if (Date.now() - lockWaitSince < BUSY_TIMEOUT_MS) {
+      lockWaitSince ??= performance.now();
+      const waited = performance.now() - lockWaitSince;
+      if (waited < BUSY_TIMEOUT_MS) {
         scheduled = true;
-        setTimeout(flushWhenLockFree, 1);
+        if (waited < LOCK_SPIN_MS) setImmediate(flushWhenLockFree);
+        else setTimeout(flushWhenLockFree, 1);
         return;
       }
     }
