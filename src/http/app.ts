@@ -75,10 +75,14 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     app.route({
       method,
       url: uri.replace(/\{(\w+)\}/g, ':$1'),
-      handler: (req, reply) => handleSync(deps, op, model.input, uri, req, reply),
+      handler: (req, reply) => {
+        void handleSync(deps, op, model.input, uri, req, reply);
+      },
     });
   }
-  app.post('/', (req, reply) => handleIdentity(deps, req, reply));
+  app.post('/', (req, reply) => {
+    void handleIdentity(deps, req, reply);
+  });
   registerOpenIdRoutes(app, deps.services);
   app.setNotFoundHandler((req, reply) => {
     const { rawPath } = splitUrl(req.url);
@@ -140,12 +144,13 @@ function run(
   return op.handler(input as never, { requestId, principal, services: deps.services });
 }
 
-// The API handlers answer through sendThisTurn (reply-batch.ts) and return the reply, which tells Fastify that it is
-// sent later.
+// The API handlers never reject (every failure becomes an AWS-shaped answer) and answer through sendThisTurn
+// (reply-batch.ts). Their routes run them without returning the promise: a route handler that returns undefined
+// tells Fastify the reply is sent later, with no per-request wait on the response stream as returning the reply costs.
 async function handleSync(
   deps: EdgeDeps, op: Operation<string, never>, inputShape: string | null, template: string,
   req: FastifyRequest, reply: FastifyReply,
-): Promise<FastifyReply> {
+): Promise<void> {
   try {
     const raw = rawRequest(req);
     const principal = await authenticate(deps, raw, 'cognito-sync', op);
@@ -155,10 +160,9 @@ async function handleSync(
   } catch (err) {
     sendThisTurn(reply, () => sendError(reply, 'restJson1', req.id, err, deps.services.logger));
   }
-  return reply;
 }
 
-async function handleIdentity(deps: EdgeDeps, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function handleIdentity(deps: EdgeDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
   try {
     const raw = rawRequest(req);
     const target = headerValue(raw.headers, 'x-amz-target') ?? '';
@@ -172,5 +176,4 @@ async function handleIdentity(deps: EdgeDeps, req: FastifyRequest, reply: Fastif
   } catch (err) {
     sendThisTurn(reply, () => sendError(reply, 'awsJson1_1', req.id, err, deps.services.logger));
   }
-  return reply;
 }
