@@ -4,11 +4,21 @@ import { toWriteState, type WriteStateDb } from './rows.js';
 import { applyPlans, lockIdentities, readWriteStates } from './write-statements.js';
 
 /**
+ * The batch's statements are planned for their actual arrays and tables every time. PostgreSQL would otherwise
+ * switch a named statement to its generic plan after five runs: one plan per connection, made with a guess of the
+ * arrays' sizes and the table sizes of that moment, which it keeps as the tables grow (seq scans of
+ * consumed_sessions, say). In the bench that made the database spend about 630 µs of CPU per write against about
+ * 350 µs with a fresh plan per batch, planning included.
+ */
+const CUSTOM_PLANS: Statement = { text: 'SET LOCAL plan_cache_mode = force_custom_plan' };
+
+/**
  * Group commit for writeRecords on PostgreSQL: concurrent UpdateRecords of different identities share one
  * transaction on one connection, so a batch of N costs the same two round trips (and two socket writes) as one
  * write, where the socket writes and the per-round-trip work were most of the adapter's CPU.
  *
- *   round trip 1: BEGIN, lock every identity (in identity order), read every write state (write-statements.ts);
+ *   round trip 1: BEGIN, CUSTOM_PLANS, lock every identity (in identity order), read every write state
+ *   (write-statements.ts);
  *   (each plan runs in the process; a plan that throws rejects its own command only and writes nothing: its
  *   lock row stays, as any writer's does, unless its pool was deleted meanwhile)
  *   round trip 2: apply every plan that succeeded (one statement), COMMIT.
@@ -26,15 +36,6 @@ import { applyPlans, lockIdentities, readWriteStates } from './write-statements.
  * database reported (the transaction was rolled back, nothing was committed), each of its commands is run again
  * alone, so that one command's failure is its own.
  */
-/**
- * The batch's statements are planned for their actual arrays and tables every time. PostgreSQL would otherwise
- * switch a named statement to its generic plan after five runs: one plan per connection, made with a guess of the
- * arrays' sizes and the table sizes of that moment, which it keeps as the tables grow (seq scans of
- * consumed_sessions, say). In the bench that made the database spend about 630 µs of CPU per write against about
- * 350 µs with a fresh plan per batch, planning included.
- */
-const CUSTOM_PLANS: Statement = { text: 'SET LOCAL plan_cache_mode = force_custom_plan' };
-
 export interface WriteBatcherOptions {
   /** Batches running at once (each on its own connection). */
   readonly maxInFlight: number;

@@ -206,8 +206,9 @@ function createGroupCommit(db: Database, s: Statements) {
     }
     const began = tryBeginWithoutWaiting();
     if (!began) {
-      lockWaitSince ??= performance.now();
-      const waited = performance.now() - lockWaitSince;
+      const now = performance.now();
+      lockWaitSince ??= now;
+      const waited = now - lockWaitSince;
       if (waited < BUSY_TIMEOUT_MS) {
         scheduled = true;
         if (waited < LOCK_SPIN_MS) setImmediate(flushWhenLockFree);
