@@ -76,8 +76,12 @@ async function sessionToken(ctx: RequestContext, input: ListRecordsInput, now: n
     if (await store.isSessionConsumed(input.IdentityId, session)) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
     return input.SyncSessionToken;
   }
+  // Spelled out rather than spread from `expected`: V8 gives a spread-then-extended literal a fresh hidden class on
+  // every call, which showed as a few percent of a ListRecords request's CPU.
   return issueSyncSessionToken(sessionKey, {
-    ...expected,
+    identityPoolId: input.IdentityPoolId,
+    identityId: input.IdentityId,
+    datasetName: input.DatasetName,
     sessionId: ids.random(16),
     expiresAt: now + config.syncSessionTtlSeconds * 1000,
   });
