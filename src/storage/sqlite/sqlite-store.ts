@@ -223,8 +223,9 @@ function createGroupCommit(db: Database, s: Statements) {
   }
 
   function tryBeginWithoutWaiting(): boolean {
-    // db.pragma compiles its statement on every call, as it must: SQLite applies busy_timeout while compiling.
-    db.pragma('busy_timeout = 0');
+    // Compiled on every call, as it must be: SQLite applies busy_timeout while compiling. db.exec rather than
+    // db.pragma, which also builds a Statement object each time and costs about five times as much.
+    db.exec('PRAGMA busy_timeout = 0');
     try {
       s.begin.run();
       return true;
@@ -232,7 +233,7 @@ function createGroupCommit(db: Database, s: Statements) {
       if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return false;
       throw error;
     } finally {
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
   }
 
