@@ -2,8 +2,12 @@
 // sends {type:'ready', port} once listening, answers {type:'stats'} with its own figures, and exits on {type:'exit'}.
 import { fork } from 'node:child_process';
 
-export function forkChild(script, args, execArgv) {
-  const child = fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** `cpus` (a taskset CPU list such as '1') pins the child and its own children to those CPUs. */
+export function forkChild(script, args, execArgv, { cpus } = {}) {
+  const stdio = ['ignore', 'inherit', 'inherit', 'ipc'];
+  const child = cpus
+    ? fork(script, args, { stdio, execPath: 'taskset', execArgv: ['-c', cpus, process.execPath, ...execArgv] })
+    : fork(script, args, { stdio, execArgv });
   const next = (type) => new Promise((resolve, reject) => {
     const onExit = (code) => reject(new Error(`${script} exited with ${code}`));
     const onMessage = (msg) => {
