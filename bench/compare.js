@@ -37,12 +37,12 @@ async function startServer(name, dir) {
   const conns = await openConnections(port, CONNECTIONS);
   const state = await scenario.setup(port, conns);
   const server = { name, child, dataDir, conns, state, sent: 0, rps: [], cpu: [] };
-  for (const n of [20, 40, 80]) await window(server, n);
+  for (const n of [20, 40, 80]) await timedWindow(server, n);
   return server;
 }
 
 /** One timed window: requests/s and the server's CPU per request. */
-async function window(server, perConnection) {
+async function timedWindow(server, perConnection) {
   const requests = await scenario.requests(server.state, server.sent, perConnection);
   const before = await server.child.stats();
   const start = performance.now();
@@ -65,7 +65,7 @@ async function main() {
   try {
     for (let round = 0; round < ROUNDS; round++) {
       for (const server of round % 2 === 0 ? [a, b] : [b, a]) {
-        const { rps, cpu } = await window(server, PER_WINDOW);
+        const { rps, cpu } = await timedWindow(server, PER_WINDOW);
         server.rps.push(rps);
         server.cpu.push(cpu);
       }
