@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { forkChild } from './child.js';
-import { openConnections, runLoad } from './http-client.js';
+import { openConnections, runLoad, summarise } from './http-client.js';
 import { listScenario, updateScenario, withWorkers } from './scenarios.js';
 
 const [kind, dirA, dirB] = process.argv.slice(2);
@@ -45,14 +45,11 @@ async function startServer(name, dir) {
 async function timedWindow(server, perConnection) {
   const requests = await scenario.requests(server.state, server.sent, perConnection);
   const before = await server.child.stats();
-  const start = performance.now();
-  const run = await runLoad(server.conns, requests);
-  const seconds = (performance.now() - start) / 1000;
+  const run = summarise(await runLoad(server.conns, requests));
   const after = await server.child.stats();
   server.sent += perConnection;
   if (run.failures > 0) throw new Error(`${server.name}: ${run.failures} failures, e.g. ${run.sample}`);
-  const count = run.latencies.length;
-  return { rps: count / seconds, cpu: (after.cpuMicros - before.cpuMicros) / count };
+  return { rps: run.rps, cpu: (after.cpuMicros - before.cpuMicros) / run.requests };
 }
 
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];

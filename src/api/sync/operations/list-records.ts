@@ -70,14 +70,14 @@ export const listRecords = defineSyncOperation({
  */
 async function sessionToken(ctx: RequestContext, input: ListRecordsInput, now: number): Promise<string> {
   const { store, sessionKey, ids, config } = ctx.services;
-  const expected = { identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName };
   if (input.SyncSessionToken !== undefined) {
+    const expected = { identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName };
     const session = verifySyncSessionToken(sessionKey, input.SyncSessionToken, expected, now);
     if (await store.isSessionConsumed(input.IdentityId, session)) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
     return input.SyncSessionToken;
   }
-  // Spelled out rather than spread from `expected`: V8 gives a spread-then-extended literal a fresh hidden class on
-  // every call, which showed as a few percent of a ListRecords request's CPU.
+  // Spelled out rather than spread from another object: V8 gives a spread-then-extended literal a fresh hidden class
+  // on every call, which showed as a few percent of a ListRecords request's CPU.
   return issueSyncSessionToken(sessionKey, {
     identityPoolId: input.IdentityPoolId,
     identityId: input.IdentityId,
