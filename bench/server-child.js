@@ -42,7 +42,8 @@ async function startCosync() {
   const { serverKeys } = await import('../dist/auth/server-keys.js');
   const storage = kind === 'cosync-pg'
     ? { engine: 'postgres', url: pgUrl, poolSize: PG_POOL, statementTimeoutMs: 5000, connectTimeoutMs: 5000 }
-    : { engine: 'sqlite', file: join(dataDir, 'cosync.sqlite'), synchronous };
+    // The locking `cosync serve` picks: the file is this process's own, unless workers share it.
+    : { engine: 'sqlite', file: join(dataDir, 'cosync.sqlite'), synchronous, locking: WORKERS > 1 ? 'shared' : 'exclusive' };
   const config = await benchServerConfig(dataDir, storage, (defaults) => ({
     // Webhook Sync Triggers may call the bench's receiver on loopback (only pools that set one do).
     syncTriggers: { ...defaults.syncTriggers, webhook: { allowedHosts: ['127.0.0.1'], signingSecret: BENCH_WEBHOOK_SECRET } },

@@ -9,7 +9,7 @@ const [dataDir, synchronous = 'FULL'] = process.argv.slice(2);
 
 const { createServer } = await import('../dist/server.js');
 const { serverKeys } = await import('../dist/auth/server-keys.js');
-const config = await benchServerConfig(dataDir, { engine: 'sqlite', file: join(dataDir, 'cosync.sqlite'), synchronous }, () => ({
+const config = await benchServerConfig(dataDir, { engine: 'sqlite', file: join(dataDir, 'cosync.sqlite'), synchronous, locking: 'exclusive' }, () => ({
   // Identity credentials outlive any soak, so a long run needs no refresh.
   credentialsTtlSeconds: 7 * 24 * 3600,
 }));

@@ -29,6 +29,10 @@ export interface WorkerPool {
 
 /** In the primary: migrates, forks `config.workers` workers and resolves once every one of them listens. */
 export async function startWorkerPool(config: Config, logger: Logger): Promise<WorkerPool> {
+  if (config.storage.engine === 'sqlite' && config.storage.locking === 'exclusive') {
+    // loadConfig never gives this; a configuration built in code could, and every worker would then fail to open.
+    throw new Error('workers share the SQLite file: its locking must be shared, not exclusive');
+  }
   // Migrations run here, once, so that workers starting together never race a schema change.
   await (await openStore(config.storage)).close();
   const workers = new Set<Worker>();

@@ -44,7 +44,13 @@ export interface Config {
 
 /** The embedded SQLite file (one instance), or a PostgreSQL database shared by any number of instances. */
 export type StorageConfig = SqliteStorageConfig | PostgresStorageConfig;
-export interface SqliteStorageConfig { readonly engine: 'sqlite'; readonly file: string; readonly synchronous: 'FULL' | 'NORMAL' }
+export interface SqliteStorageConfig {
+  readonly engine: 'sqlite';
+  readonly file: string;
+  readonly synchronous: 'FULL' | 'NORMAL';
+  /** exclusive: this process alone opens the file while it runs (the default with one process); shared: --workers. */
+  readonly locking: 'exclusive' | 'shared';
+}
 export interface PostgresStorageConfig {
   readonly engine: 'postgres';
   /** postgres://user:password@host:port/database; it may hold a password, so it is never logged. */
@@ -102,6 +108,7 @@ type Draft = Mutable<Config> & StorageDraft;
 interface StorageDraft {
   sqliteFile?: string;
   sqliteSynchronous?: 'FULL' | 'NORMAL';
+  sqliteLocking?: 'exclusive' | 'shared';
   databaseUrl?: string;
   pgPoolSize?: number;
   pgStatementTimeoutMs?: number;
@@ -141,6 +148,10 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'sqlite-synchronous', env: 'COSYNC_SQLITE_SYNCHRONOUS', apply: (d, v) => {
     if (v !== 'FULL' && v !== 'NORMAL') throw new Error(`--sqlite-synchronous must be FULL or NORMAL, got '${v}'`);
     d.sqliteSynchronous = v;
+  } },
+  { flag: 'sqlite-locking', env: 'COSYNC_SQLITE_LOCKING', apply: (d, v) => {
+    if (v !== 'exclusive' && v !== 'shared') throw new Error(`--sqlite-locking must be exclusive or shared, got '${v}'`);
+    d.sqliteLocking = v;
   } },
   { flag: 'database', env: 'DATABASE_URL', apply: (d, v) => {
     if (!/^postgres(ql)?:\/\//.test(v)) throw new Error('--database must be a postgres:// or postgresql:// URL');
@@ -183,7 +194,7 @@ export function defaultConfig(): Config {
     region: 'us-east-1',
     logLevel: 'info',
     workers: 1,
-    storage: { engine: 'sqlite', file: '', synchronous: 'FULL' },
+    storage: { engine: 'sqlite', file: '', synchronous: 'FULL', locking: 'exclusive' },
     limits: { maxDatasetsPerIdentity: 20, maxRecordsPerDataset: 1024, maxDatasetBytes: 1024 * 1024, maxPageSize: 1024 },
     throttle: { identityRatePerSecond: 50, identityBurst: 100, poolRatePerSecond: 2000, poolBurst: 4000 },
     syncSessionTtlSeconds: 3600,
@@ -218,21 +229,29 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv, over
     if (value === undefined) throw new Error(`--${name} needs a value`);
     setting.apply(draft, value);
   }
-  const { sqliteFile: _f, sqliteSynchronous: _s, databaseUrl: _u, pgPoolSize: _p, pgStatementTimeoutMs: _t, pgConnectTimeoutMs: _c, ...config } = draft;
+  const { sqliteFile: _f, sqliteSynchronous: _s, sqliteLocking: _l, databaseUrl: _u, pgPoolSize: _p, pgStatementTimeoutMs: _t, pgConnectTimeoutMs: _c, ...config } = draft;
   config.dataDir = resolve(config.dataDir);
-  config.storage = storageConfig(config.storage, config.dataDir, draft);
+  config.storage = storageConfig(config.storage, config.dataDir, draft, config.workers);
   return config;
 }
 
-/** PostgreSQL is chosen by --database (DATABASE_URL), or by an override that already says postgres. */
-function storageConfig(base: StorageConfig, dataDir: string, d: StorageDraft): StorageConfig {
+/**
+ * PostgreSQL is chosen by --database (DATABASE_URL), or by an override that already says postgres. SQLite workers
+ * share the file, so with more than one the locking is shared unless told otherwise, and exclusive is refused.
+ */
+function storageConfig(base: StorageConfig, dataDir: string, d: StorageDraft, workers: number): StorageConfig {
   if (d.databaseUrl === undefined && base.engine === 'sqlite') {
+    if (workers > 1 && d.sqliteLocking === 'exclusive') {
+      throw new Error('--sqlite-locking exclusive cannot be used with --workers above 1: the workers share the database file');
+    }
     return {
       engine: 'sqlite',
       file: d.sqliteFile ?? resolve(dataDir, 'cosync.sqlite'),
       synchronous: d.sqliteSynchronous ?? base.synchronous,
+      locking: d.sqliteLocking ?? (workers > 1 ? 'shared' : base.locking),
     };
   }
+  if (d.sqliteLocking !== undefined) throw new Error('--sqlite-locking and --database (DATABASE_URL) exclude each other');
   if (d.sqliteFile !== undefined) throw new Error('--sqlite-file and --database (DATABASE_URL) exclude each other');
   const pg = base.engine === 'postgres' ? base : { url: '', poolSize: 10, statementTimeoutMs: 5000, connectTimeoutMs: 5000 };
   return {

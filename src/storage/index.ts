@@ -11,6 +11,11 @@ export type StoreConfig =
       readonly file: string;
       /** Default FULL: an acknowledged write is durable. */
       readonly synchronous?: 'FULL' | 'NORMAL' | undefined;
+      /**
+       * Default shared: other connections and processes may open the file too. exclusive: this store holds the
+       * file locked until it closes, and reads skip SQLite's file locking (see sqlite-store.ts).
+       */
+      readonly locking?: 'exclusive' | 'shared' | undefined;
     }
   | {
       readonly engine: 'postgres';
@@ -37,7 +42,7 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
   switch (config.engine) {
     case 'sqlite': {
       const { openSqliteStore } = await import('./sqlite/sqlite-store.js');
-      return openSqliteStore({ file: config.file, synchronous: config.synchronous });
+      return openSqliteStore({ file: config.file, synchronous: config.synchronous, exclusive: config.locking === 'exclusive' });
     }
     case 'postgres': {
       const { openPostgresStore } = await import('./postgres/postgres-store.js');

@@ -83,4 +83,17 @@ describe('cosync serve', () => {
     expect(await bad.exited).toBe(1);
     expect(bad.output()).toContain('unknown option --no-such-flag');
   });
+
+  it('refuses to start a second server on a data folder that one is serving from, and says what to do', async () => {
+    const data = tempDir();
+    const env = { COSYNC_ACCESS_KEY_ID: 'AKIAENVKEY', COSYNC_SECRET_ACCESS_KEY: 'env-secret' };
+    const owner = serve(['--port=0', `--data=${data}`], env);
+    await owner.waitFor(/cosync listening/);
+    // It waits out the driver's 5 s busy timeout first, in case the owner was only shutting down.
+    const second = serve(['--port=0', `--data=${data}`], env);
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toMatch(/is in use by another process .*--workers N/);
+    owner.child.kill('SIGTERM');
+    expect(await owner.exited).toBe(0);
+  }, 20_000);
 });

@@ -57,7 +57,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     logLevel: (process.env['COSYNC_TEST_LOG'] as Config['logLevel'] | undefined) ?? 'silent',
     limits: { ...base.limits, ...o.limits },
     throttle: { identityRatePerSecond: 0, identityBurst: 1, poolRatePerSecond: 0, poolBurst: 1, ...o.throttle },
-    storage: o.storage?.engine === 'postgres' ? o.storage : { engine: 'sqlite', file: ':memory:', synchronous: 'FULL', ...o.storage },
+    storage: o.storage?.engine === 'postgres' ? o.storage : { engine: 'sqlite', file: ':memory:', synchronous: 'FULL', locking: 'exclusive', ...o.storage },
   };
   const developerCredentials = options.developerCredentials
     ? { accountId: TEST_CREDENTIALS.accountId, ...options.developerCredentials }

@@ -272,7 +272,8 @@ describe('credentials across servers sharing keys and a database', () => {
   let file: string;
   const open: TestServer[] = [];
   const start = async (keys = TEST_SERVER_KEYS) => {
-    const s = await startServer({ config: { storage: { file } }, serverKeys: keys });
+    // Several instances on one file share it, as --workers does.
+    const s = await startServer({ config: { storage: { file, locking: 'shared' } }, serverKeys: keys });
     open.push(s);
     return s;
   };

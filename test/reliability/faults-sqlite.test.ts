@@ -99,16 +99,16 @@ describe('SQLite on a full disk', () => {
         expect(out.Records?.map((r) => [r.Key, r.SyncCount])).toEqual([['big1', 6], ['big2', 6], ['big3', 6]]);
         for (let i = 0; i < 3; i++) await bystander.push(sync);
         await bystander.verify(sync);
-
-        const db = new Database(file, { readonly: true });
-        try {
-          expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-          expect(db.prepare(INCONSISTENT_DATASETS_SQL).all()).toEqual([]);
-        } finally {
-          db.close();
-        }
       } finally {
         await t.close();
+      }
+      // Once the server has let go of the file (it holds it locked while it runs).
+      const db = new Database(file, { readonly: true });
+      try {
+        expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+        expect(db.prepare(INCONSISTENT_DATASETS_SQL).all()).toEqual([]);
+      } finally {
+        db.close();
       }
     },
   );

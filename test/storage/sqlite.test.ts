@@ -15,6 +15,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 runStoreConformance({ name: 'sqlite :memory:', create: async () => openSqliteStore({ file: ':memory:' }) });
 runStoreConformance({ name: 'sqlite file', create: () => openStore({ engine: 'sqlite', file: tempFile() }) });
+// What `cosync serve` runs with one process.
+runStoreConformance({
+  name: 'sqlite file, exclusive locking',
+  create: () => openStore({ engine: 'sqlite', file: tempFile(), locking: 'exclusive' }),
+});
 
 describe('sqlite specifics', () => {
   it('records the migrations and re-opens a file database with its data', async () => {
@@ -54,6 +59,27 @@ describe('sqlite specifics', () => {
     const relaxed = openSqliteDatabase({ file, synchronous: 'NORMAL' });
     expect(relaxed.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
     relaxed.close();
+  });
+
+  it('with exclusive locking, keeps other processes out until it closes, and says why', async () => {
+    const file = tempFile();
+    const store = openSqliteStore({ file, exclusive: true });
+    await write(store, 'us-east-1:x', 'ds', { k: 'v' });
+    // A second server on the folder gives up after the driver's 5 s busy wait (a restart's old process may be
+    // closing), with what to do about it.
+    expect(() => openSqliteStore({ file })).toThrow(/is in use by another process .*--workers N.*--sqlite-locking shared/);
+    // Another SQLite client cannot read the file either.
+    const other = new Database(file, { timeout: 0 });
+    expect(() => other.prepare('SELECT COUNT(*) FROM datasets').get()).toThrow(/database is locked/);
+    other.close();
+    await store.close();
+
+    const reader = new Database(file, { readonly: true });
+    expect(reader.prepare("SELECT sync_count FROM datasets WHERE name = 'ds'").get()).toEqual({ sync_count: 1 });
+    reader.close();
+    const reopened = openSqliteStore({ file, exclusive: true });
+    expect((await reopened.getDataset('us-east-1:x', 'ds'))?.syncCount).toBe(1);
+    await reopened.close();
   });
 
   it('refuses a database with a newer schema version', async () => {
