@@ -1,0 +1,201 @@
+/**
+ * The signature the client should have sent, computed by @smithy/signature-v4 (canonical path, query and headers,
+ * string to sign, signing-key derivation and HMAC) on exactly what the client declared it signed.
+ */
+import { createHmac, hash as sha256Once, type Hmac } from 'node:crypto';
+import {
+  ALGORITHM_IDENTIFIER, SignatureV4, createScope, getCanonicalHeaders, getSigningKey,
+} from '@smithy/signature-v4';
+import { errors } from '../api/errors.js';
+import type { SignedRequest } from './sigv4.js';
+import {
+  parseQuery, setOwn, type HeaderLookup, type ParsedAuthorization, type SigningTime,
+} from './sigv4-request.js';
+
+export const MISMATCH =
+  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key ' +
+  'and signing method. Consult the service documentation for details.';
+
+/** SHA-256 of an empty payload (GET and DELETE requests), as hex. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/**
+ * SHA-256 / HMAC-SHA256 for smithy on node:crypto (its Checksum interface). The pure-JS @aws-crypto/sha256-js costs
+ * several times more. A plain hash is computed in one shot (crypto.hash) when digested: smithy hashes one string
+ * per request (the canonical request), and the one-shot call skips creating a Hash object.
+ */
+class NodeSha256 {
+  private hmac: Hmac | undefined;
+  private chunks: Uint8Array[] = [];
+  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.reset();
+  }
+  update(data: Uint8Array): void {
+    if (this.hmac) this.hmac.update(data);
+    else this.chunks.push(data);
+  }
+  async digest(): Promise<Uint8Array> {
+    if (this.hmac) return this.hmac.digest();
+    const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    return sha256Once('sha256', data, 'buffer');
+  }
+  reset(): void {
+    this.chunks = [];
+    const s = this.secret;
+    if (s === undefined) return;
+    const key = typeof s === 'string' ? s
+      : ArrayBuffer.isView(s) ? new Uint8Array(s.buffer, s.byteOffset, s.byteLength) : new Uint8Array(s);
+    this.hmac = createHmac('sha256', key);
+  }
+}
+
+/** Smithy's request shape, taken from an exported function so no undeclared package is imported. */
+type SmithyRequest = Parameters<typeof getCanonicalHeaders>[0];
+
+/**
+ * The payload hash that goes into the canonical request: the X-Amz-Content-Sha256 header when sent (v2/v3 send it),
+ * which must then match the body actually received; else SHA-256 of the body (boto3 and the CLI send no header).
+ */
+function payloadHash(headers: HeaderLookup, body: Buffer): string {
+  const actual = body.length === 0 ? EMPTY_SHA256 : sha256Once('sha256', body, 'hex');
+  const declared = headers.get('x-amz-content-sha256');
+  if (declared === undefined) return actual;
+  // The signature covers the header, not the body: a body changed in transit only shows here.
+  if (declared.trim().toLowerCase() !== actual) throw errors.invalidSignature(MISMATCH);
+  return declared;
+}
+
+/**
+ * Smithy's SignatureV4, used to compute what the client should have sent. `signRequest` cannot be used for
+ * verification: it drops any `date` header and always adds and signs `x-amz-date`, so it cannot reproduce a request
+ * that signs `date` or leaves `x-amz-date` unsigned. This subclass runs the same steps signRequest runs (canonical
+ * request, string to sign, derived-key HMAC) on exactly the headers the client declared.
+ */
+class SignatureVerifier extends SignatureV4 {
+  /** Signing keys by day (yyyymmdd): derived once per day rather than looked up in smithy's cache per request. */
+  private readonly signingKeys = new Map<string, Promise<Uint8Array>>();
+
+  constructor(
+    readonly accessKeyId: string,
+    readonly secretAccessKey: string,
+    readonly region: string,
+    service: string,
+  ) {
+    super({
+      credentials: { accessKeyId, secretAccessKey },
+      region,
+      service,
+      sha256: NodeSha256,
+      uriEscapePath: true,
+      applyChecksum: false,
+    });
+  }
+
+  async signatureFor(
+    request: SmithyRequest, signed: Set<string>, declared: string, hash: string, time: SigningTime,
+  ): Promise<string> {
+    // The signable set overrides smithy's always-unsignable list: some clients (e.g. Unity, SPEC §1) sign user-agent.
+    const canonicalHeaders = getCanonicalHeaders(request, undefined, signed);
+    // The canonical header list must be exactly the declared one: nothing dropped, nothing added.
+    const built = Object.keys(canonicalHeaders).sort().join(';');
+    if (built !== declared) throw errors.invalidSignature(MISMATCH);
+    const day = time.longDate.slice(0, 8);
+    const scope = createScope(day, this.region, this.service);
+    const canonicalRequest = this.createCanonicalRequest(request, canonicalHeaders, hash);
+    const stringToSign = await this.createStringToSign(time.longDate, scope, canonicalRequest, ALGORITHM_IDENTIFIER);
+    // What smithy's signString does after its per-request signing-key lookup (an HMAC of the credentials, then its
+    // cache): HMAC-SHA256 of the string to sign under the day's signing key, which smithy derived once.
+    const mac = createHmac('sha256', await this.signingKey(day));
+    return mac.update(stringToSign, 'utf8').digest('hex');
+  }
+
+  private signingKey(day: string): Promise<Uint8Array> {
+    let key = this.signingKeys.get(day);
+    if (key === undefined) {
+      // Only today's and yesterday's keys are in use within the allowed clock skew.
+      if (this.signingKeys.size >= 3) this.signingKeys.clear();
+      const credentials = { accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey };
+      key = getSigningKey(NodeSha256, credentials, day, this.region, this.service);
+      this.signingKeys.set(day, key);
+      // A failed derivation is not kept.
+      key.catch(() => this.signingKeys.delete(day));
+    }
+    return key;
+  }
+}
+
+/**
+ * smithy's canonical path (segment normalisation, then RFC 3986 escaping, done twice over) is a pure function of the
+ * path, and the paths a server sees repeat (one per identity and dataset): smithy computes each once and the result
+ * is remembered. The method is private in smithy's typings, hence the prototype lookup; should a smithy version not
+ * have it, nothing is remembered and smithy's own code runs as before.
+ */
+const MAX_CANONICAL_PATHS = 10_000;
+const smithyCanonicalPath = (SignatureV4.prototype as unknown as { getCanonicalPath?: unknown }).getCanonicalPath;
+if (typeof smithyCanonicalPath === 'function') {
+  const canonicalPaths = new Map<string, string>();
+  Object.defineProperty(SignatureVerifier.prototype, 'getCanonicalPath', {
+    value(this: SignatureVerifier, request: { path: string }): string {
+      let canonical = canonicalPaths.get(request.path);
+      if (canonical === undefined) {
+        canonical = String(smithyCanonicalPath.call(this, request));
+        if (canonicalPaths.size >= MAX_CANONICAL_PATHS) canonicalPaths.clear();
+        canonicalPaths.set(request.path, canonical);
+      }
+      return canonical;
+    },
+  });
+}
+
+/**
+ * One verifier per credential, reused across requests, so its signing key is derived once a day. Looked up by
+ * service and access key; the region and the secret are compared on every use. It holds only facts that never change
+ * for a key pair (the derived signing keys): whether the credential is still valid is resolved on every request,
+ * before this.
+ */
+const MAX_VERIFIERS = 10_000;
+/** By service (a handful), then by access key: no key string is built per request. */
+const verifiers = new Map<string, Map<string, SignatureVerifier>>();
+
+function verifierFor(accessKeyId: string, secretAccessKey: string, region: string, service: string): SignatureVerifier {
+  let byKey = verifiers.get(service);
+  if (byKey === undefined) verifiers.set(service, (byKey = new Map()));
+  let verifier = byKey.get(accessKeyId);
+  if (verifier === undefined || verifier.secretAccessKey !== secretAccessKey || verifier.region !== region) {
+    // Oldest first: a Map iterates in insertion order.
+    if (byKey.size >= MAX_VERIFIERS) byKey.delete(byKey.keys().next().value!);
+    verifier = new SignatureVerifier(accessKeyId, secretAccessKey, region, service);
+    byKey.set(accessKeyId, verifier);
+  }
+  return verifier;
+}
+
+export function expectedSignature(
+  req: SignedRequest,
+  headers: HeaderLookup,
+  auth: ParsedAuthorization,
+  time: SigningTime,
+  secretAccessKey: string,
+): Promise<string> {
+  const hash = payloadHash(headers, req.body);
+  const names = auth.signedHeaders.split(';');
+  const signed = new Set(names);
+  if (signed.size !== names.length) throw errors.invalidSignature(MISMATCH);
+  // Only the declared headers go in; one that was declared but not sent is then missing from the built list.
+  const signedHeaders: Record<string, string> = {};
+  for (const name of names) {
+    const value = headers.get(name);
+    if (value !== undefined) setOwn(signedHeaders, name, value);
+  }
+  const request: SmithyRequest = {
+    method: req.method,
+    protocol: 'https:',
+    hostname: 'localhost',
+    // Smithy escapes the path once more (uriEscapePath), which gives the double-encoded canonical URI every client signs.
+    path: req.rawPath === '' ? '/' : req.rawPath,
+    query: parseQuery(req.rawQuery),
+    headers: signedHeaders,
+  };
+  const verifier = verifierFor(auth.accessKeyId, secretAccessKey, auth.scopeRegion, auth.scopeService);
+  return verifier.signatureFor(request, signed, auth.signedHeaders, hash, time);
+}
