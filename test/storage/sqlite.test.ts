@@ -172,13 +172,15 @@ describe('sqlite specifics', () => {
     let ticks = 0;
     const ticker = setInterval(() => { ticks += 1; }, 5);
     const cpuBefore = process.cpuUsage();
-    await new Promise((r) => setTimeout(r, 120));
+    await new Promise((r) => setTimeout(r, 400));
     const cpu = process.cpuUsage(cpuBefore);
     expect(committed).toBe(false);
-    expect(ticks).toBeGreaterThan(5);
+    expect(ticks).toBeGreaterThan(20);
     // The write tries the lock on every turn of the event loop only briefly, then on a timer: a holder that keeps
-    // the lock does not cost this process a spinning core (which would use about the whole 120 ms).
-    expect((cpu.user + cpu.system) / 1000).toBeLessThan(60);
+    // the lock does not cost this process a spinning core (which would use about the whole 400 ms). The window is
+    // long because the count covers all of the process's threads (V8 compiles and collects on its own), which on
+    // a busy CI machine came to 60 ms of a 120 ms window.
+    expect((cpu.user + cpu.system) / 1000).toBeLessThan(200);
     other.prepare('COMMIT').run();
     await pending;
     clearInterval(ticker);
