@@ -15,6 +15,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 /** Warm-up rounds (requests per connection), untimed; the last one calibrates the timed window. */
 const WARMUP = [20, 40, 80];
+/** A file that exists only while a timed window runs, so that a profiler can attach for just the window. */
+const WINDOW_FILE = process.env.BENCH_WINDOW_FILE;
 const PROFILE = process.env.BENCH_PROF === '1'; // --cpu-prof on each server child, into bench/results/prof/
 const ONLY = process.env.BENCH_ONLY; // run only scenarios whose name contains this (the ceiling always runs)
 
@@ -67,7 +69,9 @@ async function runScenario(scenario) {
     const perConnection = Math.max(50, Math.min(5000, Math.ceil((warm.rps * SECONDS) / CONNECTIONS)));
     const requests = await scenario.requests(state, sent, perConnection);
     const before = await child.stats();
+    if (WINDOW_FILE) writeFileSync(WINDOW_FILE, `${scenario.name ?? ''}\n`);
     const result = summarise(await runLoad(conns, requests));
+    if (WINDOW_FILE) rmSync(WINDOW_FILE, { force: true });
     const after = await child.stats();
     sent += perConnection;
     if (result.failures === 0 && scenario.check) await scenario.check(state, sent);
