@@ -1,6 +1,7 @@
 /**
- * The signature the client should have sent, computed by @smithy/signature-v4 (canonical path, query and headers,
- * string to sign, signing-key derivation and HMAC) on exactly what the client declared it signed.
+ * The signature the client should have sent: @smithy/signature-v4 builds the canonical request (path, query and
+ * headers) and derives the signing key, on exactly what the client declared it signed; the string to sign and its
+ * HMAC under that key follow SigV4's fixed formulas.
  */
 import { createHmac, hash as sha256Once, type Hmac } from 'node:crypto';
 import {
@@ -69,11 +70,14 @@ function payloadHash(headers: HeaderLookup, body: Buffer): string {
  * Smithy's SignatureV4, used to compute what the client should have sent. `signRequest` cannot be used for
  * verification: it drops any `date` header and always adds and signs `x-amz-date`, so it cannot reproduce a request
  * that signs `date` or leaves `x-amz-date` unsigned. This subclass runs the same steps signRequest runs (canonical
- * request, string to sign, derived-key HMAC) on exactly the headers the client declared.
+ * request, string to sign, derived-key HMAC) on exactly the headers the client declared, the last two synchronously.
  */
 class SignatureVerifier extends SignatureV4 {
-  /** Signing keys by day (yyyymmdd): derived once per day rather than looked up in smithy's cache per request. */
-  private readonly signingKeys = new Map<string, Promise<Uint8Array>>();
+  /**
+   * Signing keys by day (yyyymmdd): derived once per day rather than looked up in smithy's cache per request; the
+   * promise while smithy derives it, then the key.
+   */
+  private readonly signingKeys = new Map<string, Uint8Array | Promise<Uint8Array>>();
 
   constructor(
     readonly accessKeyId: string,
@@ -91,37 +95,48 @@ class SignatureVerifier extends SignatureV4 {
     });
   }
 
-  async signatureFor(
+  /** A string when the day's signing key is at hand; a promise only while it is being derived (once a day). */
+  signatureFor(
     request: SmithyRequest, signed: Set<string>, declared: string, hash: string, time: SigningTime,
-  ): Promise<string> {
+  ): string | Promise<string> {
     // The signable set overrides smithy's always-unsignable list: some clients (e.g. Unity, SPEC §1) sign user-agent.
     const canonicalHeaders = getCanonicalHeaders(request, undefined, signed);
     // The canonical header list must be exactly the declared one: nothing dropped, nothing added.
     const built = Object.keys(canonicalHeaders).sort().join(';');
     if (built !== declared) throw errors.invalidSignature(MISMATCH);
     const day = time.longDate.slice(0, 8);
-    const scope = createScope(day, this.region, this.service);
     const canonicalRequest = this.createCanonicalRequest(request, canonicalHeaders, hash);
-    const stringToSign = await this.createStringToSign(time.longDate, scope, canonicalRequest, ALGORITHM_IDENTIFIER);
-    // What smithy's signString does after its per-request signing-key lookup (an HMAC of the credentials, then its
-    // cache): HMAC-SHA256 of the string to sign under the day's signing key, which smithy derived once.
-    const mac = createHmac('sha256', await this.signingKey(day));
-    return mac.update(stringToSign, 'utf8').digest('hex');
+    // The string to sign smithy's createStringToSign builds (algorithm, date, scope, hex SHA-256 of the canonical
+    // request), hashed here in one synchronous call: smithy's goes through its asynchronous Checksum interface and
+    // byte-array conversions. The official clients' signed requests in test/auth/sigv4.test.ts check the result.
+    const stringToSign = `${ALGORITHM_IDENTIFIER}\n${time.longDate}\n${createScope(day, this.region, this.service)}\n${
+      sha256Once('sha256', canonicalRequest, 'hex')}`;
+    // What smithy's signString does after its per-request signing-key lookup: HMAC-SHA256 of the string to sign
+    // under the day's signing key, which smithy derived once.
+    const key = this.signingKeys.get(day);
+    if (key instanceof Uint8Array) return hmacHex(key, stringToSign);
+    return this.deriveSigningKey(day).then((derived) => hmacHex(derived, stringToSign));
   }
 
-  private signingKey(day: string): Promise<Uint8Array> {
-    let key = this.signingKeys.get(day);
-    if (key === undefined) {
-      // Only today's and yesterday's keys are in use within the allowed clock skew.
-      if (this.signingKeys.size >= 3) this.signingKeys.clear();
-      const credentials = { accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey };
-      key = getSigningKey(NodeSha256, credentials, day, this.region, this.service);
-      this.signingKeys.set(day, key);
-      // A failed derivation is not kept.
-      key.catch(() => this.signingKeys.delete(day));
-    }
-    return key;
+  private deriveSigningKey(day: string): Promise<Uint8Array> {
+    const known = this.signingKeys.get(day);
+    if (known !== undefined) return Promise.resolve(known);
+    // Only today's and yesterday's keys are in use within the allowed clock skew.
+    if (this.signingKeys.size >= 3) this.signingKeys.clear();
+    const credentials = { accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey };
+    const pending = getSigningKey(NodeSha256, credentials, day, this.region, this.service);
+    this.signingKeys.set(day, pending);
+    // Once derived, the key itself is kept, so later requests need no promise; a failed derivation is not kept.
+    pending.then(
+      (derived) => { if (this.signingKeys.get(day) === pending) this.signingKeys.set(day, derived); },
+      () => { if (this.signingKeys.get(day) === pending) this.signingKeys.delete(day); },
+    );
+    return pending;
   }
+}
+
+function hmacHex(key: Uint8Array, text: string): string {
+  return createHmac('sha256', key).update(text, 'utf8').digest('hex');
 }
 
 /**
@@ -176,7 +191,7 @@ export function expectedSignature(
   auth: ParsedAuthorization,
   time: SigningTime,
   secretAccessKey: string,
-): Promise<string> {
+): string | Promise<string> {
   const hash = payloadHash(headers, req.body);
   const names = auth.signedHeaders.split(';');
   const signed = new Set(names);

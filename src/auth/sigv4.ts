@@ -1,10 +1,10 @@
 /**
  * Verification of AWS Signature Version 4, Authorization-header form (WIRE.md §1.3, §2).
  *
- * The expected signature is computed by @smithy/signature-v4 (canonical path, query and headers, string to sign,
- * signing-key derivation and HMAC, in sigv4-signature.ts); the server only parses what the client sent, checks it the
- * way AWS front ends do (sigv4-request.ts), and feeds the library exactly what the client declared it signed. This
- * file runs those steps in order. Errors carry AWS's codes and messages.
+ * The expected signature is computed in sigv4-signature.ts: @smithy/signature-v4 builds the canonical request (path,
+ * query and headers) and derives the signing key, then the string to sign and its HMAC follow. The server only parses
+ * what the client sent, checks it the way AWS front ends do (sigv4-request.ts), and feeds the library exactly what the
+ * client declared it signed. This file runs those steps in order. Errors carry AWS's codes and messages.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { errors } from '../api/errors.js';
@@ -79,7 +79,9 @@ export async function verifySigV4(req: SignedRequest, opts: VerifyOptions): Prom
     throw errors.unrecognizedClient('The security token included in the request is invalid.');
   }
 
-  const expected = await expectedSignature(req, headers, auth, time, credentials.secretAccessKey);
+  const signature = expectedSignature(req, headers, auth, time, credentials.secretAccessKey);
+  // Awaited only while the day's signing key is being derived.
+  const expected = typeof signature === 'string' ? signature : await signature;
   if (!sameText(expected, auth.signature)) throw errors.invalidSignature(MISMATCH);
   return credentials.principal;
 }

@@ -376,4 +376,25 @@ describe('signing shapes beyond the recorded clients', () => {
     const signed = referenceSign(request, { key, secret, longDate: '20261127T073928Z', signed: ['host'] });
     await expect(verifySigV4(signed, opts)).resolves.toEqual(principals[key]);
   });
+
+  it('verifies while a key\'s signing key is derived, once it is kept, and across days', async () => {
+    // A key no other test uses, so its first request of each day derives that day's signing key.
+    const fresh = 'AKIAFRESHDAYSKEY0001';
+    const freshOpts = (longDate: string): VerifyOptions => ({
+      ...opts,
+      now: new Date(`${longDate.slice(0, 4)}-${longDate.slice(4, 6)}-${longDate.slice(6, 8)}T07:39:28Z`),
+      resolve: (id) => (id === fresh ? { secretAccessKey: 'fresh-secret', principal: principals[key]! } : undefined),
+    });
+    const signedOn = (longDate: string, secretKey = 'fresh-secret') => referenceSign(
+      withHeaders(request, { 'x-amz-date': longDate }), { key: fresh, secret: secretKey, longDate, signed: ['host', 'x-amz-date'] },
+    );
+    const days = ['20261127T073928Z', '20261128T073928Z', '20261129T073928Z', '20261130T073928Z', '20261127T073928Z'];
+    for (const longDate of days) {
+      // Concurrent first requests share the derivation; the next one uses the kept key.
+      const first = await Promise.all([1, 2, 3].map(() => verifySigV4(signedOn(longDate), freshOpts(longDate))));
+      expect(first).toEqual([principals[key], principals[key], principals[key]]);
+      await expect(verifySigV4(signedOn(longDate), freshOpts(longDate))).resolves.toEqual(principals[key]);
+      await mismatch(verifySigV4(signedOn(longDate, 'another-secret'), freshOpts(longDate)));
+    }
+  });
 });
