@@ -53,8 +53,9 @@ export const toDatasetView = (r: readonly Value[]): DatasetView => {
   return {
     identity: identityAt(r, 0),
     dataset: datasetAt(r, IDENTITY_COLUMNS),
-    // Almost never a merge target: the empty list is not parsed.
-    mergedDatasetNames: merged === '[]' ? [] : (JSON.parse(merged) as string[]),
+    // Almost never a merge target: the empty list is not parsed. Names are ASCII (the API's pattern), so the default
+    // sort is SQLite's binary order, as listMergedNames's ORDER BY gives it.
+    mergedDatasetNames: merged === '[]' ? [] : (JSON.parse(merged) as string[]).sort(),
   };
 };
 /** RECORD columns: key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at. */

@@ -66,9 +66,11 @@ export function prepareStatements(db: Database) {
       'SELECT name FROM datasets WHERE identity_id = ? AND merge_parent = ? AND deleted = 0 ORDER BY name'),
     // getDatasetView: identity, dataset and merged names in one statement (one consistent read).
     // Parameters: identity, name (merged names), identity (identity), identity, name (dataset).
+    // The merged names come unordered and are sorted when read (toDatasetView): an aggregate's own ORDER BY sets up
+    // a sorter on every call, a fifth of this statement's time on an identity with no merged datasets.
     datasetView: raw<[string, string, string, string, string], Value[]>(
       `SELECT ${IDENTITY_I}, ${DATASET_D},
-         (SELECT json_group_array(name ORDER BY name) FROM datasets
+         (SELECT json_group_array(name) FROM datasets
            WHERE identity_id = ? AND merge_parent = ? AND deleted = 0) AS merged
        FROM (SELECT 1) LEFT JOIN identities i ON i.id = ? LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?`),
     // readWriteState: the identity and dataset rows, the identity's live dataset count and whether the session
