@@ -90,11 +90,12 @@ async function runScenario(scenario) {
 
 const fixed = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
 
+/** Each row's % of the ceiling is of `row.ceiling` (the bare runs beside it), else of `ceiling`. */
 function printTable(rows, ceiling) {
   const header = ['scenario', 'requests', 'req/s', 'p50 ms', 'p99 ms', '% ceiling', 'failures', 'server CPU/req (system)', 'server peak RSS'];
-  const lines = rows.map(({ name, r }) => [
+  const lines = rows.map(({ name, r, ceiling: own }) => [
     name, String(r.requests), r.rps.toFixed(0), fixed(r.p50, 2), fixed(r.p99, 2),
-    `${((100 * r.rps) / ceiling).toFixed(1)}%`, String(r.failures), `${fixed(r.cpuPerRequestUs, 0)} µs (${fixed(r.sysPerRequestUs, 0)})`,
+    `${((100 * r.rps) / (own ?? ceiling)).toFixed(1)}%`, String(r.failures), `${fixed(r.cpuPerRequestUs, 0)} µs (${fixed(r.sysPerRequestUs, 0)})`,
     `${fixed(r.peakRssMb, 0)} MB`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -154,18 +155,32 @@ async function measure(name, scenario, rows, run = runScenario) {
 async function main() {
   console.log(`cosync bench: ${CONNECTIONS} connections, ~${SECONDS} s timed window per scenario, one server process at a time`);
   const rows = [];
-  // The ceiling is measured before and after the Cosync scenarios; their mean is the 100% mark, and a large gap
-  // between the two says the machine's load changed during the run.
-  const first = await measure(`${CEILING}, before`, bareScenario(), rows);
-  for (const scenario of SCENARIOS) await measure(scenario.name, scenario, rows);
-  const last = await measure(`${CEILING}, after`, bareScenario(), rows);
-  const ceiling = (first.rps + last.rps) / 2;
+  // The bare ceiling runs before the first scenario and after each one. A scenario's 100% mark is the mean of the
+  // two runs beside it, measured within seconds of it: on a shared host whose speed drifts during the run, the
+  // scenario and its ceiling then see about the same machine. Two neighbours far apart say the load changed there.
+  const bareRuns = [await measure(`${CEILING} 1`, bareScenario(), rows)];
+  const drifted = [];
+  for (const scenario of SCENARIOS) {
+    const row = rows.length;
+    await measure(scenario.name, scenario, rows);
+    const before = bareRuns[bareRuns.length - 1];
+    const after = await measure(`${CEILING} ${bareRuns.length + 1}`, bareScenario(), rows);
+    bareRuns.push(after);
+    rows[row].ceiling = (before.rps + after.rps) / 2;
+    const drift = Math.abs(before.rps - after.rps) / rows[row].ceiling;
+    if (drift > 0.15) drifted.push(`${scenario.name} (${(100 * drift).toFixed(0)}%)`);
+  }
+  const ceiling = bareRuns.reduce((sum, r) => sum + r.rps, 0) / bareRuns.length;
   const pgSummary = await measurePostgres(rows);
   printTable(rows, ceiling);
   if (pgSummary) console.log(`\n${pgSummary}`);
-  const drift = Math.abs(first.rps - last.rps) / ceiling;
-  console.log(`\nceiling = mean of the two bare runs = ${ceiling.toFixed(0)} req/s` +
-    (drift > 0.15 ? ` (WARNING: they differ by ${(100 * drift).toFixed(0)}%; the machine's load changed, rerun)` : ''));
+  const rates = bareRuns.map((r) => r.rps);
+  console.log(`\nceiling: each scenario's % is of the mean of the two bare runs beside it; the ${bareRuns.length} bare ` +
+    `runs gave ${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)} req/s (mean ${ceiling.toFixed(0)}, ` +
+    'the 100% mark of the bare and PostgreSQL lines)');
+  if (drifted.length > 0) {
+    console.log(`WARNING: the bare runs beside these differ by more than 15% (the machine's load changed; rerun): ${drifted.join('; ')}`);
+  }
   mkdirSync(join(HERE, 'results'), { recursive: true });
   writeFileSync(join(HERE, 'results', 'latest.json'), JSON.stringify({ date: new Date().toISOString(), ceiling, rows }, null, 2));
   const failed = rows.filter(({ r }) => r.failures > 0);
