@@ -1,9 +1,11 @@
 // Group commit for the SQLite adapter: writeRecords commands of one event-loop turn share one transaction.
 import type { Database } from './driver.js';
 import type { CurrentRecord, DatasetWriteState, WriteCommand, WritePlan } from '../types.js';
-import { DATASET_COLUMNS, IDENTITY_COLUMNS, datasetAt, identityAt } from './rows.js';
+import { DATASET_COLUMNS, IDENTITY_COLUMNS, datasetAt, identityAt, type Value } from './rows.js';
 import type { Statements } from './statements.js';
 
+/** Where writeStateOneKey's record columns start: after the identity, the dataset, the live count and `consumed`. */
+const STATE_COLUMNS = IDENTITY_COLUMNS + DATASET_COLUMNS + 2;
 /** Most writeRecords commands committed in one transaction; the rest of the queue follows in the next. */
 const MAX_BATCH = 256;
 /** How long a write waits for another process's write lock before it fails. */
@@ -174,11 +176,23 @@ export function createGroupCommit(db: Database, s: Statements) {
 }
 
 function readWriteState(s: Statements, c: WriteCommand): DatasetWriteState {
-  const row = s.writeState.get(c.identityId, c.sessionExpiresAt, c.sessionId, c.identityId, c.identityId, c.datasetName)!;
   const currentRecords = new Map<string, CurrentRecord>();
-  const keys = c.keys.length === 1 ? s.currentRecord.all(c.identityId, c.datasetName, c.keys[0]!)
-    : s.currentRecords.all(c.identityId, c.datasetName, JSON.stringify(c.keys));
-  for (const [key, syncCount, live, bytes] of keys) currentRecords.set(key, { syncCount, bytes, live: live === 1 });
+  let row: Value[];
+  if (c.keys.length === 1) {
+    row = s.writeStateOneKey.get(
+      c.identityId, c.sessionExpiresAt, c.sessionId, c.identityId, c.identityId, c.datasetName,
+      c.identityId, c.datasetName, c.keys[0]!,
+    )!;
+    const r = STATE_COLUMNS;
+    // NULL when the key has no row yet (a LEFT JOIN).
+    if (row[r] !== null) {
+      currentRecords.set(row[r] as string, { syncCount: row[r + 1] as number, live: row[r + 2] === 1, bytes: row[r + 3] as number });
+    }
+  } else {
+    row = s.writeState.get(c.identityId, c.sessionExpiresAt, c.sessionId, c.identityId, c.identityId, c.datasetName)!;
+    const keys = s.currentRecords.all(c.identityId, c.datasetName, JSON.stringify(c.keys));
+    for (const [key, syncCount, live, bytes] of keys) currentRecords.set(key, { syncCount, bytes, live: live === 1 });
+  }
   return {
     identity: identityAt(row, 0),
     dataset: datasetAt(row, IDENTITY_COLUMNS),

@@ -17,6 +17,17 @@ export function prepareStatements(db: Database) {
   const DATASET_D = DATASET.split(',').map((c) => `d.${c.trim()}`).join(', ');
   const IDENTITY_I = IDENTITY.split(', ').map((c) => `i.${c}`).join(', ');
   const RECORD = 'key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at';
+  const WRITE_STATE = `${IDENTITY_I}, ${DATASET_D},
+    (SELECT COUNT(*) FROM datasets WHERE identity_id = ? AND deleted = 0) AS live_count,
+    EXISTS (SELECT 1 FROM consumed_sessions WHERE expires_at = ? AND session_id = ?) AS consumed`;
+  const WRITE_STATE_FROM = 'FROM (SELECT 1) LEFT JOIN identities i ON i.id = ? LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?';
+  /**
+   * A record's state for a write plan (columns prefixed with `t`: an alias and a dot, or nothing): key, sync count,
+   * live, size. Sizes are in UTF-8 bytes: the database encoding is UTF-8, so a text cast to BLOB has its UTF-8
+   * length.
+   */
+  const currentRecord = (t: string) => `${t}key, ${t}sync_count, ${t}value IS NOT NULL AS live,
+    CASE WHEN ${t}value IS NULL THEN 0 ELSE length(CAST(${t}key AS BLOB)) + length(CAST(${t}value AS BLOB)) END AS bytes`;
   const DEVICE = 'device_id, identity_id, platform, token, created_at';
   // Every identity that owns something in the pool, for deleteIdentityPool.
   const POOL_IDENTITIES = 'SELECT id FROM identities WHERE pool_id = @pool UNION SELECT identity_id FROM datasets WHERE pool_id = @pool';
@@ -75,11 +86,12 @@ export function prepareStatements(db: Database) {
        FROM (SELECT 1) LEFT JOIN identities i ON i.id = ? LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?`),
     // readWriteState: the identity and dataset rows, the identity's live dataset count and whether the session
     // was consumed. Parameters: identity (count), session expiry and id, identity (identity), identity, name (dataset).
-    writeState: raw<[string, number, string, string, string, string], Value[]>(
-      `SELECT ${IDENTITY_I}, ${DATASET_D},
-         (SELECT COUNT(*) FROM datasets WHERE identity_id = ? AND deleted = 0) AS live_count,
-         EXISTS (SELECT 1 FROM consumed_sessions WHERE expires_at = ? AND session_id = ?) AS consumed
-       FROM (SELECT 1) LEFT JOIN identities i ON i.id = ? LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?`),
+    writeState: raw<[string, number, string, string, string, string], Value[]>(`SELECT ${WRITE_STATE} ${WRITE_STATE_FROM}`),
+    // The same and, for a write of one key (most writes), that record's current state: one statement, not two.
+    // Parameters: as writeState, then identity, name, key (record).
+    writeStateOneKey: raw<[string, number, string, string, string, string, string, string, string], Value[]>(
+      `SELECT ${WRITE_STATE}, ${currentRecord('r.')} ${WRITE_STATE_FROM}
+       LEFT JOIN records r ON r.identity_id = ? AND r.dataset_name = ? AND r.key = ?`),
     // pool_id is not updated: it never changes, and leaving it out spares the datasets_by_pool index a rewrite.
     upsertDataset: q<[string, string, string, number, number, number | null, number, number, string, number, number, string | null]>(
       `INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count, created_at,
@@ -95,16 +107,10 @@ export function prepareStatements(db: Database) {
     deleteDatasetRecords: q<[string, string]>('DELETE FROM records WHERE identity_id = ? AND dataset_name = ?'),
     deleteDatasetSubscriptions: q<[string, string]>('DELETE FROM subscriptions WHERE identity_id = ? AND dataset_name = ?'),
 
-    // Sizes in UTF-8 bytes: the database encoding is UTF-8, so a text cast to BLOB has its UTF-8 length.
+    // The current state of the records a write of any other number of keys names (a JSON array of keys).
     currentRecords: raw<[string, string, string], [key: string, syncCount: number, live: number, bytes: number]>(
-      `SELECT key, sync_count, value IS NOT NULL AS live,
-         CASE WHEN value IS NULL THEN 0 ELSE length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) END AS bytes
+      `SELECT ${currentRecord('')}
        FROM records WHERE identity_id = ? AND dataset_name = ? AND key IN (SELECT value FROM json_each(?))`),
-    // The same for one key (most writes), without building and walking a JSON array.
-    currentRecord: raw<[string, string, string], [key: string, syncCount: number, live: number, bytes: number]>(
-      `SELECT key, sync_count, value IS NOT NULL AS live,
-         CASE WHEN value IS NULL THEN 0 ELSE length(CAST(key AS BLOB)) + length(CAST(value AS BLOB)) END AS bytes
-       FROM records WHERE identity_id = ? AND dataset_name = ? AND key = ?`),
     // CAST: a bare `LIMIT ?` makes SQLite recompile the statement whenever it is bound again (it folds the bound
     // limit into the plan), which costs more than the query itself on this hot path.
     listRecords: raw<[string, string, number, number, number, string, number], Value[]>(
