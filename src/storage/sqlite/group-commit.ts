@@ -186,7 +186,8 @@ function readWriteState(s: Statements, c: WriteCommand): DatasetWriteState {
     const r = STATE_COLUMNS;
     // NULL when the key has no row yet (a LEFT JOIN).
     if (row[r] !== null) {
-      currentRecords.set(row[r] as string, { syncCount: row[r + 1] as number, live: row[r + 2] === 1, bytes: row[r + 3] as number });
+      const record = { syncCount: row[r + 1] as number, live: row[r + 2] === 1, bytes: row[r + 3] as number };
+      currentRecords.set(row[r] as string, record);
     }
   } else {
     row = s.writeState.get(c.identityId, c.sessionExpiresAt, c.sessionId, c.identityId, c.identityId, c.datasetName)!;
