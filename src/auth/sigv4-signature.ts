@@ -3,7 +3,7 @@
  * headers) and derives the signing key, on exactly what the client declared it signed; the string to sign and its
  * HMAC under that key follow SigV4's fixed formulas.
  */
-import { createHmac, hash as sha256Once, type Hmac } from 'node:crypto';
+import { createHash, createHmac, hash as sha256Once, type Hash, type Hmac } from 'node:crypto';
 import {
   ALGORITHM_IDENTIFIER, SignatureV4, createScope, getCanonicalHeaders, getSigningKey,
 } from '@smithy/signature-v4';
@@ -21,32 +21,30 @@ export const MISMATCH =
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /**
- * SHA-256 / HMAC-SHA256 for smithy on node:crypto (its Checksum interface). The pure-JS @aws-crypto/sha256-js costs
- * several times more. A plain hash is computed in one shot (crypto.hash) when digested: smithy hashes one string
- * per request (the canonical request), and the one-shot call skips creating a Hash object.
+ * SHA-256 / HMAC-SHA256 for smithy on node:crypto (its Checksum interface); the pure-JS @aws-crypto/sha256-js costs
+ * several times more. smithy uses it only to derive a signing key, once a day per key: the per-request hashes (the
+ * canonical request, the string to sign) are computed in signatureFor.
  */
 class NodeSha256 {
-  private hmac: Hmac | undefined;
-  private chunks: Uint8Array[] = [];
+  private state!: Hash | Hmac;
   constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
     this.reset();
   }
   update(data: Uint8Array): void {
-    if (this.hmac) this.hmac.update(data);
-    else this.chunks.push(data);
+    this.state.update(data);
   }
   async digest(): Promise<Uint8Array> {
-    if (this.hmac) return this.hmac.digest();
-    const data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    return sha256Once('sha256', data, 'buffer');
+    return this.state.digest();
   }
   reset(): void {
-    this.chunks = [];
     const s = this.secret;
-    if (s === undefined) return;
+    if (s === undefined) {
+      this.state = createHash('sha256');
+      return;
+    }
     const key = typeof s === 'string' ? s
       : ArrayBuffer.isView(s) ? new Uint8Array(s.buffer, s.byteOffset, s.byteLength) : new Uint8Array(s);
-    this.hmac = createHmac('sha256', key);
+    this.state = createHmac('sha256', key);
   }
 }
 
@@ -115,12 +113,11 @@ class SignatureVerifier extends SignatureV4 {
     // under the day's signing key, which smithy derived once.
     const key = this.signingKeys.get(day);
     if (key instanceof Uint8Array) return hmacHex(key, stringToSign);
-    return this.deriveSigningKey(day).then((derived) => hmacHex(derived, stringToSign));
+    return (key ?? this.deriveSigningKey(day)).then((derived) => hmacHex(derived, stringToSign));
   }
 
+  /** Starts smithy's derivation of the day's signing key, which no request has asked for yet. */
   private deriveSigningKey(day: string): Promise<Uint8Array> {
-    const known = this.signingKeys.get(day);
-    if (known !== undefined) return Promise.resolve(known);
     // Only today's and yesterday's keys are in use within the allowed clock skew.
     if (this.signingKeys.size >= 3) this.signingKeys.clear();
     const credentials = { accessKeyId: this.accessKeyId, secretAccessKey: this.secretAccessKey };
