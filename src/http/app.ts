@@ -11,9 +11,9 @@ import { authorize } from '../auth/authorize.js';
 import type { Principal } from '../auth/principal.js';
 import { hasSignature, verifySigV4, type CredentialResolver } from '../auth/sigv4.js';
 import { headerValue, jsonBody, restJsonInput, splitUrl, type RawRequest } from './request.js';
-import { sendClientError, sendError, sendResult } from './respond.js';
+import { isClosing, sendClientError, sendError, sendResult } from './respond.js';
 import { sendThisTurn } from './reply-batch.js';
-import { registerCors } from './cors.js';
+import { CORS_HEADERS, registerCorsPreflight } from './cors.js';
 import { registerOpenIdRoutes } from './openid-routes.js';
 
 export interface EdgeDeps {
@@ -56,11 +56,12 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     frameworkErrors: (err, req, reply) => sendError(reply, protocolOf(req), req.id, err, logger),
     clientErrorHandler: (err, socket) => sendClientError(err, socket, logger),
   });
-  registerCors(app);
-  // Once close() has begun, answers in flight end their keep-alive connection, so shutdown does not wait for
-  // clients to hang up.
+  // What every answer Fastify sends carries; API results are written by respond.ts with the same headers. Once
+  // close() has begun, answers in flight end their keep-alive connection, so shutdown does not wait for clients to
+  // hang up.
   app.addHook('onSend', (_req, reply, payload, done) => {
-    if (!app.server.listening) reply.header('Connection', 'close');
+    reply.headers(CORS_HEADERS);
+    if (isClosing(reply)) reply.header('Connection', 'close');
     done(null, payload);
   });
   app.removeAllContentTypeParsers();
@@ -84,14 +85,16 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     void handleIdentity(deps, req, reply);
   });
   registerOpenIdRoutes(app, deps.services);
-  app.setNotFoundHandler((req, reply) => {
+  const answerNoRoute = (req: FastifyRequest, reply: FastifyReply): void => {
     const { rawPath } = splitUrl(req.url);
     const allowed = allowedMethods(templates, rawPath);
     const err = allowed.length > 0
       ? errors.methodNotAllowed(`${req.method} is not allowed on ${rawPath}; use ${allowed.join(' or ')}`, { Allow: allowed.join(', ') })
       : errors.unknownOperation(`No operation matches ${req.method} ${rawPath}`);
     sendError(reply, protocolOf(req), req.id, err, logger);
-  });
+  };
+  registerCorsPreflight(app, answerNoRoute);
+  app.setNotFoundHandler(answerNoRoute);
   app.setErrorHandler((err, req, reply) => sendError(reply, protocolOf(req), req.id, err, logger));
   return app;
 }
