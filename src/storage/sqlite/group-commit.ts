@@ -36,7 +36,7 @@ type Outcome = { ok: true; value: WritePlan } | { ok: false; error: unknown };
  * with each command in a savepoint of its own, so that failure undoes that command only. Savepoints cost two
  * statements per command, which is why the common case goes without them.
  */
-export function createGroupCommit(db: Database, s: Statements) {
+export function createGroupCommit(db: Database, s: Statements, options: { ownsWriteLock: boolean }) {
   let queue: PendingWrite[] = [];
   let scheduled = false;
   /** When the queued batch first found another process holding the write lock. */
@@ -52,12 +52,17 @@ export function createGroupCommit(db: Database, s: Statements) {
    * The scheduled commit. When another process (a `--workers` sibling, or any other SQLite client) holds the
    * write lock, SQLite's busy handler would sleep on this thread and stall every request of this process; instead
    * the batch stays queued, keeps growing, and the lock is tried again (each turn of the event loop for LOCK_SPIN_MS,
-   * then every millisecond), up to BUSY_TIMEOUT_MS.
+   * then every millisecond), up to BUSY_TIMEOUT_MS. A connection that owns the write lock (exclusive locking, or a
+   * private in-memory database) just begins: the try costs two PRAGMA compilations per batch, for nothing.
    */
   function flushWhenLockFree(): void {
     scheduled = false;
     if (queue.length === 0) {
       lockWaitSince = undefined; // a blocking flush() took the queue meanwhile
+      return;
+    }
+    if (options.ownsWriteLock) {
+      commitQueue(() => s.begin.run());
       return;
     }
     const began = tryBeginWithoutWaiting();
