@@ -17,6 +17,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+const recordsUrl = () => `${t.endpoint}/identitypools/${encodeURIComponent(poolId)}/identities/x/datasets/d/records`;
+
 function expectCors(res: Response): void {
   expect(res.headers.get('access-control-allow-origin')).toBe('*');
   expect(res.headers.get('access-control-expose-headers')).toBe(EXPOSED);
@@ -24,7 +26,11 @@ function expectCors(res: Response): void {
 
 const getId = (body: object) => fetch(`${t.endpoint}/`, {
   method: 'POST',
-  headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'AWSCognitoIdentityService.GetId', origin: 'https://app.example' },
+  headers: {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amz-target': 'AWSCognitoIdentityService.GetId',
+    origin: 'https://app.example',
+  },
   body: JSON.stringify(body),
 });
 
@@ -49,7 +55,8 @@ describe('answers on the wire', () => {
       seen.push((out.response as { headers: Record<string, string> }).headers);
       return out;
     }, { step: 'deserialize' });
-    const answer = await sync.send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: 'd' }));
+    const input = { IdentityPoolId: poolId, IdentityId: identityId, DatasetName: 'd' };
+    const answer = await sync.send(new ListRecordsCommand(input));
     expect(answer.DatasetExists).toBe(false);
     expect(seen[0]).toMatchObject({
       'content-type': 'application/json',
@@ -68,7 +75,7 @@ describe('answers on the wire', () => {
   });
 
   it('a preflight is answered with the methods and headers asked for', async () => {
-    const res = await fetch(`${t.endpoint}/identitypools/${encodeURIComponent(poolId)}/identities/x/datasets/d/records`, {
+    const res = await fetch(recordsUrl(), {
       method: 'OPTIONS',
       headers: {
         origin: 'https://app.example',
@@ -84,7 +91,7 @@ describe('answers on the wire', () => {
   });
 
   it('an OPTIONS request that is no preflight is answered as a method the route does not take', async () => {
-    const res = await fetch(`${t.endpoint}/identitypools/${encodeURIComponent(poolId)}/identities/x/datasets/d/records`, {
+    const res = await fetch(recordsUrl(), {
       method: 'OPTIONS',
     });
     expect(res.status).toBe(405);

@@ -57,7 +57,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   const s = prepareStatements(db);
   // Exclusive locking holds the file's lock from the open on, and nothing else can reach a private in-memory
   // database: no other process can take the write lock.
-  const groupCommit = createGroupCommit(db, s, { ownsWriteLock: options.exclusive === true || options.file === ':memory:' });
+  const ownsWriteLock = options.exclusive === true || options.file === ':memory:';
+  const groupCommit = createGroupCommit(db, s, { ownsWriteLock });
   const links = prepareIdentityLinks(db, () => groupCommit.flush());
   // After close(), better-sqlite3 itself rejects every call ("database connection is not open"); only
   // writeRecords needs its own check, since a queued command would otherwise never settle.
