@@ -12,6 +12,8 @@ export const CORS_HEADERS = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Expose-Headers': 'x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date',
 } as const;
+/** The same as name/value pairs in one flat list, as node:http's writeHead takes them. */
+export const CORS_HEADER_PAIRS: readonly string[] = Object.entries(CORS_HEADERS).flat();
 
 /**
  * Preflights (OPTIONS with Access-Control-Request-Method) are answered on their own route, so no hook runs on every

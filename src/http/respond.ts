@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { ServiceError, errors, type Protocol } from '../api/errors.js';
 import type { Logger } from '../logger.js';
-import { CORS_HEADERS } from './cors.js';
+import { CORS_HEADER_PAIRS } from './cors.js';
 
 /**
  * The one place that turns results and errors into bytes.
@@ -18,8 +18,7 @@ import { CORS_HEADERS } from './cors.js';
 export function sendResult(reply: FastifyReply, protocol: Protocol, requestId: string, result: object): void {
   const body = JSON.stringify(result);
   const headers = [
-    'Access-Control-Allow-Origin', CORS_HEADERS['Access-Control-Allow-Origin'],
-    'Access-Control-Expose-Headers', CORS_HEADERS['Access-Control-Expose-Headers'],
+    ...CORS_HEADER_PAIRS,
     'x-amzn-RequestId', requestId,
     'Content-Type', contentType(protocol),
     'Content-Length', String(Buffer.byteLength(body)),

@@ -91,9 +91,7 @@ describe('answers on the wire', () => {
   });
 
   it('an OPTIONS request that is no preflight is answered as a method the route does not take', async () => {
-    const res = await fetch(recordsUrl(), {
-      method: 'OPTIONS',
-    });
+    const res = await fetch(recordsUrl(), { method: 'OPTIONS' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('GET');
     expectCors(res);

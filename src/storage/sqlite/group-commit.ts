@@ -52,17 +52,12 @@ export function createGroupCommit(db: Database, s: Statements, options: { ownsWr
    * The scheduled commit. When another process (a `--workers` sibling, or any other SQLite client) holds the
    * write lock, SQLite's busy handler would sleep on this thread and stall every request of this process; instead
    * the batch stays queued, keeps growing, and the lock is tried again (each turn of the event loop for LOCK_SPIN_MS,
-   * then every millisecond), up to BUSY_TIMEOUT_MS. A connection that owns the write lock (exclusive locking, or a
-   * private in-memory database) just begins: the try costs two PRAGMA compilations per batch, for nothing.
+   * then every millisecond), up to BUSY_TIMEOUT_MS.
    */
   function flushWhenLockFree(): void {
     scheduled = false;
     if (queue.length === 0) {
       lockWaitSince = undefined; // a blocking flush() took the queue meanwhile
-      return;
-    }
-    if (options.ownsWriteLock) {
-      commitQueue(() => s.begin.run());
       return;
     }
     const began = tryBeginWithoutWaiting();
@@ -84,6 +79,12 @@ export function createGroupCommit(db: Database, s: Statements, options: { ownsWr
   }
 
   function tryBeginWithoutWaiting(): boolean {
+    // A connection that owns the write lock (exclusive locking, or a private in-memory database) cannot wait for
+    // it: BEGIN alone, without the two PRAGMA compilations around it.
+    if (options.ownsWriteLock) {
+      s.begin.run();
+      return true;
+    }
     // Compiled on every call, as it must be: SQLite applies busy_timeout while compiling. db.exec rather than
     // db.pragma, which also builds a Statement object each time and costs about five times as much.
     db.exec('PRAGMA busy_timeout = 0');
@@ -188,16 +189,13 @@ function readWriteState(s: Statements, c: WriteCommand): DatasetWriteState {
       c.identityId, c.sessionExpiresAt, c.sessionId, c.identityId, c.identityId, c.datasetName,
       c.identityId, c.datasetName, c.keys[0]!,
     )!;
-    const r = STATE_COLUMNS;
+    const key = row[STATE_COLUMNS];
     // NULL when the key has no row yet (a LEFT JOIN).
-    if (row[r] !== null) {
-      const record = { syncCount: row[r + 1] as number, live: row[r + 2] === 1, bytes: row[r + 3] as number };
-      currentRecords.set(row[r] as string, record);
-    }
+    if (key !== null) currentRecords.set(key as string, currentRecordAt(row, STATE_COLUMNS));
   } else {
     row = s.writeState.get(c.identityId, c.sessionExpiresAt, c.sessionId, c.identityId, c.identityId, c.datasetName)!;
     const keys = s.currentRecords.all(c.identityId, c.datasetName, JSON.stringify(c.keys));
-    for (const [key, syncCount, live, bytes] of keys) currentRecords.set(key, { syncCount, bytes, live: live === 1 });
+    for (const record of keys) currentRecords.set(record[0], currentRecordAt(record, 0));
   }
   return {
     identity: identityAt(row, 0),
@@ -226,3 +224,7 @@ function applyPlan(s: Statements, c: WriteCommand, plan: WritePlan): void {
   }
 }
 
+/** The columns of statements.ts's `currentRecord` (key, sync count, live, bytes), starting at `at`. */
+function currentRecordAt(row: readonly Value[], at: number): CurrentRecord {
+  return { syncCount: row[at + 1] as number, live: row[at + 2] === 1, bytes: row[at + 3] as number };
+}
