@@ -114,6 +114,7 @@ const SYNC_DATA = [
   'DELETE FROM datasets WHERE identity_id = @identity',
 ];
 
+/** Written as statements.ts's are: `= +?` where an ORDER BY follows (its comment says why). */
 function prepareStatements(db: Database) {
   const q = <P extends unknown[] | {} = unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
   const LOGIN = 'pool_id, provider_name, subject, identity_id, linked_at';
@@ -123,7 +124,7 @@ function prepareStatements(db: Database) {
     findLogin: q<[string, string, string], LoginDb>(
       `SELECT ${LOGIN} FROM identity_logins WHERE pool_id = ? AND provider_name = ? AND subject = ?`),
     listLogins: q<[string], LoginDb>(
-      `SELECT ${LOGIN} FROM identity_logins WHERE identity_id = ? ORDER BY provider_name, subject`),
+      `SELECT ${LOGIN} FROM identity_logins WHERE identity_id = +? ORDER BY provider_name, subject`),
     unlinkLogin: q<[string, string, string]>(
       'DELETE FROM identity_logins WHERE identity_id = ? AND provider_name = ? AND subject = ?'),
     moveLogins: q<[string, string]>('UPDATE identity_logins SET identity_id = ? WHERE identity_id = ?'),
@@ -141,7 +142,7 @@ function prepareStatements(db: Database) {
     ].map((sql) => q<{ identity: string }>(sql)),
 
     liveDatasets: q<[string], DatasetDb>(
-      'SELECT name, created_at, last_modified_by FROM datasets WHERE identity_id = ? AND deleted = 0 ORDER BY name'),
+      'SELECT name, created_at, last_modified_by FROM datasets WHERE identity_id = +? AND deleted = 0 ORDER BY name'),
     // UTF-8 bytes of key + value of live records, as writeRecords plans count them.
     liveSize: q<[string, string], { n: number; bytes: number }>(
       `SELECT COUNT(*) AS n, COALESCE(SUM(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) AS bytes

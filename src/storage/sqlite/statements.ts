@@ -6,6 +6,14 @@ import { DEFAULT_SETTINGS, type DatasetDb, type DeviceDb, type IdentityDb, type 
 /**
  * Every statement, prepared once. Paging uses `> after` with '' for the first page: IDs, dataset names and
  * record keys are never empty (the API validates minimum lengths).
+ *
+ * Two spellings keep SQLite from compiling a statement again each time it is bound anew, which cost more than the
+ * query itself (bench/README.md):
+ * - `LIMIT CAST(? AS INTEGER)`, not `LIMIT ?`: SQLite folds a bare bound limit into the plan.
+ * - `column = +?` in statements with an ORDER BY or a LEFT JOIN: SQLite 3.54 (better-sqlite3 13, loaded on Node 22
+ *   and later) plans those with the bound value of a bare parameter compared to an indexed column, and so marks them
+ *   for recompiling whenever that parameter is bound; there they ran 5 to 12 times slower. Unary plus leaves a value
+ *   unchanged (text stays text) and the column side still uses its index.
  */
 export function prepareStatements(db: Database) {
   const q = <P extends unknown[] | {} = unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
@@ -18,9 +26,10 @@ export function prepareStatements(db: Database) {
   const IDENTITY_I = IDENTITY.split(', ').map((c) => `i.${c}`).join(', ');
   const RECORD = 'key, value, sync_count, last_modified_at, last_modified_by, device_last_modified_at';
   const WRITE_STATE = `${IDENTITY_I}, ${DATASET_D},
-    (SELECT COUNT(*) FROM datasets WHERE identity_id = ? AND deleted = 0) AS live_count,
-    EXISTS (SELECT 1 FROM consumed_sessions WHERE expires_at = ? AND session_id = ?) AS consumed`;
-  const WRITE_STATE_FROM = 'FROM (SELECT 1) LEFT JOIN identities i ON i.id = ? LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?';
+    (SELECT COUNT(*) FROM datasets WHERE identity_id = +? AND deleted = 0) AS live_count,
+    EXISTS (SELECT 1 FROM consumed_sessions WHERE expires_at = +? AND session_id = +?) AS consumed`;
+  const WRITE_STATE_FROM =
+    'FROM (SELECT 1) LEFT JOIN identities i ON i.id = +? LEFT JOIN datasets d ON d.identity_id = +? AND d.name = +?';
   /**
    * A record's state for a write plan (columns prefixed with `t`: an alias and a dot, or nothing): key, sync count,
    * live, size. Sizes are in UTF-8 bytes: the database encoding is UTF-8, so a text cast to BLOB has its UTF-8
@@ -46,7 +55,7 @@ export function prepareStatements(db: Database) {
 
     insertPool: q<[string, string, number, string]>('INSERT INTO identity_pools (id, name, created_at, doc) VALUES (?, ?, ?, ?)'),
     getPool: q<[string], PoolDb>('SELECT * FROM identity_pools WHERE id = ?'),
-    listPools: q<[string, number], PoolDb>('SELECT * FROM identity_pools WHERE id > ? ORDER BY id LIMIT ?'),
+    listPools: q<[string, number], PoolDb>('SELECT * FROM identity_pools WHERE id > ? ORDER BY id LIMIT CAST(? AS INTEGER)'),
     updatePool: q<[string, string, string]>('UPDATE identity_pools SET name = ?, doc = ? WHERE id = ?'),
     countPools: q<[], { n: number }>('SELECT COUNT(*) AS n FROM identity_pools'),
     deletePoolData: [
@@ -64,7 +73,7 @@ export function prepareStatements(db: Database) {
     getIdentity: q<[string], IdentityDb>('SELECT * FROM identities WHERE id = ?'),
     identityRow: raw<[string], Value[]>(`SELECT ${IDENTITY} FROM identities WHERE id = ?`),
     listIdentities: q<[string, string, number], IdentityDb>(
-      'SELECT * FROM identities WHERE pool_id = ? AND id > ? ORDER BY id LIMIT ?'),
+      'SELECT * FROM identities WHERE pool_id = +? AND id > ? ORDER BY id LIMIT CAST(? AS INTEGER)'),
 
     getSettings: q<[string], { doc: string }>('SELECT doc FROM pool_sync_settings WHERE pool_id = ?'),
     putSettings: q<[string, string]>(
@@ -72,9 +81,10 @@ export function prepareStatements(db: Database) {
 
     getDataset: q<[string, string], DatasetDb>(`SELECT ${DATASET} FROM datasets WHERE identity_id = ? AND name = ?`),
     listDatasets: q<[string, string, number], DatasetDb>(
-      `SELECT ${DATASET} FROM datasets WHERE identity_id = ? AND deleted = 0 AND name > ? ORDER BY name LIMIT ?`),
+      `SELECT ${DATASET} FROM datasets WHERE identity_id = +? AND deleted = 0 AND name > ? ORDER BY name
+         LIMIT CAST(? AS INTEGER)`),
     listMergedNames: q<[string, string], { name: string }>(
-      'SELECT name FROM datasets WHERE identity_id = ? AND merge_parent = ? AND deleted = 0 ORDER BY name'),
+      'SELECT name FROM datasets WHERE identity_id = +? AND merge_parent = +? AND deleted = 0 ORDER BY name'),
     // getDatasetView: identity, dataset and merged names in one statement (one consistent read).
     // Parameters: identity, name (merged names), identity (identity), identity, name (dataset).
     // The merged names come unordered and are sorted when read (toDatasetView): an aggregate's own ORDER BY sets up
@@ -82,8 +92,8 @@ export function prepareStatements(db: Database) {
     datasetView: raw<[string, string, string, string, string], Value[]>(
       `SELECT ${IDENTITY_I}, ${DATASET_D},
          (SELECT json_group_array(name) FROM datasets
-           WHERE identity_id = ? AND merge_parent = ? AND deleted = 0) AS merged
-       FROM (SELECT 1) LEFT JOIN identities i ON i.id = ? LEFT JOIN datasets d ON d.identity_id = ? AND d.name = ?`),
+           WHERE identity_id = +? AND merge_parent = +? AND deleted = 0) AS merged
+       FROM (SELECT 1) LEFT JOIN identities i ON i.id = +? LEFT JOIN datasets d ON d.identity_id = +? AND d.name = +?`),
     // readWriteState: the identity and dataset rows, the identity's live dataset count and whether the session
     // was consumed. Parameters: identity (count), session expiry and id, identity (identity), identity, name (dataset).
     writeState: raw<[string, number, string, string, string, string], Value[]>(`SELECT ${WRITE_STATE} ${WRITE_STATE_FROM}`),
@@ -91,7 +101,7 @@ export function prepareStatements(db: Database) {
     // Parameters: as writeState, then identity, name, key (record).
     writeStateOneKey: raw<[string, number, string, string, string, string, string, string, string], Value[]>(
       `SELECT ${WRITE_STATE}, ${currentRecord('r.')} ${WRITE_STATE_FROM}
-       LEFT JOIN records r ON r.identity_id = ? AND r.dataset_name = ? AND r.key = ?`),
+       LEFT JOIN records r ON r.identity_id = +? AND r.dataset_name = +? AND r.key = +?`),
     // pool_id is not updated: it never changes, and leaving it out spares the datasets_by_pool index a rewrite.
     upsertDataset: q<[string, string, string, number, number, number | null, number, number, string, number, number, string | null]>(
       `INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count, created_at,
@@ -111,10 +121,8 @@ export function prepareStatements(db: Database) {
     currentRecords: raw<[string, string, string], [key: string, syncCount: number, live: number, bytes: number]>(
       `SELECT ${currentRecord('')}
        FROM records WHERE identity_id = ? AND dataset_name = ? AND key IN (SELECT value FROM json_each(?))`),
-    // CAST: a bare `LIMIT ?` makes SQLite recompile the statement whenever it is bound again (it folds the bound
-    // limit into the plan), which costs more than the query itself on this hot path.
     listRecords: raw<[string, string, number, number, number, string, number], Value[]>(
-      `SELECT ${RECORD} FROM records WHERE identity_id = ? AND dataset_name = ? AND sync_count >= ? AND sync_count <= ?
+      `SELECT ${RECORD} FROM records WHERE identity_id = +? AND dataset_name = +? AND sync_count >= ? AND sync_count <= ?
          AND (sync_count, key) > (?, ?) ORDER BY sync_count, key LIMIT CAST(? AS INTEGER)`),
     upsertRecord: q<[string, string, string, string | null, number, number, string, number]>(
       `INSERT INTO records (identity_id, dataset_name, ${RECORD}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -144,7 +152,7 @@ export function prepareStatements(db: Database) {
       'DELETE FROM subscriptions WHERE identity_id = ? AND dataset_name = ? AND device_id = ?'),
     subscribedDevices: q<[string, string], DeviceDb>(
       `SELECT d.device_id, d.identity_id, d.platform, d.token, d.created_at FROM subscriptions s
-       JOIN devices d ON d.device_id = s.device_id WHERE s.identity_id = ? AND s.dataset_name = ? ORDER BY d.device_id`),
+       JOIN devices d ON d.device_id = s.device_id WHERE s.identity_id = +? AND s.dataset_name = +? ORDER BY d.device_id`),
   };
 }
 export type Statements = ReturnType<typeof prepareStatements>;
