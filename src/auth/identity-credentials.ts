@@ -7,7 +7,8 @@
  *   it from the token the client sends with every request (X-Amz-Security-Token).
  * Revocation (identity deleted, disabled or merged away) is checked against the store on use, not here.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { hmacSha256 } from '../hmac.js';
 import type { ServerKey, ServerKeys } from './server-keys.js';
 
 export interface CredentialClaims {
@@ -29,7 +30,7 @@ export interface IssuedCredentials {
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
 function hmac(key: ServerKey, label: string, data: string): Buffer {
-  return createHmac('sha256', key.secret).update(`${label}\n${data}`).digest();
+  return hmacSha256(key.secret).update(`${label}\n${data}`).digest();
 }
 
 function secretFor(key: ServerKey, payload: string): string {

@@ -8,6 +8,7 @@ import {
   ALGORITHM_IDENTIFIER, SignatureV4, createScope, getCanonicalHeaders, getSigningKey,
 } from '@smithy/signature-v4';
 import { errors } from '../api/errors.js';
+import { hmacSha256 } from '../hmac.js';
 import type { SignedRequest } from './sigv4.js';
 import {
   parseQuery, setOwn, type HeaderLookup, type ParsedAuthorization, type SigningTime,
@@ -133,7 +134,7 @@ class SignatureVerifier extends SignatureV4 {
 }
 
 function hmacHex(key: Uint8Array, text: string): string {
-  return createHmac('sha256', key).update(text, 'utf8').digest('hex');
+  return hmacSha256(key).update(text, 'utf8').digest('hex');
 }
 
 /**

@@ -1,5 +1,6 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { errors } from '../api/errors.js';
+import { hmacSha256 } from '../hmac.js';
 
 /**
  * SyncSessionTokens (SPEC §5.5): issued by ListRecords, required by UpdateRecords, consumed by a successful
@@ -20,7 +21,7 @@ export interface SyncSession {
 export const INVALID_SESSION_MESSAGE = 'SyncSessionToken not valid for these inputs';
 
 function mac(key: Buffer, payload: string): Buffer {
-  return createHmac('sha256', key).update(payload).digest();
+  return hmacSha256(key).update(payload).digest();
 }
 
 export function issueSyncSessionToken(key: Buffer, session: SyncSession): string {
