@@ -70,7 +70,9 @@ export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], 
     lastModifiedBy: ctx.modifiedBy,
     numRecords,
     dataStorage,
-    mergeParent: before?.mergeParent ?? null,
+    // A merge lasts until the merged dataset is deleted (SPEC §4.5): one written again after that is a dataset of its
+    // own, which its former parent no longer reports.
+    mergeParent: live ? before.mergeParent : null,
   };
   return { dataset, records };
 }

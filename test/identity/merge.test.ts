@@ -136,6 +136,10 @@ describe('a guest who signs in with a login that already owns an identity', () =
     await sync.send(new DeleteDatasetCommand(dataset(accountId, `settings.${guestId}`)));
     const listed = await sync.send(new ListRecordsCommand(dataset(accountId, 'settings')));
     expect(listed.MergedDatasetNames ?? []).toEqual([]);
+    // Written again under the same name, it is a dataset of its own (SPEC §4.5): still no report.
+    await writeRecords(sync, dataset(accountId, `settings.${guestId}`), { again: 'new data' });
+    const afterRewrite = await sync.send(new ListRecordsCommand(dataset(accountId, 'settings')));
+    expect(afterRewrite.MergedDatasetNames ?? []).toEqual([]);
     expect((await readRecords(sync, dataset(accountId, `notes.${guestId}`))).values).toEqual({ n1: 'written as a guest' });
   });
 
