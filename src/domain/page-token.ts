@@ -22,18 +22,21 @@ export function decodePageToken<T>(token: string, isValid: (value: unknown) => v
 
 /**
  * ListRecords position: the snapshot bound (DatasetSyncCount when the listing began, so every page reports the
- * same figures) and the last (syncCount, key) returned.
+ * same figures), the last (syncCount, key) returned, and the SyncSessionToken of the first page, which every later
+ * page returns again (SPEC §4.1: Android keeps the last page's token, .NET the first's). The token carries its own
+ * MAC and is verified again when read back, so a forged page token cannot extend a session.
  */
 export interface RecordsPosition {
   readonly bound: number;
   readonly syncCount: number;
   readonly key: string;
+  readonly session?: string;
 }
 
 export function isRecordsPosition(v: unknown): v is RecordsPosition {
   const p = v as RecordsPosition;
   return typeof p === 'object' && p !== null && Number.isSafeInteger(p.bound) && Number.isSafeInteger(p.syncCount) &&
-    typeof p.key === 'string';
+    typeof p.key === 'string' && (p.session === undefined || typeof p.session === 'string');
 }
 
 /** Name-keyed listings (datasets, identities): the last name returned. */

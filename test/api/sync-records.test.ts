@@ -163,6 +163,26 @@ describe('pagination', () => {
     expect(after.Records?.map((r) => r.Key)).toEqual(['k00', 'zz']);
   });
 
+  it('returns the first page\'s SyncSessionToken on every later page, which then writes once (SPEC §4.1)', async () => {
+    const ref = fresh();
+    await write(sync, ref, Array.from({ length: 5 }, (_, i) => put(`k${i}`, `v${i}`)));
+    const first = await list(ref, { MaxResults: 2 });
+    const second = await list(ref, { MaxResults: 2, NextToken: first.NextToken! });
+    const third = await list(ref, { MaxResults: 2, NextToken: second.NextToken! });
+    expect(third.NextToken).toBeUndefined();
+    expect(second.SyncSessionToken).toBe(first.SyncSessionToken);
+    expect(third.SyncSessionToken).toBe(first.SyncSessionToken);
+    const withToken = (patch: ReturnType<typeof put>, token: string | undefined) => sync.send(new UpdateRecordsCommand({
+      IdentityPoolId: ref.poolId, IdentityId: ref.identityId, DatasetName: ref.dataset, SyncSessionToken: token,
+      RecordPatches: [patch],
+    }));
+    await withToken(put('k0', 'changed', 1), third.SyncSessionToken);
+    // Once that session is used, a page token still holding it starts a new session instead of failing.
+    const again = await list(ref, { MaxResults: 2, NextToken: first.NextToken! });
+    expect(again.SyncSessionToken).not.toBe(first.SyncSessionToken);
+    await withToken(put('k1', 'changed', 1), again.SyncSessionToken);
+  });
+
   it('refuses maxResults 0 and a malformed NextToken', async () => {
     const ref = fresh();
     await expectError(list(ref, { MaxResults: 0 }), 'InvalidParameterException', 400, 'maxResults');

@@ -2,7 +2,7 @@ import { defineSyncOperation } from '../../operation.js';
 import { deltaView } from '../../../domain/delta.js';
 import { decodePageToken, encodePageToken, isRecordsPosition, pageSize } from '../../../domain/page-token.js';
 import { INVALID_SESSION_MESSAGE, issueSyncSessionToken, verifySyncSessionToken } from '../../../domain/sync-session.js';
-import { errors } from '../../errors.js';
+import { ServiceError, errors } from '../../errors.js';
 import type { RequestContext } from '../../operation.js';
 import { checkIdentity, recordShape } from '../common.js';
 
@@ -36,9 +36,9 @@ export const listRecords = defineSyncOperation({
       await checkIdentity(ctx, identity, input.IdentityPoolId, input.IdentityId, 'notAuthorized');
     }
     const now = clock.now();
-    const token = await sessionToken(ctx, input, now);
-    const view = deltaView(dataset, input.LastSyncCount ?? 0);
     const position = input.NextToken === undefined ? undefined : decodePageToken(input.NextToken, isRecordsPosition);
+    const token = await sessionToken(ctx, input, now, position?.session);
+    const view = deltaView(dataset, input.LastSyncCount ?? 0);
     const upTo = position ? Math.min(position.bound, view.upToSyncCount) : view.upToSyncCount;
     const limit = pageSize(input.MaxResults, config.limits.maxPageSize, Number.MAX_SAFE_INTEGER - 1);
     const rows = await store.listRecords(
@@ -52,7 +52,8 @@ export const listRecords = defineSyncOperation({
     // cheaper to build than conditional spreads.
     return {
       Records: page.map(recordShape),
-      NextToken: rows.length > limit && last ? encodePageToken({ bound: upTo, syncCount: last.syncCount, key: last.key }) : undefined,
+      NextToken: rows.length > limit && last
+        ? encodePageToken({ bound: upTo, syncCount: last.syncCount, key: last.key, session: token }) : undefined,
       Count: page.length,
       DatasetSyncCount: view.datasetExists ? upTo : view.reportedSyncCount,
       LastModifiedBy: view.datasetExists && dataset ? dataset.lastModifiedBy : undefined,
@@ -65,16 +66,26 @@ export const listRecords = defineSyncOperation({
 });
 
 /**
- * A token given back by the client is checked (same dataset, not expired, not consumed) and returned as is;
- * otherwise a new session starts.
+ * A token given back by the client is checked (same dataset, not expired, not consumed) and returned as is.
+ * Without one, a later page returns the first page's token (`fromFirstPage`, kept in the page token) while that
+ * session is still usable; otherwise a new session starts.
  */
-async function sessionToken(ctx: RequestContext, input: ListRecordsInput, now: number): Promise<string> {
-  const { store, sessionKey, ids, config } = ctx.services;
+async function sessionToken(
+  ctx: RequestContext, input: ListRecordsInput, now: number, fromFirstPage: string | undefined,
+): Promise<string> {
+  const { sessionKey, ids, config } = ctx.services;
   if (input.SyncSessionToken !== undefined) {
-    const expected = { identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName };
-    const session = verifySyncSessionToken(sessionKey, input.SyncSessionToken, expected, now);
-    if (await store.isSessionConsumed(input.IdentityId, session)) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
+    await checkUsable(ctx, input, input.SyncSessionToken, now);
     return input.SyncSessionToken;
+  }
+  if (fromFirstPage !== undefined) {
+    try {
+      await checkUsable(ctx, input, fromFirstPage, now);
+      return fromFirstPage;
+    } catch (err) {
+      // Expired, consumed, or not this dataset's: the listing goes on with a session of its own.
+      if (!(err instanceof ServiceError)) throw err;
+    }
   }
   // Spelled out rather than spread from another object: V8 gives a spread-then-extended literal a fresh hidden class
   // on every call, which showed as a few percent of a ListRecords request's CPU.
@@ -85,4 +96,13 @@ async function sessionToken(ctx: RequestContext, input: ListRecordsInput, now: n
     sessionId: ids.random(16),
     expiresAt: now + config.syncSessionTtlSeconds * 1000,
   });
+}
+
+/** Throws InvalidParameterException unless `token` is a session of this dataset, unexpired and not consumed. */
+async function checkUsable(ctx: RequestContext, input: ListRecordsInput, token: string, now: number): Promise<void> {
+  const expected = { identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName };
+  const session = verifySyncSessionToken(ctx.services.sessionKey, token, expected, now);
+  if (await ctx.services.store.isSessionConsumed(input.IdentityId, session)) {
+    throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
+  }
 }
