@@ -83,13 +83,15 @@ class SignatureVerifier extends SignatureV4 {
     readonly secretAccessKey: string,
     readonly region: string,
     service: string,
+    /** False: the caller passes the canonical path itself, already encoded twice (see PathForm). */
+    escapesPath: boolean,
   ) {
     super({
       credentials: { accessKeyId, secretAccessKey },
       region,
       service,
       sha256: NodeSha256,
-      uriEscapePath: true,
+      uriEscapePath: escapesPath,
       applyChecksum: false,
     });
   }
@@ -167,20 +169,41 @@ if (typeof smithyCanonicalPath === 'function') {
  * before this.
  */
 const MAX_VERIFIERS = 10_000;
-/** By service (a handful), then by access key: no key string is built per request. */
-const verifiers = new Map<string, Map<string, SignatureVerifier>>();
+/** By path form, then service (a handful), then access key: no key string is built per request. */
+const verifiers: Record<PathForm, Map<string, Map<string, SignatureVerifier>>> = { normalized: new Map(), 'as-sent': new Map() };
 
-function verifierFor(accessKeyId: string, secretAccessKey: string, region: string, service: string): SignatureVerifier {
-  let byKey = verifiers.get(service);
-  if (byKey === undefined) verifiers.set(service, (byKey = new Map()));
+function verifierFor(
+  accessKeyId: string, secretAccessKey: string, region: string, service: string, form: PathForm,
+): SignatureVerifier {
+  let byKey = verifiers[form].get(service);
+  if (byKey === undefined) verifiers[form].set(service, (byKey = new Map()));
   let verifier = byKey.get(accessKeyId);
   if (verifier === undefined || verifier.secretAccessKey !== secretAccessKey || verifier.region !== region) {
     // Oldest first: a Map iterates in insertion order.
     if (byKey.size >= MAX_VERIFIERS) byKey.delete(byKey.keys().next().value!);
-    verifier = new SignatureVerifier(accessKeyId, secretAccessKey, region, service);
+    verifier = new SignatureVerifier(accessKeyId, secretAccessKey, region, service, form === 'normalized');
     byKey.set(accessKeyId, verifier);
   }
   return verifier;
+}
+
+/**
+ * How the canonical URI is formed from the path as sent (WIRE §1.3: encoded once more).
+ * - `normalized`: as smithy, the AWS SDK for JavaScript v3 and botocore sign it: `.` and `..` segments resolved and
+ *   empty segments dropped first.
+ * - `as-sent`: as the AWS SDK for JavaScript v2 signs it: every segment kept. The two differ only for a path with such
+ *   segments, e.g. a dataset named `.` or `..` (the model allows both) or an empty label.
+ */
+export type PathForm = 'normalized' | 'as-sent';
+
+/** True when the two path forms differ for this path (as sent, still percent-encoded). */
+export function hasRemovableSegments(rawPath: string): boolean {
+  return rawPath !== '/' && /\/\.{0,2}(?=\/|$)/.test(rawPath);
+}
+
+/** RFC 3986 encoding of one path segment, as smithy's escapeUri does it (`!'()*` encoded too). */
+function escapeSegment(segment: string): string {
+  return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 export function expectedSignature(
@@ -189,6 +212,7 @@ export function expectedSignature(
   auth: ParsedAuthorization,
   time: SigningTime,
   secretAccessKey: string,
+  form: PathForm = 'normalized',
 ): string | Promise<string> {
   const hash = payloadHash(headers, req.body);
   const names = auth.signedHeaders.split(';');
@@ -204,11 +228,12 @@ export function expectedSignature(
     method: req.method,
     protocol: 'https:',
     hostname: 'localhost',
-    // Smithy escapes the path once more (uriEscapePath), which gives the double-encoded canonical URI every client signs.
-    path: req.rawPath === '' ? '/' : req.rawPath,
+    // Smithy escapes the path once more (uriEscapePath), which gives the double-encoded canonical URI every client
+    // signs; the as-sent form is encoded here, segment by segment, and smithy takes it unchanged.
+    path: form === 'normalized' ? (req.rawPath === '' ? '/' : req.rawPath) : req.rawPath.split('/').map(escapeSegment).join('/'),
     query: parseQuery(req.rawQuery),
     headers: signedHeaders,
   };
-  const verifier = verifierFor(auth.accessKeyId, secretAccessKey, auth.scopeRegion, auth.scopeService);
+  const verifier = verifierFor(auth.accessKeyId, secretAccessKey, auth.scopeRegion, auth.scopeService, form);
   return verifier.signatureFor(request, signed, auth.signedHeaders, hash, time);
 }

@@ -38,6 +38,18 @@ describe('aws-sdk v2 CognitoSync client', () => {
   const ref = { IdentityPoolId: '', IdentityId: '', DatasetName: 'v2_profile' };
   beforeAll(() => { ref.IdentityPoolId = poolId; ref.IdentityId = identityId; });
 
+  // v2 signs the path as sent, `.` and `..` segments kept; v3 and botocore sign it with them resolved.
+  it.each(['.', '..'])('signs and syncs a dataset named %j', async (name) => {
+    const dotted = { ...ref, DatasetName: name };
+    const first = await sync.listRecords(dotted).promise();
+    expect(first).toMatchObject({ Count: 0, DatasetExists: false });
+    await sync.updateRecords({
+      ...dotted, SyncSessionToken: first.SyncSessionToken ?? '', RecordPatches: [{ Op: 'replace', Key: 'k', Value: name, SyncCount: 0 }],
+    }).promise();
+    const described = await sync.describeDataset(dotted).promise();
+    expect(described.Dataset).toMatchObject({ DatasetName: name, NumRecords: 1 });
+  });
+
   it('ListRecords on a new dataset, UpdateRecords with its token, ListRecords again', async () => {
     const first = await sync.listRecords({ ...ref, LastSyncCount: 0 }).promise();
     expect(first).toMatchObject({ Records: [], Count: 0, DatasetSyncCount: 0, DatasetExists: false });
