@@ -15,6 +15,7 @@ import { isClosing, sendClientError, sendError, sendResult } from './respond.js'
 import { sendThisTurn } from './reply-batch.js';
 import { CORS_HEADERS, registerCorsPreflight } from './cors.js';
 import { registerOpenIdRoutes } from './openid-routes.js';
+import { METHOD_OVERRIDE_CONSTRAINT, methodOverrideStrategy } from './method-override.js';
 
 export interface EdgeDeps {
   readonly services: Services;
@@ -53,6 +54,7 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     return503OnClosing: true,
     // Query strings are parsed by src/http/request.ts exactly as SigV4 and the model need them.
     routerOptions: { maxParamLength: 8192, querystringParser: () => ({}) },
+    constraints: { [METHOD_OVERRIDE_CONSTRAINT]: methodOverrideStrategy },
     frameworkErrors: (err, req, reply) => sendError(reply, protocolOf(req), req.id, err, logger),
     clientErrorHandler: (err, socket) => sendClientError(err, socket, logger),
   });
@@ -73,13 +75,13 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     if (!op) throw new Error(`no handler registered for ${name}`);
     const { method, uri } = model.http;
     templates.set(uri, [...(templates.get(uri) ?? []), method]);
-    app.route({
-      method,
-      url: uri.replace(/\{(\w+)\}/g, ':$1'),
-      handler: (req, reply) => {
-        void handleSync(deps, op, model.input, uri, req, reply);
-      },
-    });
+    const url = uri.replace(/\{(\w+)\}/g, ':$1');
+    const handler = (req: FastifyRequest, reply: FastifyReply): void => {
+      void handleSync(deps, op, model.input, uri, method, req, reply);
+    };
+    app.route({ method, url, handler });
+    // The same operation sent as POST with X-HTTP-Method-Override naming its method (Unity, method-override.ts).
+    if (method !== 'POST') app.route({ method: 'POST', url, constraints: { [METHOD_OVERRIDE_CONSTRAINT]: method }, handler });
   }
   app.post('/', (req, reply) => {
     void handleIdentity(deps, req, reply);
@@ -112,10 +114,11 @@ function allowedMethods(templates: Map<string, string[]>, rawPath: string): stri
   return [];
 }
 
-function rawRequest(req: FastifyRequest): RawRequest {
+/** `method`: the operation's, which the client signed, whatever it sent the request as (method-override.ts). */
+function rawRequest(req: FastifyRequest, method: string): RawRequest {
   const { rawPath, rawQuery } = splitUrl(req.url);
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  return { method: req.method, rawPath, rawQuery, headers: req.headers, body };
+  return { method, rawPath, rawQuery, headers: req.headers, body };
 }
 
 // authenticate and run are not async functions: their callers await them inside a try, so a synchronous throw is
@@ -151,11 +154,11 @@ function run(
 // (reply-batch.ts). Their routes run them without returning the promise: a route handler that returns undefined
 // tells Fastify the reply is sent later, with no per-request wait on the response stream as returning the reply costs.
 async function handleSync(
-  deps: EdgeDeps, op: Operation<string, never>, inputShape: string | null, template: string,
+  deps: EdgeDeps, op: Operation<string, never>, inputShape: string | null, template: string, method: string,
   req: FastifyRequest, reply: FastifyReply,
 ): Promise<void> {
   try {
-    const raw = rawRequest(req);
+    const raw = rawRequest(req, method);
     const principal = await authenticate(deps, raw, 'cognito-sync', op);
     const input = inputShape ? restJsonInput(cognitoSyncModel, inputShape, template, raw) : {};
     const result = await run(deps, op, cognitoSyncModel, inputShape, input, principal, req.id);
@@ -167,7 +170,7 @@ async function handleSync(
 
 async function handleIdentity(deps: EdgeDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
   try {
-    const raw = rawRequest(req);
+    const raw = rawRequest(req, req.method);
     const target = headerValue(raw.headers, 'x-amz-target') ?? '';
     const name = target.startsWith(IDENTITY_TARGET_PREFIX) ? target.slice(IDENTITY_TARGET_PREFIX.length) : '';
     const op = deps.identityOperations[name];
