@@ -30,6 +30,13 @@ function memberPath(parent: string, name: string): string {
 }
 
 const MAX_EPOCH_SECONDS = 8.64e12;
+/** The range of the model's `integer` shapes (Java's int, as the service's). */
+export const INT32_MIN = -(2 ** 31);
+export const INT32_MAX = 2 ** 31 - 1;
+
+function isInt32(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX;
+}
 
 function jsonTypeName(value: unknown): string {
   if (Array.isArray(value)) return 'array';
@@ -98,7 +105,7 @@ function checkTypes(model: ServiceModel, shape: ShapeModel, value: unknown, path
       if (typeof value !== 'boolean') throw fail('a boolean');
       return;
     case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value) || Math.abs(value) > 2 ** 31) throw fail('an integer');
+      if (!isInt32(value)) throw fail('an integer');
       return;
     case 'long':
       if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw fail('an integer (long)');
@@ -123,7 +130,7 @@ function scalarOfType(shape: ShapeModel, value: unknown): boolean {
     case 'boolean':
       return typeof value === 'boolean';
     case 'integer':
-      return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 2 ** 31;
+      return isInt32(value);
     case 'long':
       return typeof value === 'number' && Number.isSafeInteger(value);
     case 'timestamp':

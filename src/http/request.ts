@@ -1,5 +1,6 @@
 import { errors } from '../api/errors.js';
 import type { ServiceModel } from '../api/model/types.js';
+import { INT32_MAX, INT32_MIN } from '../api/validate.js';
 
 /** The pieces of a raw request the edge works from, before any interpretation. */
 export interface RawRequest {
@@ -105,7 +106,7 @@ export function restJsonInput(
     } else {
       const v = query?.get(m.wireName);
       if (v === undefined) continue;
-      input[m.name] = m.integer ? queryInteger(m.wireName, v) : v;
+      input[m.name] = m.integer ? queryInteger(m.wireName, v, m.integer) : v;
     }
   }
   return input;
@@ -120,8 +121,8 @@ interface InputBinding {
     readonly name: string;
     readonly wireName: string;
     readonly location: 'uri' | 'header' | 'querystring';
-    /** A query member whose shape is an integer or long (sent as text). */
-    readonly integer: boolean;
+    /** A query member whose shape is an integer or long (sent as text): which of the two; else false. */
+    readonly integer: 'integer' | 'long' | false;
   }[];
 }
 const bindings = new WeakMap<ServiceModel, Map<string, InputBinding>>();
@@ -137,7 +138,8 @@ function bindingFor(model: ServiceModel, inputShape: string, template: string): 
       const location = member.location;
       if (location !== 'uri' && location !== 'header' && location !== 'querystring') return [];
       const type = model.shapes[member.shape]?.type;
-      return [{ name, wireName: member.locationName ?? name, location, integer: type === 'integer' || type === 'long' }] as const;
+      const integer = type === 'integer' || type === 'long' ? type : false;
+      return [{ name, wireName: member.locationName ?? name, location, integer }] as const;
     });
     binding = {
       hasBodyMembers: members.some(([, m]) => !m.location),
@@ -149,9 +151,10 @@ function bindingFor(model: ServiceModel, inputShape: string, template: string): 
   return binding;
 }
 
-function queryInteger(name: string, text: string): number {
+/** A 32-bit integer member (`integer`) must fit in 32 bits, a `long` in a JavaScript number exactly. */
+function queryInteger(name: string, text: string, type: 'integer' | 'long'): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isSafeInteger(n)) {
+  if (text.trim() === '' || !Number.isSafeInteger(n) || (type === 'integer' && (n < INT32_MIN || n > INT32_MAX))) {
     throw errors.invalidParameter(`1 validation error detected: Value '${text.slice(0, 64)}' at '${name}' failed to satisfy constraint: Member must be an integer`);
   }
   return n;

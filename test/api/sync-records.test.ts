@@ -187,6 +187,10 @@ describe('pagination', () => {
     const ref = fresh();
     await expectError(list(ref, { MaxResults: 0 }), 'InvalidParameterException', 400, 'maxResults');
     await expectError(list(ref, { NextToken: 'not-a-token' }), 'InvalidParameterException', 400, 'NextToken');
+    // maxResults is a 32-bit integer: the largest one is a valid page size, one more is the caller's error.
+    expect((await list(ref, { MaxResults: 2 ** 31 - 1 })).Count).toBe(0);
+    await expectError(list(ref, { MaxResults: 2 ** 31 }), 'InvalidParameterException', 400, 'maxResults');
+    await expectError(list(ref, { MaxResults: 3_000_000_000 }), 'InvalidParameterException', 400, 'maxResults');
   });
 });
 
