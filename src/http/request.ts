@@ -154,7 +154,8 @@ function bindingFor(model: ServiceModel, inputShape: string, template: string): 
 /** A 32-bit integer member (`integer`) must fit in 32 bits, a `long` in a JavaScript number exactly. */
 function queryInteger(name: string, text: string, type: 'integer' | 'long'): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isSafeInteger(n) || (type === 'integer' && (n < INT32_MIN || n > INT32_MAX))) {
+  // Decimal digits only: Number() would also take '0x10', '1e3' or ' 7 '.
+  if (!/^[+-]?\d+$/.test(text) || !Number.isSafeInteger(n) || (type === 'integer' && (n < INT32_MIN || n > INT32_MAX))) {
     throw errors.invalidParameter(`1 validation error detected: Value '${text.slice(0, 64)}' at '${name}' failed to satisfy constraint: Member must be an integer`);
   }
   return n;

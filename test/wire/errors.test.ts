@@ -226,7 +226,10 @@ describe('routing errors', () => {
   });
 
   it('query integers that are not integers → 400 InvalidParameterException', async () => {
-    for (const query of [{ maxResults: 'abc' }, { lastSyncCount: '1.5' }, { lastSyncCount: '' }, { maxResults: '1e3x' }]) {
+    for (const query of [
+      { maxResults: 'abc' }, { lastSyncCount: '1.5' }, { lastSyncCount: '' }, { maxResults: '1e3x' }, { maxResults: '1e3' },
+      { maxResults: '0x10' }, { lastSyncCount: ' 7' },
+    ]) {
       expectAwsError(await listRecords(freshDataset(), query), 400, 'InvalidParameterException', 'Member must be an integer');
     }
     const datasets = await raw(t, {
