@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, type Hmac, type KeyObject } from 'node:crypto';
 
-/** Each byte key as a KeyObject, made on first use and kept while the key itself is. Keys are never changed in place. */
+/** Each byte key as a KeyObject, made on first use and kept while the key is. Keys are never changed in place. */
 const keyObjects = new WeakMap<Uint8Array, KeyObject>();
 
 /**

@@ -84,7 +84,7 @@ class SignatureVerifier extends SignatureV4 {
     readonly region: string,
     service: string,
     /** False: the caller passes the canonical path itself, already encoded twice (see PathForm). */
-    escapesPath: boolean,
+    readonly escapesPath: boolean,
   ) {
     super({
       credentials: { accessKeyId, secretAccessKey },
@@ -151,6 +151,9 @@ if (typeof smithyCanonicalPath === 'function') {
   const canonicalPaths = new Map<string, string>();
   Object.defineProperty(SignatureVerifier.prototype, 'getCanonicalPath', {
     value(this: SignatureVerifier, request: { path: string }): string {
+      // Only the escaping form is remembered: a path given in the other form is already its canonical URI, and could
+      // equal another request's path as sent.
+      if (!this.escapesPath) return String(smithyCanonicalPath.call(this, request));
       let canonical = canonicalPaths.get(request.path);
       if (canonical === undefined) {
         canonical = String(smithyCanonicalPath.call(this, request));
@@ -170,7 +173,10 @@ if (typeof smithyCanonicalPath === 'function') {
  */
 const MAX_VERIFIERS = 10_000;
 /** By path form, then service (a handful), then access key: no key string is built per request. */
-const verifiers: Record<PathForm, Map<string, Map<string, SignatureVerifier>>> = { normalized: new Map(), 'as-sent': new Map() };
+const verifiers: Record<PathForm, Map<string, Map<string, SignatureVerifier>>> = {
+  normalized: new Map(),
+  'as-sent': new Map(),
+};
 
 function verifierFor(
   accessKeyId: string, secretAccessKey: string, region: string, service: string, form: PathForm,
@@ -201,9 +207,15 @@ export function hasRemovableSegments(rawPath: string): boolean {
   return rawPath !== '/' && /\/\.{0,2}(?=\/|$)/.test(rawPath);
 }
 
-/** RFC 3986 encoding of one path segment, as smithy's escapeUri does it (`!'()*` encoded too). */
-function escapeSegment(segment: string): string {
-  return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+/**
+ * The path handed to smithy. Normalized: the path as sent, which smithy resolves and encodes once more. As sent: the
+ * canonical URI itself, each segment encoded once more here (RFC 3986, `!'()*` too, as smithy's escapeUri does).
+ */
+function pathForSmithy(rawPath: string, form: PathForm): string {
+  if (form === 'normalized') return rawPath === '' ? '/' : rawPath;
+  const escape = (segment: string) =>
+    encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return rawPath.split('/').map(escape).join('/');
 }
 
 export function expectedSignature(
@@ -228,9 +240,8 @@ export function expectedSignature(
     method: req.method,
     protocol: 'https:',
     hostname: 'localhost',
-    // Smithy escapes the path once more (uriEscapePath), which gives the double-encoded canonical URI every client
-    // signs; the as-sent form is encoded here, segment by segment, and smithy takes it unchanged.
-    path: form === 'normalized' ? (req.rawPath === '' ? '/' : req.rawPath) : req.rawPath.split('/').map(escapeSegment).join('/'),
+    // The double-encoded canonical URI every client signs (WIRE §1.3), in the client's form.
+    path: pathForSmithy(req.rawPath, form),
     query: parseQuery(req.rawQuery),
     headers: signedHeaders,
   };

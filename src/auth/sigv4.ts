@@ -84,9 +84,9 @@ export async function verifySigV4(req: SignedRequest, opts: VerifyOptions): Prom
   const expected = typeof signature === 'string' ? signature : await signature;
   if (sameText(expected, auth.signature)) return credentials.principal;
   // A path with `.`, `..` or empty segments: the clients that sign it without resolving them (JS v2) are as right.
-  if (hasRemovableSegments(req.rawPath) &&
-      sameText(await expectedSignature(req, headers, auth, time, credentials.secretAccessKey, 'as-sent'), auth.signature)) {
-    return credentials.principal;
+  if (hasRemovableSegments(req.rawPath)) {
+    const asSent = await expectedSignature(req, headers, auth, time, credentials.secretAccessKey, 'as-sent');
+    if (sameText(asSent, auth.signature)) return credentials.principal;
   }
   throw errors.invalidSignature(MISMATCH);
 }

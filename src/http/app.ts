@@ -81,7 +81,9 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     };
     app.route({ method, url, handler });
     // The same operation sent as POST with X-HTTP-Method-Override naming its method (Unity, method-override.ts).
-    if (method !== 'POST') app.route({ method: 'POST', url, constraints: { [METHOD_OVERRIDE_CONSTRAINT]: method }, handler });
+    if (method !== 'POST') {
+      app.route({ method: 'POST', url, constraints: { [METHOD_OVERRIDE_CONSTRAINT]: method }, handler });
+    }
   }
   app.post('/', (req, reply) => {
     void handleIdentity(deps, req, reply);

@@ -155,7 +155,8 @@ function bindingFor(model: ServiceModel, inputShape: string, template: string): 
 function queryInteger(name: string, text: string, type: 'integer' | 'long'): number {
   const n = Number(text);
   // Decimal digits only: Number() would also take '0x10', '1e3' or ' 7 '.
-  if (!/^[+-]?\d+$/.test(text) || !Number.isSafeInteger(n) || (type === 'integer' && (n < INT32_MIN || n > INT32_MAX))) {
+  const outOfRange = type === 'integer' && (n < INT32_MIN || n > INT32_MAX);
+  if (!/^[+-]?\d+$/.test(text) || !Number.isSafeInteger(n) || outOfRange) {
     throw errors.invalidParameter(`1 validation error detected: Value '${text.slice(0, 64)}' at '${name}' failed to satisfy constraint: Member must be an integer`);
   }
   return n;

@@ -100,8 +100,9 @@ async function sessionToken(
 
 /** Throws InvalidParameterException unless `token` is a session of this dataset, unexpired and not consumed. */
 async function checkUsable(ctx: RequestContext, input: ListRecordsInput, token: string, now: number): Promise<void> {
-  const expected = { identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName };
-  const session = verifySyncSessionToken(ctx.services.sessionKey, token, expected, now);
+  const session = verifySyncSessionToken(ctx.services.sessionKey, token, {
+    identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName,
+  }, now);
   if (await ctx.services.store.isSessionConsumed(input.IdentityId, session)) {
     throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
   }
