@@ -1,8 +1,9 @@
 /**
  * amazon-cognito-js 1.1.0 (the Cognito Sync Manager for JavaScript) end to end against the real server, as
  * WIRE §4 describes it under Node: two simulated devices of one identity, each with its own in-memory local
- * store, synchronizing one dataset. Identity credentials come in a later issue, so the manager's
- * CognitoIdentityCredentials carries the developer test credentials (and never refreshes).
+ * store, synchronizing one dataset. Most tests give the manager's CognitoIdentityCredentials the developer test
+ * credentials (never refreshed), so that another writer can be slipped in; the last describe gets real identity
+ * credentials through GetId and GetCredentialsForIdentity.
  */
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -267,5 +268,33 @@ describe('amazon-cognito-js Sync Manager, two devices of one identity', () => {
     // listRecords, updateRecords (409), listRecords (conflict), updateRecords (resolved), listRecords, done.
     expect(sent.map((r) => r.operation)).toEqual(['listRecords', 'updateRecords', 'listRecords', 'updateRecords', 'listRecords']);
     expect(await serverRecords('race')).toEqual({ k: { value: 'from-a', syncCount: 2 } });
+  });
+});
+
+// Last in the file: it replaces the global credentials the tests above use.
+describe('amazon-cognito-js Sync Manager with identity credentials (CognitoIdentityCredentials, enhanced flow)', () => {
+  let guestId = '';
+  beforeAll(async () => {
+    // GetId, then GetCredentialsForIdentity, both through aws-sdk v2 against the server; every sync call is then
+    // signed with the identity's temporary credentials and X-Amz-Security-Token.
+    const credentials = new AWS.CognitoIdentityCredentials(
+      { IdentityPoolId: poolId }, { endpoint: t.endpoint, region: t.region } as AWS.ConfigurationOptions,
+    );
+    await credentials.getPromise();
+    guestId = credentials.identityId;
+    expect(guestId).toMatch(/^us-east-1:/);
+    expect(credentials.sessionToken).toBeTruthy();
+    AWS.config.credentials = credentials;
+  });
+
+  it('two devices of a guest sync through the manager; the server records the identity as the writer', async () => {
+    const a = await device('guest_notes');
+    await a.put('note', 'from A');
+    await a.sync();
+    const b = await device('guest_notes');
+    await b.sync();
+    expect(await b.get('note')).toBe('from A');
+    const listed = await clients(t).sync.send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: guestId, DatasetName: 'guest_notes' }));
+    expect(listed.Records?.map((r) => [r.Key, r.Value, r.LastModifiedBy])).toEqual([['note', 'from A', guestId]]);
   });
 });
