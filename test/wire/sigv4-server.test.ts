@@ -1,7 +1,9 @@
 /**
  * SigV4 failures through the real server, as the v3 SDK and raw requests see them (SPEC §1, §13.1; WIRE §1.3, §2),
  * and the requests the official clients signed during the recording (test/fixtures/signed-requests.json) replayed
- * over HTTP with the server's clock at their signing time.
+ * over HTTP with the server's clock at their signing time. Also X-HTTP-Method-Override (SPEC §1): the AWS SDK for
+ * Unity 1.0.x sends every Cognito Sync call as POST, names the real method in that header (a GET carries the body
+ * `{}`), and signs the request with the real method.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +12,7 @@ import { CreateIdentityPoolCommand, GetIdCommand } from '@aws-sdk/client-cognito
 import type { CredentialResolver } from '../../src/auth/sigv4.js';
 import { clients, manualClock, poolWithIdentity, startServer, type TestServer } from '../helpers/server.js';
 import { expectError } from '../api/sync-helpers.js';
-import { datasetPath, expectAwsError, raw, send, signRequest } from './raw-http.js';
+import { datasetPath, expectAwsError, raw, send, signRequest, type RawResponse } from './raw-http.js';
 
 const MINUTE = 60_000;
 const SIGNATURE_ERRORS = [
@@ -223,5 +225,43 @@ describe('captured requests of the official clients, replayed over HTTP', () => 
     clock.set(signingTime(list) + 16 * MINUTE);
     const late = await send(replay.endpoint, list.method, list.url, list.headers, Buffer.alloc(0));
     expectAwsError(late, 403, 'InvalidSignatureException', 'Signature expired');
+  });
+});
+
+/** A request as Unity sends it: POST on the wire, signed with `method`. */
+async function unity(method: string, path: string, body: string, query: Record<string, string> = {}): Promise<RawResponse> {
+  const headers = await signRequest(t, method, path, query, {
+    'content-type': 'application/x-amz-json-1.1', 'x-http-method-override': method,
+  }, Buffer.from(body), {});
+  const queryText = new URLSearchParams(query).toString();
+  return send(t.endpoint, 'POST', queryText ? `${path}?${queryText}` : path, headers, Buffer.from(body));
+}
+
+describe('X-HTTP-Method-Override', () => {
+  it('runs ListRecords, DescribeDataset and DeleteDataset sent as POST with the real method in the header', async () => {
+    const path = datasetPath(poolId, identityId, 'unity_save');
+    const listed = await unity('GET', `${path}/records`, '{}', { lastSyncCount: '0' });
+    expect(listed.status).toBe(200);
+    expect(listed.json).toMatchObject({ Count: 0, DatasetExists: false });
+    const token = (listed.json as { SyncSessionToken: string }).SyncSessionToken;
+
+    const written = await unity('POST', path, JSON.stringify({
+      SyncSessionToken: token, RecordPatches: [{ Op: 'replace', Key: 'level', Value: '3', SyncCount: 0 }],
+    }));
+    expect(written.status).toBe(200);
+
+    const described = await unity('GET', path, '{}');
+    expect(described.status).toBe(200);
+    expect(described.json).toMatchObject({ Dataset: { DatasetName: 'unity_save', NumRecords: 1 } });
+
+    expect((await unity('DELETE', path, '{}')).status).toBe(200);
+    const gone = await unity('GET', path, '{}');
+    expect(gone.status).toBe(404);
+    expect(gone.header('x-amzn-ErrorType')).toBe('ResourceNotFoundException');
+  });
+
+  it('leaves a POST without the header as it was: the records path has no POST operation', async () => {
+    const answer = await raw(t, { method: 'POST', path: `${datasetPath(poolId, identityId, 'unity_save')}/records`, body: '{}', sign: true });
+    expect(answer.status).toBe(405);
   });
 });
