@@ -30,11 +30,11 @@ function memberPath(parent: string, name: string): string {
 }
 
 const MAX_EPOCH_SECONDS = 8.64e12;
-/** The range of the model's `integer` shapes (Java's int, as the service's). */
-export const INT32_MIN = -(2 ** 31);
-export const INT32_MAX = 2 ** 31 - 1;
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
 
-function isInt32(value: unknown): value is number {
+/** A value of the model's `integer` shapes: a whole number in Java's int range, as the service's. */
+export function isInt32(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX;
 }
 

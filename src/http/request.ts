@@ -1,6 +1,6 @@
 import { errors } from '../api/errors.js';
 import type { ServiceModel } from '../api/model/types.js';
-import { INT32_MAX, INT32_MIN } from '../api/validate.js';
+import { isInt32 } from '../api/validate.js';
 
 /** The pieces of a raw request the edge works from, before any interpretation. */
 export interface RawRequest {
@@ -155,8 +155,7 @@ function bindingFor(model: ServiceModel, inputShape: string, template: string): 
 function queryInteger(name: string, text: string, type: 'integer' | 'long'): number {
   const n = Number(text);
   // Decimal digits only: Number() would also take '0x10', '1e3' or ' 7 '.
-  const outOfRange = type === 'integer' && (n < INT32_MIN || n > INT32_MAX);
-  if (!/^[+-]?\d+$/.test(text) || !Number.isSafeInteger(n) || outOfRange) {
+  if (!/^[+-]?\d+$/.test(text) || !(type === 'integer' ? isInt32(n) : Number.isSafeInteger(n))) {
     throw errors.invalidParameter(`1 validation error detected: Value '${text.slice(0, 64)}' at '${name}' failed to satisfy constraint: Member must be an integer`);
   }
   return n;
