@@ -7,6 +7,7 @@ import { syncOperations } from './api/sync/index.js';
 import { identityOperations } from './api/identity/index.js';
 import { buildHttpApp } from './http/app.js';
 import { HookRunner } from './hooks/hook-runner.js';
+import { BulkPublishRuns } from './hooks/bulk-publish-runs.js';
 import type { SyncHooks } from './hooks/types.js';
 import { createLogger, type Logger } from './logger.js';
 import { openStore } from './storage/index.js';
@@ -81,12 +82,14 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
   }));
   const secret = await store.getOrCreateSecret('sync-session-key', () => randomBytes(32).toString('base64'));
   const clock = options.clock ?? systemClock;
+  const hooks = new HookRunner(options.hooks ?? [], logger);
   const services: Services = {
     config,
     store,
     clock,
     ids: options.ids ?? randomIds,
-    hooks: new HookRunner(options.hooks ?? [], logger),
+    hooks,
+    bulkPublishRuns: new BulkPublishRuns({ store, clock, hooks, logger, region: config.region }),
     triggers: new SyncTriggers({ config, store, clock, logger }),
     logger,
     accountId: developerCredentials.accountId,
@@ -124,6 +127,7 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
         clearInterval(prune);
         await app.close();
         await services.triggers.close();
+        await services.bulkPublishRuns.close();
         if (!options.store) await store.close();
       })();
       return closing;

@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import type { Principal } from '../auth/principal.js';
 import type { SyncStore } from '../storage/store.js';
 import type { HookRunner } from '../hooks/hook-runner.js';
+import type { BulkPublishRuns } from '../hooks/bulk-publish-runs.js';
 import type { SyncOperationName } from './model/cognito-sync-model.js';
 import type { IdentityOperationName } from './model/cognito-identity-model.js';
 import type { Logger } from '../logger.js';
@@ -30,6 +31,8 @@ export interface Services {
   readonly hooks: HookRunner;
   /** The pools' Sync Triggers (SetCognitoEvents), run by UpdateRecords for identity credentials. */
   readonly triggers: SyncTriggers;
+  /** The bulk publishes this server runs in the background (BulkPublish). */
+  readonly bulkPublishRuns: BulkPublishRuns;
   readonly logger: Logger;
   /** The account that owns every pool on this server (shown as LastModifiedBy for developer writes). */
   readonly accountId: string;

@@ -173,6 +173,11 @@ export interface BulkPublishState {
   readonly startedAt: number | null;
   readonly completedAt: number | null;
   readonly failureMessage: string | null;
+  /**
+   * While IN_PROGRESS: until when the server running the publish vouches for it (src/domain/bulk-publish.ts). It
+   * renews this while it works; a run whose lease ran out lost its server. Absent in states stored before it existed.
+   */
+  readonly leaseUntil?: number;
 }
 
 /** Cognito Sync settings of one identity pool (SetCognitoEvents, SetIdentityPoolConfiguration, BulkPublish). */

@@ -324,6 +324,26 @@ describe('BulkPublish and GetBulkPublishDetails', () => {
       expect(retried.FailureMessage).toBeUndefined();
     });
 
+    it('counts a run whose server stopped without a word as FAILED once its lease runs out', async () => {
+      const pool = await newPool();
+      await setConfig(pool, { CognitoStreams: streams() });
+      // What a server that crashed mid-run leaves: IN_PROGRESS, leased for a minute, and nobody renewing it.
+      const startedAt = clock.now();
+      await t.services.store.updatePoolSyncSettings(pool, (s) => ({ ...s, bulkPublish: {
+        status: 'IN_PROGRESS', startedAt, completedAt: null, failureMessage: null, leaseUntil: startedAt + 60_000,
+      } }));
+      clock.advance(60_000);
+      expect((await details(pool)).BulkPublishStatus).toBe('IN_PROGRESS');
+      await expectError(bulkPublish(pool), 'DuplicateRequestException', 400, 'in progress');
+      clock.advance(1);
+      const failed = await details(pool);
+      expect(failed).toMatchObject({ BulkPublishStatus: 'FAILED', FailureMessage: expect.stringMatching(/interrupted/) });
+      expect(failed.BulkPublishStartTime?.getTime()).toBe(startedAt);
+      publish = () => Promise.resolve();
+      await bulkPublish(pool);
+      expect((await settled(pool)).BulkPublishStatus).toBe('SUCCEEDED');
+    });
+
     it('keeps bulk publish state per pool', async () => {
       publish = () => Promise.resolve();
       const [a, b] = [await newPool(), await newPool()];
