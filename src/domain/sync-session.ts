@@ -5,7 +5,7 @@ import { hmacSha256 } from '../hmac.js';
 /**
  * SyncSessionTokens (SPEC §5.5): issued by ListRecords, required by UpdateRecords, consumed by a successful
  * UpdateRecords only. A token is `<payload>.<mac>`, both base64url: the payload binds pool, identity, dataset,
- * a random session id and an expiry; the MAC (HMAC-SHA256 under a server key kept in the database) makes it
+ * a random session id, an expiry and the dataset's last deletion as the listing saw it; the MAC (HMAC-SHA256 under a server key kept in the database) makes it
  * unforgeable, so any instance sharing the database can check it without state. Whether a session was
  * consumed is the one thing kept server-side (storage's consumed-session set).
  */
@@ -16,6 +16,11 @@ export interface SyncSession {
   readonly sessionId: string;
   /** Epoch milliseconds. */
   readonly expiresAt: number;
+  /**
+   * The dataset's last deletion when the session began (its count then, null when never deleted). A dataset deleted
+   * since is a conflict (see planUpdate). Absent in tokens issued before it was bound (version 1).
+   */
+  readonly deletionMark?: number | null;
 }
 
 export const INVALID_SESSION_MESSAGE = 'SyncSessionToken not valid for these inputs';
@@ -26,7 +31,10 @@ function mac(key: Buffer, payload: string): Buffer {
 
 export function issueSyncSessionToken(key: Buffer, session: SyncSession): string {
   const payload = Buffer.from(
-    JSON.stringify([1, session.identityPoolId, session.identityId, session.datasetName, session.sessionId, session.expiresAt]),
+    JSON.stringify([
+      2, session.identityPoolId, session.identityId, session.datasetName, session.sessionId, session.expiresAt,
+      session.deletionMark ?? null,
+    ]),
   ).toString('base64url');
   return `${payload}.${mac(key, payload).toString('base64url')}`;
 }
@@ -64,11 +72,12 @@ function decode(key: Buffer, token: string): SyncSession | undefined {
   const expected = Buffer.from(mac(key, payload).toString('base64url'));
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   try {
-    const [version, identityPoolId, identityId, datasetName, sessionId, expiresAt] = JSON.parse(
+    const [version, identityPoolId, identityId, datasetName, sessionId, expiresAt, deletionMark] = JSON.parse(
       Buffer.from(payload, 'base64url').toString('utf8'),
-    ) as [number, string, string, string, string, number];
-    if (version !== 1) return undefined;
-    return { identityPoolId, identityId, datasetName, sessionId, expiresAt };
+    ) as [number, string, string, string, string, number, number | null];
+    if (version === 1) return { identityPoolId, identityId, datasetName, sessionId, expiresAt };
+    if (version !== 2) return undefined;
+    return { identityPoolId, identityId, datasetName, sessionId, expiresAt, deletionMark };
   } catch {
     return undefined;
   }

@@ -21,6 +21,8 @@ export interface UpdateContext {
   readonly now: number;
   readonly modifiedBy: string;
   readonly limits: Limits;
+  /** The session's view of the dataset's last deletion (SyncSession.deletionMark); undefined: not bound. */
+  readonly deletionMark?: number | null | undefined;
 }
 
 export interface UpdatePlan extends WritePlan {
@@ -33,6 +35,9 @@ const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 /**
  * Decides an UpdateRecords against the dataset's current state (SPEC §5.2, §5.4). All or nothing:
  * - a consumed session ⇒ InvalidParameterException;
+ * - a dataset deleted since the session's listing ⇒ 409 ResourceConflictException: the client lists again and
+ *   learns of the deletion (DatasetDeletedAfterRequestedSyncCount), where a write would re-create the dataset at its
+ *   count + 1 and the client, reading that as "nothing happened in between", would keep the deleted records for good;
  * - any patch whose SyncCount differs from the record's current count (0 when never written; a tombstone keeps
  *   its count) ⇒ 409 ResourceConflictException with AWS's message, naming the first such key;
  * - growth past a quota (datasets per identity, records or bytes per dataset) ⇒ LimitExceededException;
@@ -42,6 +47,9 @@ const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
  */
 export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], ctx: UpdateContext): UpdatePlan {
   if (state.sessionConsumed) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
+  if (ctx.deletionMark !== undefined && ctx.deletionMark !== (state.dataset?.lastDeletedAtSyncCount ?? null)) {
+    throw errors.conflict(`Dataset '${ctx.datasetName}' was deleted after this sync session began; list its records again`);
+  }
   checkConflicts(patches, (key) => state.currentRecords.get(key)?.syncCount);
   if (patches.length === 0) return { dataset: undefined, records: [] };
 

@@ -139,6 +139,53 @@ describe('DeleteDataset then re-create', () => {
   });
 });
 
+describe('a deletion between a device\'s ListRecords and its UpdateRecords', () => {
+  const update = (ref: DatasetRef, token: string | undefined, patches: ReturnType<typeof put>[]) =>
+    sync.send(new UpdateRecordsCommand({
+      IdentityPoolId: poolId, IdentityId: identityId, DatasetName: ref.dataset, SyncSessionToken: token, RecordPatches: patches,
+    }));
+  const remove = (ref: DatasetRef) =>
+    sync.send(new DeleteDatasetCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: ref.dataset }));
+
+  // Written back, the push would re-create the dataset at count 2 = the device's 1 + 1, which every Sync Manager reads
+  // as "nothing else happened": the device would keep the deleted records for good.
+  it('refuses the write with a 409, and the device\'s next listing reports the deletion', async () => {
+    const ref = fresh();
+    await write(sync, ref, [put('old1', 'a'), put('old2', 'b')]);
+    const listed = await list(ref, { LastSyncCount: 1 });
+    await remove(ref);
+    await expectError(update(ref, listed.SyncSessionToken, [put('new', 'c')]), 'ResourceConflictException', 409, 'deleted');
+    // iOS lists again with the token it holds: it gets a new one, which writes.
+    const again = await list(ref, { LastSyncCount: 1, SyncSessionToken: listed.SyncSessionToken! });
+    expect(again).toMatchObject({ DatasetExists: false, DatasetDeletedAfterRequestedSyncCount: true, Records: [] });
+    expect(again.SyncSessionToken).not.toBe(listed.SyncSessionToken);
+    const pushed = await update(ref, again.SyncSessionToken, [put('new', 'c')]);
+    expect(pushed.Records?.map((r) => [r.Key, r.SyncCount])).toEqual([['new', 2]]);
+  });
+
+  it('refuses it too when another device has re-created the dataset meanwhile', async () => {
+    const ref = fresh();
+    await write(sync, ref, [put('old1', 'a')]);
+    const listed = await list(ref, { LastSyncCount: 1 });
+    await remove(ref);
+    await write(sync, ref, [put('other', 'x')]);
+    await expectError(update(ref, listed.SyncSessionToken, [put('new', 'c')]), 'ResourceConflictException', 409, 'deleted');
+    expect(await list(ref, { LastSyncCount: 1 })).toMatchObject({
+      DatasetExists: true, DatasetDeletedAfterRequestedSyncCount: true, DatasetSyncCount: 2,
+    });
+  });
+
+  it('leaves sessions listed after the deletion, and of datasets never deleted, alone', async () => {
+    const ref = fresh();
+    const before = await list(ref);
+    await update(ref, before.SyncSessionToken, [put('k', 'v')]);
+    await remove(ref);
+    const after = await list(ref);
+    expect(after.SyncSessionToken).toBeTruthy();
+    expect((await update(ref, after.SyncSessionToken, [put('k', 'v2')])).Records?.[0]?.SyncCount).toBe(2);
+  });
+});
+
 describe('pagination', () => {
   it('pages with maxResults never skip nor repeat a record, even with writes between pages', async () => {
     const ref = fresh();

@@ -89,3 +89,25 @@ describe('planUpdate', () => {
     expect(planUpdate(s, patches, ctx).dataset).toBeDefined();
   });
 });
+
+describe('planUpdate with a session that saw an earlier deletion state', () => {
+  const deletedAt4 = state({ dataset: dataset({ deleted: true, lastDeletedAtSyncCount: 4, numRecords: 0, dataStorage: 0 }) });
+  it.each([
+    ['listed before the deletion', deletedAt4, null],
+    ['listed before a second deletion', deletedAt4, 2],
+    ['listed before a re-created dataset was deleted', state({ dataset: dataset({ syncCount: 6, lastDeletedAtSyncCount: 4 }) }), null],
+  ])('is a conflict when %s', (_name, s, mark) => {
+    const err = errorOf(() => planUpdate(s, [replace('a', '1')], { ...ctx, deletionMark: mark }));
+    expect(err.code).toBe('ResourceConflictException');
+    expect(err.message).toMatch(/deleted after this sync session began/);
+  });
+
+  it.each([
+    ['the same deletion', deletedAt4, 4],
+    ['a dataset never deleted', state({ dataset: dataset() }), null],
+    ['a dataset that does not exist', state(), null],
+    ['a token that bound no deletion', deletedAt4, undefined],
+  ])('writes when the session saw %s', (_name, s, mark) => {
+    expect(planUpdate(s, [replace('a', '1')], { ...ctx, deletionMark: mark }).dataset).toBeDefined();
+  });
+});

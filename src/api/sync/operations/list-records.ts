@@ -1,7 +1,9 @@
 import { defineSyncOperation } from '../../operation.js';
 import { deltaView } from '../../../domain/delta.js';
 import { decodePageToken, encodePageToken, isRecordsPosition, pageSize } from '../../../domain/page-token.js';
-import { INVALID_SESSION_MESSAGE, issueSyncSessionToken, verifySyncSessionToken } from '../../../domain/sync-session.js';
+import {
+  INVALID_SESSION_MESSAGE, issueSyncSessionToken, verifySyncSessionToken, type SyncSession,
+} from '../../../domain/sync-session.js';
 import { ServiceError, errors } from '../../errors.js';
 import type { RequestContext } from '../../operation.js';
 import { checkIdentity, recordShape } from '../common.js';
@@ -37,7 +39,7 @@ export const listRecords = defineSyncOperation({
     }
     const now = clock.now();
     const position = input.NextToken === undefined ? undefined : decodePageToken(input.NextToken, isRecordsPosition);
-    const token = await sessionToken(ctx, input, now, position?.session);
+    const token = await sessionToken(ctx, input, now, position?.session, dataset?.lastDeletedAtSyncCount ?? null);
     const view = deltaView(dataset, input.LastSyncCount ?? 0);
     const upTo = position ? Math.min(position.bound, view.upToSyncCount) : view.upToSyncCount;
     const limit = pageSize(input.MaxResults, config.limits.maxPageSize, Number.MAX_SAFE_INTEGER - 1);
@@ -66,22 +68,24 @@ export const listRecords = defineSyncOperation({
 });
 
 /**
- * A token given back by the client is checked (same dataset, not expired, not consumed) and returned as is.
+ * A token given back by the client is checked (same dataset, not expired, not consumed) and returned as is, unless
+ * the dataset was deleted since its listing (UpdateRecords would refuse it): then a new session starts, so that a
+ * client listing again with its token after that 409 (iOS) gets one it can write with.
  * Without one, a later page returns the first page's token (`fromFirstPage`, kept in the page token) while that
  * session is still usable; otherwise a new session starts.
  */
 async function sessionToken(
   ctx: RequestContext, input: ListRecordsInput, now: number, fromFirstPage: string | undefined,
+  deletionMark: number | null,
 ): Promise<string> {
   const { sessionKey, ids, config } = ctx.services;
   if (input.SyncSessionToken !== undefined) {
-    await checkUsable(ctx, input, input.SyncSessionToken, now);
-    return input.SyncSessionToken;
-  }
-  if (fromFirstPage !== undefined) {
+    const session = await checkUsable(ctx, input, input.SyncSessionToken, now);
+    if (!outdatedByDeletion(session, deletionMark)) return input.SyncSessionToken;
+  } else if (fromFirstPage !== undefined) {
     try {
-      await checkUsable(ctx, input, fromFirstPage, now);
-      return fromFirstPage;
+      const session = await checkUsable(ctx, input, fromFirstPage, now);
+      if (!outdatedByDeletion(session, deletionMark)) return fromFirstPage;
     } catch (err) {
       // Expired, consumed, or not this dataset's: the listing goes on with a session of its own.
       if (!(err instanceof ServiceError)) throw err;
@@ -95,15 +99,24 @@ async function sessionToken(
     datasetName: input.DatasetName,
     sessionId: ids.random(16),
     expiresAt: now + config.syncSessionTtlSeconds * 1000,
+    deletionMark,
   });
 }
 
-/** Throws InvalidParameterException unless `token` is a session of this dataset, unexpired and not consumed. */
-async function checkUsable(ctx: RequestContext, input: ListRecordsInput, token: string, now: number): Promise<void> {
+/** True when the dataset was deleted after the session's listing (a token that predates the mark is not judged). */
+function outdatedByDeletion(session: SyncSession, deletionMark: number | null): boolean {
+  return session.deletionMark !== undefined && session.deletionMark !== deletionMark;
+}
+
+/** The session, or InvalidParameterException unless `token` is a session of this dataset, unexpired and not consumed. */
+async function checkUsable(
+  ctx: RequestContext, input: ListRecordsInput, token: string, now: number,
+): Promise<SyncSession> {
   const session = verifySyncSessionToken(ctx.services.sessionKey, token, {
     identityPoolId: input.IdentityPoolId, identityId: input.IdentityId, datasetName: input.DatasetName,
   }, now);
   if (await ctx.services.store.isSessionConsumed(input.IdentityId, session)) {
     throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
   }
+  return session;
 }

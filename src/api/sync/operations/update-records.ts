@@ -69,6 +69,7 @@ export const updateRecords = defineSyncOperation({
           now,
           modifiedBy: lastModifiedBy(ctx.principal),
           limits: config.limits,
+          deletionMark: session.deletionMark,
         });
       },
     ).catch(async (err: unknown) => {
