@@ -10,6 +10,7 @@ import type { ServiceModel } from '../api/model/types.js';
 import { authorize } from '../auth/authorize.js';
 import type { Principal } from '../auth/principal.js';
 import { hasSignature, verifySigV4, type CredentialResolver } from '../auth/sigv4.js';
+import { rejectQueryAuthentication } from '../auth/sigv4-request.js';
 import { headerValue, jsonBody, restJsonInput, splitUrl, type RawRequest } from './request.js';
 import { isClosing, sendClientError, sendError, sendResult } from './respond.js';
 import { sendThisTurn } from './reply-batch.js';
@@ -88,6 +89,8 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
   app.post('/', (req, reply) => {
     void handleIdentity(deps, req, reply);
   });
+  // The Cognito Identity endpoint: another method on it is a wrong method, not an unknown path.
+  templates.set('/', ['POST']);
   registerOpenIdRoutes(app, deps.services);
   const answerNoRoute = (req: FastifyRequest, reply: FastifyReply): void => {
     const { rawPath } = splitUrl(req.url);
@@ -127,7 +130,11 @@ function rawRequest(req: FastifyRequest, method: string): RawRequest {
 // handled the same way, and the promise they pass on is not wrapped in one more (each costs microtask turns).
 function authenticate(deps: EdgeDeps, raw: RawRequest, service: string, op: Operation<string, never>): Principal | Promise<Principal> {
   if (op.auth === 'public') return { kind: 'anonymous' };
-  if (!hasSignature(raw.headers)) throw errors.missingAuthenticationToken('Request is missing Authentication Token');
+  if (!hasSignature(raw.headers)) {
+    // A presigned URL carries its signature in the query: say it is not supported rather than that none was sent.
+    rejectQueryAuthentication(raw.rawQuery);
+    throw errors.missingAuthenticationToken('Request is missing Authentication Token');
+  }
   return verifySigV4(raw, {
     service,
     region: deps.services.config.region,

@@ -210,6 +210,13 @@ describe('routing errors', () => {
     const records = await raw(t, { method: 'DELETE', path: `${datasetPath(poolId, identityId, 'd')}/records`, sign: true });
     expectAwsError(records, 405, 'MethodNotAllowedException');
     expect(records.header('allow')).toBe('GET');
+
+    // The Cognito Identity endpoint takes POST only.
+    for (const method of ['GET', 'PUT']) {
+      const identity = await raw(t, { method, path: '/', sign: true });
+      expectAwsError(identity, 405, 'MethodNotAllowedException');
+      expect(identity.header('allow')).toBe('POST');
+    }
   });
 
   it('an unknown or missing X-Amz-Target on POST / → 400 UnknownOperationException with the type in the body', async () => {

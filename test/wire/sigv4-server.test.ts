@@ -117,6 +117,13 @@ describe('SigV4 failures with raw requests', () => {
     expectAwsError(res, 403, 'MissingAuthenticationTokenException', 'Request is missing Authentication Token');
   });
 
+  it('a presigned URL (signature in the query, no Authorization) → 403 saying query authentication is not supported', async () => {
+    const query = 'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20261128%2Fus-east-1%2Fcognito-sync%2Faws4_request'
+      + '&X-Amz-Date=20261128T000000Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00';
+    const res = await raw(t, { method: 'GET', path: `${datasetPath(poolId, identityId, 'ds')}/records?${query}` });
+    expectAwsError(res, 403, 'IncompleteSignatureException', 'Query-string authentication');
+  });
+
   it('GetId unsigned is accepted; CreateIdentityPool unsigned is refused with 400 and a body __type', async () => {
     const headers = { 'Content-Type': 'application/x-amz-json-1.1' };
     const getId = await raw(t, {
