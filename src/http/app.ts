@@ -54,8 +54,11 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     // Query strings are parsed by src/http/request.ts exactly as SigV4 and the model need them.
-    routerOptions: { maxParamLength: 8192, querystringParser: () => ({}) },
-    constraints: { [METHOD_OVERRIDE_CONSTRAINT]: methodOverrideStrategy },
+    routerOptions: {
+      maxParamLength: 8192,
+      querystringParser: () => ({}),
+      constraints: { [METHOD_OVERRIDE_CONSTRAINT]: methodOverrideStrategy },
+    },
     frameworkErrors: (err, req, reply) => sendError(reply, protocolOf(req), req.id, err, logger),
     clientErrorHandler: (err, socket) => sendClientError(err, socket, logger),
   });

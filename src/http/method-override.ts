@@ -1,4 +1,4 @@
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyRouterOptions, RawServerDefault } from 'fastify';
 
 /**
  * `X-HTTP-Method-Override` (SPEC §1): the AWS SDK for Unity 1.0.x sends every Cognito Sync call as POST, names the
@@ -8,7 +8,7 @@ import type { FastifyServerOptions } from 'fastify';
  */
 export const METHOD_OVERRIDE_CONSTRAINT = 'methodOverride';
 
-type ConstraintStrategy = NonNullable<FastifyServerOptions['constraints']>[string];
+type ConstraintStrategy = NonNullable<FastifyRouterOptions<RawServerDefault>['constraints']>[string];
 type Handler = NonNullable<ReturnType<ReturnType<ConstraintStrategy['storage']>['get']>>;
 
 export const methodOverrideStrategy: ConstraintStrategy = {
@@ -23,9 +23,11 @@ export const methodOverrideStrategy: ConstraintStrategy = {
   validate(value: unknown) {
     if (typeof value !== 'string') throw new TypeError('methodOverride is an HTTP method name');
   },
-  deriveConstraint(req): string | undefined {
+  deriveConstraint(req) {
     const value = req.headers['x-http-method-override'];
-    return typeof value === 'string' ? value.trim().toUpperCase() : undefined;
+    // Undefined (no header) derives nothing, and the request goes to the unconstrained routes: find-my-way's
+    // behaviour, which its typings (a string, always) leave out.
+    return (typeof value === 'string' ? value.trim().toUpperCase() : undefined) as string;
   },
   mustMatchWhenDerived: false,
 };
