@@ -32,13 +32,17 @@ export function startBulkPublish(
   identityPoolId: string, current: PoolSyncSettings, now: number, leaseMs = BULK_PUBLISH_LEASE_MS,
 ): PoolSyncSettings {
   if (current.cognitoStreams?.streamingStatus !== 'ENABLED') {
-    throw errors.invalidParameter(`Cognito Streams is not enabled for identity pool ${identityPoolId}; enable it with SetIdentityPoolConfiguration first`);
+    throw errors.invalidParameter(
+      `Cognito Streams is not enabled for identity pool ${identityPoolId}; enable it with SetIdentityPoolConfiguration first`);
   }
   const { status, completedAt } = bulkPublishAt(current.bulkPublish, now);
-  if (status === 'IN_PROGRESS') throw errors.duplicateRequest(`A bulk publish is already in progress for identity pool ${identityPoolId}`);
+  if (status === 'IN_PROGRESS') {
+    throw errors.duplicateRequest(`A bulk publish is already in progress for identity pool ${identityPoolId}`);
+  }
   if (status === 'SUCCEEDED' && completedAt !== null && now - completedAt < BULK_PUBLISH_INTERVAL_MS) {
     const next = new Date(completedAt + BULK_PUBLISH_INTERVAL_MS).toISOString();
-    throw errors.alreadyStreamed(`A bulk publish of identity pool ${identityPoolId} succeeded less than 24 hours ago; the next may start at ${next}`);
+    throw errors.alreadyStreamed(
+      `A bulk publish of identity pool ${identityPoolId} succeeded less than 24 hours ago; the next may start at ${next}`);
   }
   const bulkPublish: BulkPublishState = {
     status: 'IN_PROGRESS', startedAt: now, completedAt: null, failureMessage: null, leaseUntil: now + leaseMs,

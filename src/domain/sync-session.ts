@@ -5,9 +5,9 @@ import { hmacSha256 } from '../hmac.js';
 /**
  * SyncSessionTokens (SPEC §5.5): issued by ListRecords, required by UpdateRecords, consumed by a successful
  * UpdateRecords only. A token is `<payload>.<mac>`, both base64url: the payload binds pool, identity, dataset,
- * a random session id, an expiry and the dataset's last deletion as the listing saw it; the MAC (HMAC-SHA256 under a server key kept in the database) makes it
- * unforgeable, so any instance sharing the database can check it without state. Whether a session was
- * consumed is the one thing kept server-side (storage's consumed-session set).
+ * a random session id, an expiry and the dataset's last deletion as the listing saw it; the MAC (HMAC-SHA256 under
+ * a server key kept in the database) makes it unforgeable, so any instance sharing the database can check it
+ * without state. Whether a session was consumed is the one thing kept server-side (storage's consumed-session set).
  */
 export interface SyncSession {
   readonly identityPoolId: string;

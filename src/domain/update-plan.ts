@@ -48,7 +48,8 @@ const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], ctx: UpdateContext): UpdatePlan {
   if (state.sessionConsumed) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
   if (ctx.deletionMark !== undefined && ctx.deletionMark !== (state.dataset?.lastDeletedAtSyncCount ?? null)) {
-    throw errors.conflict(`Dataset '${ctx.datasetName}' was deleted after this sync session began; list its records again`);
+    throw errors.conflict(
+      `Dataset '${ctx.datasetName}' was deleted after this sync session began; list its records again`);
   }
   checkConflicts(patches, (key) => state.currentRecords.get(key)?.syncCount);
   if (patches.length === 0) return { dataset: undefined, records: [] };

@@ -108,7 +108,7 @@ function outdatedByDeletion(session: SyncSession, deletionMark: number | null): 
   return session.deletionMark !== undefined && session.deletionMark !== deletionMark;
 }
 
-/** The session, or InvalidParameterException unless `token` is a session of this dataset, unexpired and not consumed. */
+/** The session; InvalidParameterException unless `token` is a session of this dataset, unexpired, not consumed. */
 async function checkUsable(
   ctx: RequestContext, input: ListRecordsInput, token: string, now: number,
 ): Promise<SyncSession> {
