@@ -185,7 +185,8 @@ async function handleIdentity(deps: EdgeDeps, req: FastifyRequest, reply: Fastif
     const raw = rawRequest(req, req.method);
     const target = headerValue(raw.headers, 'x-amz-target') ?? '';
     const name = target.startsWith(IDENTITY_TARGET_PREFIX) ? target.slice(IDENTITY_TARGET_PREFIX.length) : '';
-    const op = deps.identityOperations[name];
+    // Own properties only: `constructor`, `__proto__` and the like name no operation.
+    const op = Object.hasOwn(deps.identityOperations, name) ? deps.identityOperations[name] : undefined;
     if (!op) throw errors.unknownOperation(target ? `Unknown operation ${target}` : 'Missing X-Amz-Target header');
     const principal = await authenticate(deps, raw, 'cognito-identity', op);
     const inputShape = cognitoIdentityModel.operations[name as keyof typeof cognitoIdentityModel.operations]?.input ?? null;

@@ -232,6 +232,19 @@ describe('routing errors', () => {
     }
   });
 
+  it('an X-Amz-Target naming a built-in object property is an unknown operation too, signed or not', async () => {
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf']) {
+      for (const sign of [true, false]) {
+        const res = await raw(t, {
+          method: 'POST', path: '/', sign,
+          headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `AWSCognitoIdentityService.${name}` },
+          body: '{}',
+        });
+        expectAwsError(res, 400, 'UnknownOperationException');
+      }
+    }
+  });
+
   it('query integers that are not integers → 400 InvalidParameterException', async () => {
     for (const query of [
       { maxResults: 'abc' }, { lastSyncCount: '1.5' }, { lastSyncCount: '' }, { maxResults: '1e3x' }, { maxResults: '1e3' },
