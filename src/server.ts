@@ -8,6 +8,7 @@ import { identityOperations } from './api/identity/index.js';
 import { buildHttpApp } from './http/app.js';
 import { HookRunner } from './hooks/hook-runner.js';
 import { BulkPublishRuns } from './hooks/bulk-publish-runs.js';
+import { trackConnections } from './http/connection-drain.js';
 import type { SyncHooks } from './hooks/types.js';
 import { createLogger, type Logger } from './logger.js';
 import { openStore } from './storage/index.js';
@@ -109,6 +110,7 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
     identityOperations,
     limiter: new RateLimiter(config.throttle, clock, store),
   });
+  const connections = trackConnections(app.server);
   const prune = setInterval(() => {
     store.pruneConsumedSessions(clock.now()).catch((err: unknown) => logger.warn({ err }, 'pruning sync sessions failed'));
   }, SESSION_PRUNE_INTERVAL_MS);
@@ -125,7 +127,9 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
     close() {
       closing ??= (async () => {
         clearInterval(prune);
+        const stopDraining = connections.drain(config.http);
         await app.close();
+        stopDraining();
         await services.triggers.close();
         await services.bulkPublishRuns.close();
         if (!options.store) await store.close();

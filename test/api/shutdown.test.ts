@@ -1,5 +1,7 @@
+import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
+import { defaultConfig } from '../../src/config.js';
 import { clients, poolWithIdentity, startServer } from '../helpers/server.js';
 
 describe('graceful shutdown', () => {
@@ -32,5 +34,32 @@ describe('graceful shutdown', () => {
     await expect(store.getDataset(identityId, 'd')).rejects.toThrow();
     await expect(sync.send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: 'd' })))
       .rejects.toThrow();
+  });
+
+  // node:http stops enforcing its header and request deadlines once close() begins: without deadlines of its own,
+  // a connection that never finished its headers held the shutdown open until it went away.
+  it('ends connections that have not sent a whole request header after the headers timeout', async () => {
+    const http = { ...defaultConfig().http, headersTimeoutMs: 300, requestTimeoutMs: 900 };
+    const t = await startServer({ config: { http } });
+    const { port } = new URL(t.endpoint);
+    const open = async (first?: string): Promise<Socket> => {
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.on('error', () => {}); // the server resets it; that is the point
+      await new Promise((resolve) => socket.once('connect', resolve));
+      if (first) socket.write(first);
+      return socket;
+    };
+    const silent = await open();
+    const trickling = await open('POST / HTTP/1.1\r\nHost: x\r\n');
+    const trickle = setInterval(() => trickling.write('X-a: b\r\n'), 50);
+    const closedAt = (socket: Socket) => new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+    const ends = [silent, trickling].map(closedAt);
+    const start = Date.now();
+    await t.close();
+    clearInterval(trickle);
+    for (const end of await Promise.all(ends)) {
+      expect(end - start).toBeGreaterThanOrEqual(250);
+      expect(end - start).toBeLessThan(880);
+    }
   });
 });
