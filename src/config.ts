@@ -131,7 +131,10 @@ const number = (name: string, value: string): number => {
 
 export const SETTINGS: readonly Setting[] = [
   { flag: 'host', env: 'COSYNC_HOST', apply: (d, v) => { d.host = v; } },
-  { flag: 'port', env: 'COSYNC_PORT', apply: (d, v) => { d.port = integer('--port', v, 0); } },
+  { flag: 'port', env: 'COSYNC_PORT', apply: (d, v) => {
+    d.port = integer('--port', v, 0);
+    if (d.port > 65535) throw new Error(`--port must be at most 65535, got '${v}'`);
+  } },
   { flag: 'data', env: 'COSYNC_DATA', apply: (d, v) => { d.dataDir = v; } },
   { flag: 'region', env: 'COSYNC_REGION', apply: (d, v) => {
     if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(v)) throw new Error(`--region must look like us-east-1, got '${v}'`);
@@ -213,26 +216,44 @@ export function defaultConfig(): Config {
 /** Parses `--name value` / `--name=value` flags over environment variables over defaults. */
 export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv, overrides: Partial<Config> = {}): Config {
   const draft = structuredClone({ ...defaultConfig(), ...overrides }) as Draft;
-  const byFlag = new Map(SETTINGS.map((s) => [s.flag, s]));
+  const flags = flagValues(args);
+  // A flag wins over its variable, which is then not read at all: a bad value there does not stop a start that
+  // overrides it.
   for (const s of SETTINGS) {
+    const flag = flags.get(s.flag);
+    if (flag !== undefined) {
+      s.apply(draft, flag);
+      continue;
+    }
     const v = env[s.env];
-    if (v !== undefined && v !== '') s.apply(draft, v);
-  }
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const setting = byFlag.get(name);
-    if (!setting) throw new Error(`unknown option --${name}`);
-    const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
-    if (value === undefined) throw new Error(`--${name} needs a value`);
-    setting.apply(draft, value);
+    if (v === undefined || v === '') continue;
+    try {
+      s.apply(draft, v);
+    } catch (error) {
+      throw new Error(`${s.env}: ${(error as Error).message}`, { cause: error });
+    }
   }
   const { sqliteFile: _f, sqliteSynchronous: _s, sqliteLocking: _l, databaseUrl: _u, pgPoolSize: _p, pgStatementTimeoutMs: _t, pgConnectTimeoutMs: _c, ...config } = draft;
   config.dataDir = resolve(config.dataDir);
   config.storage = storageConfig(config.storage, config.dataDir, draft, config.workers);
   return config;
+}
+
+/** The value of each flag given (`--name value` or `--name=value`; the last of a repeated flag). */
+function flagValues(args: readonly string[]): Map<string, string> {
+  const known = new Set(SETTINGS.map((s) => s.flag));
+  const values = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    const name = arg.slice(2, eq === -1 ? undefined : eq);
+    if (!known.has(name)) throw new Error(`unknown option --${name}`);
+    const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
+    if (value === undefined) throw new Error(`--${name} needs a value`);
+    values.set(name, value);
+  }
+  return values;
 }
 
 /**

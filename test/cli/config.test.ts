@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('takes a flag over its variable, and does not read the variable then', () => {
+    expect(loadConfig(['--port', '9000'], { COSYNC_PORT: '9001' }).port).toBe(9000);
+    expect(loadConfig([], { COSYNC_PORT: '9001' }).port).toBe(9001);
+    // A bad variable that a flag overrides does not stop the start.
+    expect(loadConfig(['--port=9000'], { COSYNC_PORT: 'xyz' }).port).toBe(9000);
+    expect(loadConfig(['--log-level', 'warn'], { COSYNC_LOG_LEVEL: 'verbose' }).logLevel).toBe('warn');
+  });
+
+  it('names the variable when the bad value came from it, and the flag when it came from the flag', () => {
+    expect(() => loadConfig([], { COSYNC_PORT: 'xyz' })).toThrow(/^COSYNC_PORT: --port must be an integer/);
+    expect(() => loadConfig(['--port', 'xyz'], {})).toThrow(/^--port must be an integer/);
+  });
+
+  it('refuses a port above 65535, an unknown option and a flag without its value', () => {
+    expect(() => loadConfig(['--port', '70000'], {})).toThrow(/--port must be at most 65535/);
+    expect(() => loadConfig(['--nope', '1'], {})).toThrow(/unknown option --nope/);
+    expect(() => loadConfig(['--port'], {})).toThrow(/--port needs a value/);
+  });
+
+  it('takes the last of a repeated flag', () => {
+    expect(loadConfig(['--port', '1', '--port', '2'], {}).port).toBe(2);
+  });
+});
