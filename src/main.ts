@@ -1,7 +1,7 @@
 import { loadConfig, SETTINGS, type Config } from './config.js';
 import { createServer } from './server.js';
 import { createLogger, type Logger } from './logger.js';
-import { formatCredentialsBanner, loadDeveloperCredentials } from './auth/developer-credentials.js';
+import { formatCredentialsBanner, markCredentialsShown, loadDeveloperCredentials } from './auth/developer-credentials.js';
 import { loadServerKeys, type ServerKeys } from './auth/server-keys.js';
 import cluster from 'node:cluster';
 import { runWorker, startWorkerPool } from './cluster.js';
@@ -35,7 +35,6 @@ export async function main(args: string[]): Promise<void> {
     : await startSingle(config, credentials, serverKeys, logger);
   logger.info({ url: server.url, region: config.region, data: config.dataDir, storage: config.storage.engine, workers: config.workers },
     'cosync listening');
-  if (credentials.generated) process.stdout.write(formatCredentialsBanner(credentials, server.url, config.region));
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -51,6 +50,11 @@ export async function main(args: string[]): Promise<void> {
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  if (credentials.bannerDue) {
+    // On stderr: stdout carries the JSON log lines, which log collectors keep, and logs never carry secret keys.
+    process.stderr.write(formatCredentialsBanner(credentials, server.url, config.region));
+    await markCredentialsShown(credentials);
+  }
 }
 
 /** The default: this process serves. */

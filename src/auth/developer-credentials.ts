@@ -15,6 +15,11 @@ export interface DeveloperCredentials {
   readonly accountId: string;
   /** True only on the run that created the pair and wrote the file. */
   readonly generated: boolean;
+  /**
+   * True until the CLI has shown the generated pair once (markCredentialsShown): also on a later start when the
+   * run that generated them failed before printing them (a port in use, a bad setting).
+   */
+  readonly bannerDue: boolean;
   /** The credentials file the pair was read from or written to; absent when it came from the environment. */
   readonly file?: string;
 }
@@ -34,6 +39,8 @@ interface StoredCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly accountId: string;
+  /** False from generation until the banner was printed; absent in files written before it existed (printed). */
+  readonly shown?: boolean;
 }
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -61,20 +68,36 @@ export async function loadDeveloperCredentials(opts: LoadDeveloperCredentialsOpt
         `to use (or generate) ${join(dataDir, CREDENTIALS_FILE_NAME)}`);
     }
     log?.info(`developer credentials ${accessKeyId} from COSYNC_ACCESS_KEY_ID / COSYNC_SECRET_ACCESS_KEY`);
-    return { accessKeyId, secretAccessKey, accountId: accountOverride ?? accountIdFor(accessKeyId), generated: false };
+    return {
+      accessKeyId, secretAccessKey, accountId: accountOverride ?? accountIdFor(accessKeyId), generated: false, bannerDue: false,
+    };
   }
 
   const file = join(dataDir, CREDENTIALS_FILE_NAME);
   const stored = await readStored(file, log);
   if (stored !== undefined) {
     log?.info(`developer credentials ${stored.accessKeyId} from ${file}`);
-    return { ...stored, accountId: accountOverride ?? stored.accountId, generated: false, file };
+    const { shown, ...pair } = stored;
+    return { ...pair, accountId: accountOverride ?? stored.accountId, generated: false, bannerDue: shown === false, file };
   }
   const fresh = generateCredentials();
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await writePrivateFile(file, `${JSON.stringify(fresh, null, 2)}\n`);
+  await writeStored(file, { ...fresh, shown: false });
   log?.info(`generated developer credentials ${fresh.accessKeyId}; stored in ${file}`);
-  return { ...fresh, accountId: accountOverride ?? fresh.accountId, generated: true, file };
+  return { ...fresh, accountId: accountOverride ?? fresh.accountId, generated: true, bannerDue: true, file };
+}
+
+/** Records in the credentials file that the banner was shown, so that later starts do not print the secret again. */
+export async function markCredentialsShown(creds: DeveloperCredentials): Promise<void> {
+  if (creds.file === undefined || !creds.bannerDue) return;
+  const stored = await readStored(creds.file, undefined);
+  if (stored === undefined || stored.accessKeyId !== creds.accessKeyId) return;
+  const { shown: _shown, ...pair } = stored;
+  await writeStored(creds.file, pair);
+}
+
+function writeStored(file: string, stored: StoredCredentials): Promise<void> {
+  return writePrivateFile(file, `${JSON.stringify(stored, null, 2)}\n`);
 }
 
 /** The text the CLI prints once after generating credentials: ready-to-paste exports and a first command to try. */
@@ -107,7 +130,7 @@ async function readStored(file: string, log: CredentialsLog | undefined): Promis
   const fix = 'fix it, or delete it to generate new credentials';
   const parsed = await readPrivateJson(file, fix, log);
   if (parsed === undefined) return undefined;
-  const { accessKeyId, secretAccessKey, accountId } = (parsed ?? {}) as Record<string, unknown>;
+  const { accessKeyId, secretAccessKey, accountId, shown } = (parsed ?? {}) as Record<string, unknown>;
   if (typeof accessKeyId !== 'string' || accessKeyId === '' ||
       typeof secretAccessKey !== 'string' || secretAccessKey === '') {
     throw new Error(`${file} must hold non-empty "accessKeyId" and "secretAccessKey" strings; ${fix}`);
@@ -115,7 +138,9 @@ async function readStored(file: string, log: CredentialsLog | undefined): Promis
   if (accountId !== undefined && (typeof accountId !== 'string' || !ACCOUNT_ID.test(accountId))) {
     throw new Error(`${file}: "accountId" must be a string of 12 digits; ${fix}`);
   }
-  return { accessKeyId, secretAccessKey, accountId: accountId ?? accountIdFor(accessKeyId) };
+  return {
+    accessKeyId, secretAccessKey, accountId: accountId ?? accountIdFor(accessKeyId), ...(shown === false ? { shown } : {}),
+  };
 }
 
 /** AWS-shaped: `AKIA` + 16 base32 characters, and a 40-character base64 secret (30 random bytes, so no padding). */

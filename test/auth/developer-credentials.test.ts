@@ -5,7 +5,7 @@ import { describe, it, expect, vi, afterEach } from 'vitest';
 import {
   CREDENTIALS_FILE_NAME,
   formatCredentialsBanner,
-  loadDeveloperCredentials,
+  loadDeveloperCredentials, markCredentialsShown,
   type CredentialsLog,
 } from '../../src/auth/developer-credentials.js';
 
@@ -64,15 +64,25 @@ describe('loadDeveloperCredentials', () => {
     expect(first.file).toBe(join(dataDir, CREDENTIALS_FILE_NAME));
 
     const stored = JSON.parse(await readFile(first.file!, 'utf8')) as Record<string, string>;
-    expect(stored).toEqual({ accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey, accountId: first.accountId });
+    expect(stored).toEqual({
+      accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey, accountId: first.accountId, shown: false,
+    });
     expect(await readdir(dataDir)).toEqual([CREDENTIALS_FILE_NAME]); // no temp file left behind
     if (posix) {
       expect((await stat(first.file!)).mode & 0o777).toBe(0o600);
       expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
     }
 
+    // Not shown yet (the first start failed before printing, say): the next start still owes the banner.
     const second = await loadDeveloperCredentials({ dataDir, env: {}, log });
-    expect(second).toEqual({ ...first, generated: false });
+    expect(second).toEqual({ ...first, generated: false, bannerDue: true });
+    await markCredentialsShown(second);
+    const third = await loadDeveloperCredentials({ dataDir, env: {}, log });
+    expect(third).toEqual({ ...first, generated: false, bannerDue: false });
+    expect(JSON.parse(await readFile(first.file!, 'utf8'))).toEqual({
+      accessKeyId: first.accessKeyId, secretAccessKey: first.secretAccessKey, accountId: first.accountId,
+    });
+    if (posix) expect((await stat(first.file!)).mode & 0o777).toBe(0o600);
 
     expect(writes).not.toHaveBeenCalled();
     expect(errWrites).not.toHaveBeenCalled();

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,7 +24,8 @@ function serve(args: string[], env: Record<string, string> = {}) {
   });
   children.push(child);
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); stdout += d.toString(); });
   child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
   const waitFor = async (pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> => {
     const start = Date.now();
@@ -34,7 +37,7 @@ function serve(args: string[], env: Record<string, string> = {}) {
     }
   };
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, waitFor, exited, output: () => output };
+  return { child, waitFor, exited, output: () => output, stdout: () => stdout };
 }
 
 function tempDir(): string {
@@ -69,6 +72,33 @@ describe('cosync serve', () => {
     expect(pools.IdentityPools?.map((p) => p.IdentityPoolName)).toEqual(['cli_pool']);
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
+  });
+
+  it('prints generated credentials on the next start when the first failed before printing them', async () => {
+    const data = join(tempDir(), 'data');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = String((blocker.address() as AddressInfo).port);
+    const failed = serve(['--port', taken, '--data', data]);
+    expect(await failed.exited).not.toBe(0);
+    blocker.close();
+    expect(failed.output()).not.toContain('AWS_SECRET_ACCESS_KEY');
+    const { accessKeyId, secretAccessKey } = JSON.parse(readFileSync(join(data, 'developer-credentials.json'), 'utf8')) as
+      { accessKeyId: string; secretAccessKey: string };
+
+    const next = serve(['--port', '0', '--data', data]);
+    expect((await next.waitFor(/AWS_SECRET_ACCESS_KEY=(\S+)/))[1]).toBe(secretAccessKey);
+    expect(next.output()).toContain(`AWS_ACCESS_KEY_ID=${accessKeyId}`);
+    // Not on stdout, where the JSON log lines go.
+    expect(next.stdout()).not.toContain(secretAccessKey);
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
+
+    const third = serve(['--port', '0', '--data', data]);
+    await third.waitFor(/"url":"http/);
+    expect(third.output()).not.toContain(secretAccessKey);
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
   });
 
   it('uses credentials from the environment and refuses unknown flags', async () => {
