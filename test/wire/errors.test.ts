@@ -3,6 +3,7 @@
  * exact shape of every error answer (WIRE §1, §3; SPEC §1, §13). Requests are raw HTTP, signed with
  * @smithy/signature-v4 where the operation needs it.
  */
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
@@ -276,6 +277,19 @@ describe('unexpected failures', () => {
     expect(line).toBeDefined();
     expect(line?.['level']).toBe(50); // error
     expect(JSON.stringify(line)).toContain('SQLITE_CORRUPT');
+  });
+
+  it('a client that hangs up in the middle of its body is not logged as a server failure', async () => {
+    const before = logLines.length;
+    const socket = connect(Number(new URL(t.endpoint).port), '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSCognitoIdentityService.GetId\r\n'
+      + 'Content-Type: application/x-amz-json-1.1\r\nContent-Length: 100\r\n\r\n{"Ident');
+    await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(logLines.slice(before).filter((l) => Number(l['level']) >= 50)).toEqual([]);
   });
 });
 
