@@ -52,7 +52,9 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     keepAliveTimeout: timeouts.keepAliveTimeoutMs,
     genReqId: () => randomUUID(),
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // A request that reaches the server while it closes is still served (its answer ends the connection, see
+    // onSend): Fastify's 503 would answer requests clients had already sent, in a body no AWS client parses.
+    return503OnClosing: false,
     // Query strings are parsed by src/http/request.ts exactly as SigV4 and the model need them.
     routerOptions: {
       maxParamLength: 8192,

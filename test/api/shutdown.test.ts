@@ -62,4 +62,22 @@ describe('graceful shutdown', () => {
       expect(end - start).toBeLessThan(880);
     }
   });
+
+  it('serves a request that reaches it while it closes, and ends that connection after the answer', async () => {
+    const t = await startServer();
+    const { poolId } = await poolWithIdentity(t);
+    const socket = connect(Number(new URL(t.endpoint).port), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    let response = '';
+    socket.on('data', (d: Buffer) => { response += d.toString(); });
+    const ended = new Promise((resolve) => socket.once('close', resolve));
+    const body = JSON.stringify({ IdentityPoolId: poolId });
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSCognitoIdentityService.GetId\r\n'
+      + `Content-Type: application/x-amz-json-1.1\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await t.close();
+    await ended;
+    expect(response).toMatch(/^HTTP\/1\.1 200 /);
+    expect(response).toMatch(/\r\nconnection: close\r\n/i);
+    expect(response).toContain('"IdentityId"');
+  });
 });
