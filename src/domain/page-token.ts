@@ -31,12 +31,20 @@ export interface RecordsPosition {
   readonly syncCount: number;
   readonly key: string;
   readonly session?: string;
+  /**
+   * The first page's DatasetExists and DatasetDeletedAfterRequestedSyncCount, which every later page reports again
+   * even when the dataset is deleted meanwhile. Absent in tokens issued before they were carried.
+   */
+  readonly exists?: boolean;
+  readonly deletedAfter?: boolean;
 }
 
 export function isRecordsPosition(v: unknown): v is RecordsPosition {
   const p = v as RecordsPosition;
   return typeof p === 'object' && p !== null && Number.isSafeInteger(p.bound) && Number.isSafeInteger(p.syncCount) &&
-    typeof p.key === 'string' && (p.session === undefined || typeof p.session === 'string');
+    typeof p.key === 'string' && (p.session === undefined || typeof p.session === 'string') &&
+    (p.exists === undefined || typeof p.exists === 'boolean') &&
+    (p.deletedAfter === undefined || typeof p.deletedAfter === 'boolean');
 }
 
 /** Name-keyed listings (datasets, identities): the last name returned. */

@@ -210,6 +210,23 @@ describe('pagination', () => {
     expect(after.Records?.map((r) => r.Key)).toEqual(['k00', 'zz']);
   });
 
+  it('reports the first page\'s figures on every later page even when the dataset is deleted between pages', async () => {
+    const ref = fresh();
+    await write(sync, ref, Array.from({ length: 6 }, (_, i) => put(`k${i}`, `v${i}`)));
+    const first = await list(ref, { MaxResults: 2 });
+    expect(first).toMatchObject({ DatasetExists: true, DatasetSyncCount: 1, DatasetDeletedAfterRequestedSyncCount: false });
+    await sync.send(new DeleteDatasetCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: ref.dataset }));
+    const second = await list(ref, { MaxResults: 2, NextToken: first.NextToken! });
+    expect(second).toMatchObject({
+      DatasetExists: true, DatasetSyncCount: 1, DatasetDeletedAfterRequestedSyncCount: false, Records: [],
+    });
+    expect(second.NextToken).toBeUndefined();
+    // The device then holds count 1; its next sync is told of the deletion.
+    expect(await list(ref, { LastSyncCount: 1 })).toMatchObject({
+      DatasetExists: false, DatasetDeletedAfterRequestedSyncCount: true,
+    });
+  });
+
   it('returns the first page\'s SyncSessionToken on every later page, which then writes once (SPEC §4.1)', async () => {
     const ref = fresh();
     await write(sync, ref, Array.from({ length: 5 }, (_, i) => put(`k${i}`, `v${i}`)));

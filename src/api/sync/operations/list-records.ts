@@ -50,18 +50,22 @@ export const listRecords = defineSyncOperation({
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
+    // Later pages report the first page's figures (SPEC §4.1), even for a dataset deleted since.
+    const exists = position?.exists ?? view.datasetExists;
+    const deletedAfter = position?.deletedAfter ?? view.deletedAfterRequestedSyncCount;
     // Absent members are `undefined`, which the JSON answer leaves out: one object shape for every answer is
     // cheaper to build than conditional spreads.
     return {
       Records: page.map(recordShape),
       NextToken: rows.length > limit && last
-        ? encodePageToken({ bound: upTo, syncCount: last.syncCount, key: last.key, session: token }) : undefined,
+        ? encodePageToken({ bound: upTo, syncCount: last.syncCount, key: last.key, session: token, exists, deletedAfter })
+        : undefined,
       Count: page.length,
-      DatasetSyncCount: view.datasetExists ? upTo : view.reportedSyncCount,
-      LastModifiedBy: view.datasetExists && dataset ? dataset.lastModifiedBy : undefined,
+      DatasetSyncCount: exists ? upTo : view.reportedSyncCount,
+      LastModifiedBy: exists && dataset ? dataset.lastModifiedBy : undefined,
       MergedDatasetNames: mergedDatasetNames.length > 0 ? mergedDatasetNames : undefined,
-      DatasetExists: view.datasetExists,
-      DatasetDeletedAfterRequestedSyncCount: view.deletedAfterRequestedSyncCount,
+      DatasetExists: exists,
+      DatasetDeletedAfterRequestedSyncCount: deletedAfter,
       SyncSessionToken: token,
     };
   },
