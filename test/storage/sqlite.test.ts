@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '../../src/storage/sqlite/driver.js';
@@ -22,6 +22,14 @@ runStoreConformance({
 });
 
 describe('sqlite specifics', () => {
+  it.skipIf(process.platform === 'win32')('creates the database and its WAL readable by the owner alone', async () => {
+    const file = tempFile();
+    const store = openSqliteStore({ file, exclusive: false });
+    await store.getOrCreateSecret('mode-test', () => 'written');
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) expect(statSync(f).mode & 0o777, f).toBe(0o600);
+    await store.close();
+  });
+
   it('records the migrations and re-opens a file database with its data', async () => {
     const file = tempFile();
     const store = openSqliteStore({ file });
