@@ -53,6 +53,8 @@ export const ERROR_SPECS = {
   SerializationException: { restStatus: 400, jsonStatus: 400, fault: 'client', frontEnd: true },
   UnknownOperationException: { restStatus: 404, jsonStatus: 400, fault: 'client', frontEnd: true },
   MethodNotAllowedException: { restStatus: 405, jsonStatus: 405, fault: 'client', frontEnd: true },
+  // A request whose headers or body did not arrive in time (--http-*-timeout-ms); the SDKs retry it as transient.
+  RequestTimeoutException: { restStatus: 408, jsonStatus: 408, fault: 'client', frontEnd: true },
   RequestEntityTooLargeException: { restStatus: 413, jsonStatus: 413, fault: 'client', frontEnd: true },
   UnsupportedMediaTypeException: { restStatus: 415, jsonStatus: 415, fault: 'client', frontEnd: true },
 } as const satisfies Record<string, ErrorSpec>;
@@ -112,6 +114,7 @@ export const errors = {
   serialization: make('SerializationException'),
   unknownOperation: make('UnknownOperationException'),
   methodNotAllowed: make('MethodNotAllowedException'),
+  requestTimeout: make('RequestTimeoutException'),
   requestEntityTooLarge: make('RequestEntityTooLargeException'),
   unsupportedMediaType: make('UnsupportedMediaTypeException'),
 } as const;

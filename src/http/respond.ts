@@ -96,29 +96,26 @@ function isClientStatus(err: unknown): boolean {
 /**
  * Requests Node's HTTP parser refuses before any route runs (malformed framing such as Content-Length together with
  * Transfer-Encoding, oversized header sections) are answered in the same AWS shape as every other error, then the
- * connection is closed. A request timeout keeps the plain 408 Node and Fastify send.
+ * connection is closed; a request that did not arrive in time (Node's request and headers timeouts) too, as 408
+ * RequestTimeoutException, which the AWS SDKs retry as a transient error.
  */
 export function sendClientError(err: Error & { code?: string }, socket: Duplex, logger: Logger): void {
   // A reset connection has nobody left to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   if (socket.writable) {
     const requestId = randomUUID();
-    const serviceError = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? undefined
+    const serviceError = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? errors.requestTimeout('The request did not arrive within the time the server allows')
       : err.code === 'HPE_HEADER_OVERFLOW' ? errors.requestEntityTooLarge('Request headers are larger than the server accepts')
       : errors.serialization('The request is not valid HTTP/1.1');
-    if (serviceError) {
-      // The path is unknown here; both protocols give these two codes the same status.
-      const status = serviceError.statusFor('restJson1');
-      const body = JSON.stringify({ __type: serviceError.code, message: serviceError.message });
-      socket.write(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\nx-amzn-RequestId: ${requestId}\r\n` +
-          `x-amzn-ErrorType: ${serviceError.code}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    } else {
-      const body = '{"error":"Request Timeout","message":"Client Timeout","statusCode":408}';
-      socket.write(`HTTP/1.1 408 Request Timeout\r\nContent-Length: ${body.length}\r\nContent-Type: application/json\r\n\r\n${body}`);
-    }
+    // The path is unknown here; both protocols give these codes the same status.
+    const status = serviceError.statusFor('restJson1');
+    const body = JSON.stringify({ __type: serviceError.code, message: serviceError.message });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nx-amzn-RequestId: ${requestId}\r\n` +
+        `x-amzn-ErrorType: ${serviceError.code}\r\nConnection: close\r\n\r\n${body}`,
+    );
     logger.debug({ requestId, code: err.code }, 'unparseable request');
   }
   socket.destroy(err);

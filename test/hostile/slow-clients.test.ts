@@ -95,6 +95,10 @@ describe('slow clients are timed out', () => {
     c.trickle('X-Slow: a\r\n');
     expect(await c.closedWithin(CLOSE_WAIT_MS)).toBe(true);
     expect(c.received()).toMatch(/^HTTP\/1\.1 408 /);
+    // AWS-shaped, and a code the SDKs retry as transient.
+    expect(c.received()).toMatch(/\r\nx-amzn-ErrorType: RequestTimeoutException\r\n/);
+    expect(c.received()).toMatch(/\r\nx-amzn-RequestId: [0-9a-f-]{36}\r\n/);
+    expect(c.received()).toContain('"__type":"RequestTimeoutException"');
   });
 
   it('body never finished: closed after the request timeout', async () => {
