@@ -30,6 +30,14 @@ describe('sqlite specifics', () => {
     await store.close();
   });
 
+  it.skipIf(process.platform === 'win32')('creates the folders a new database file needs, owner-only', async () => {
+    const file = join(dir, 'not', 'yet', 'there.sqlite');
+    const store = openSqliteStore({ file });
+    await store.getOrCreateSecret('folder-test', () => 'written');
+    await store.close();
+    expect(statSync(join(dir, 'not', 'yet')).mode & 0o777).toBe(0o700);
+  });
+
   it('records the migrations and re-opens a file database with its data', async () => {
     const file = tempFile();
     const store = openSqliteStore({ file });

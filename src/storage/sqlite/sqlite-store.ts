@@ -1,4 +1,5 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Database } from './driver.js';
 import type { SyncStore } from '../store.js';
 import type { DatasetWriteState, PoolSyncSettings, PoolUsage, WriteCommand, WritePlan } from '../types.js';
@@ -27,9 +28,12 @@ export interface SqliteStoreOptions {
  * Throws (and closes the handle) when migration fails, e.g. SchemaTooNewError.
  */
 export function openSqliteDatabase(options: SqliteStoreOptions): Database {
-  // A new file is created readable by its owner alone: it holds every user's data and the session-token key
-  // (SECURITY.md). SQLite gives the -wal and -shm files the database file's mode.
-  if (options.file !== ':memory:') closeSync(openSync(options.file, 'a', 0o600));
+  // A new file, and any folder it needs, are created readable by their owner alone: the file holds every user's data
+  // and the session-token key (SECURITY.md). SQLite gives the -wal and -shm files the database file's mode.
+  if (options.file !== ':memory:') {
+    mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+    closeSync(openSync(options.file, 'a', 0o600));
+  }
   const db = new Database(options.file);
   try {
     // Before WAL is entered: in exclusive mode SQLite then keeps the WAL index in this process's memory rather
