@@ -21,6 +21,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['--port'], {})).toThrow(/--port needs a value/);
   });
 
+  it('names the flag in every value error', () => {
+    expect(() => loadConfig(['--max-body-bytes', '10'], {})).toThrow(/^--max-body-bytes must be an integer >= 1024/);
+    expect(() => loadConfig([], { COSYNC_THROTTLE_POOL_RPS: '-1' })).toThrow(/^COSYNC_THROTTLE_POOL_RPS: --throttle-pool-rps /);
+  });
+
   it('takes the last of a repeated flag', () => {
     expect(loadConfig(['--port', '1', '--port', '2'], {}).port).toBe(2);
   });
