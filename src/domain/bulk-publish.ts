@@ -51,7 +51,7 @@ export function startBulkPublish(
 }
 
 /** True while `state` is the run started at `startedAt`, still in progress and leased at `now`. */
-export function isLiveRun(state: BulkPublishState, startedAt: number, now: number): boolean {
+function isLiveRun(state: BulkPublishState, startedAt: number, now: number): boolean {
   return state.startedAt === startedAt && bulkPublishAt(state, now).status === 'IN_PROGRESS';
 }
 

@@ -25,6 +25,16 @@ export interface SyncSession {
 
 export const INVALID_SESSION_MESSAGE = 'SyncSessionToken not valid for these inputs';
 
+/**
+ * True when the dataset was deleted after the session's listing: its last deletion (`lastDeletedAtSyncCount`, null
+ * when never deleted) is not the one the session saw. A token that bound no deletion (version 1) is not judged.
+ */
+export function deletedSinceListing(
+  deletionMark: number | null | undefined, lastDeletedAtSyncCount: number | null,
+): boolean {
+  return deletionMark !== undefined && deletionMark !== lastDeletedAtSyncCount;
+}
+
 function mac(key: Buffer, payload: string): Buffer {
   return hmacSha256(key).update(payload).digest();
 }

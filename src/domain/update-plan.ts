@@ -1,7 +1,7 @@
 import { errors } from '../api/errors.js';
 import type { Limits } from '../config.js';
 import type { DatasetRow, DatasetWriteState, RecordRow, WritePlan } from '../storage/types.js';
-import { INVALID_SESSION_MESSAGE } from './sync-session.js';
+import { INVALID_SESSION_MESSAGE, deletedSinceListing } from './sync-session.js';
 
 /** One patch of an UpdateRecords request, in domain terms. */
 export interface Patch {
@@ -47,7 +47,7 @@ const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
  */
 export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], ctx: UpdateContext): UpdatePlan {
   if (state.sessionConsumed) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
-  if (ctx.deletionMark !== undefined && ctx.deletionMark !== (state.dataset?.lastDeletedAtSyncCount ?? null)) {
+  if (deletedSinceListing(ctx.deletionMark, state.dataset?.lastDeletedAtSyncCount ?? null)) {
     throw errors.conflict(
       `Dataset '${ctx.datasetName}' was deleted after this sync session began; list its records again`);
   }

@@ -107,13 +107,7 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
   };
   registerCorsPreflight(app, answerNoRoute);
   app.setNotFoundHandler(answerNoRoute);
-  app.setErrorHandler((err, req, reply) => {
-    // The client went away while sending its body (node:http's "aborted"): its doing, not a server failure to log,
-    // and nobody reads the answer.
-    const gone = req.raw.destroyed && (err as { code?: unknown }).code === 'ECONNRESET';
-    const error = gone ? errors.serialization('The connection closed before the request body was complete') : err;
-    sendError(reply, protocolOf(req), req.id, error, logger);
-  });
+  app.setErrorHandler((err, req, reply) => sendError(reply, protocolOf(req), req.id, err, logger));
   return app;
 }
 

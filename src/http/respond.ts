@@ -44,7 +44,7 @@ function contentType(protocol: Protocol): string {
 export function sendError(
   reply: FastifyReply, protocol: Protocol, requestId: string, err: unknown, logger: Logger,
 ): void {
-  const serviceError = toServiceError(err, requestId, logger);
+  const serviceError = toServiceError(err, requestId, logger, reply.request.raw.destroyed);
   reply
     .code(serviceError.statusFor(protocol))
     .header('x-amzn-RequestId', requestId)
@@ -54,20 +54,27 @@ export function sendError(
     .send(JSON.stringify({ __type: serviceError.code, message: serviceError.message }));
 }
 
-function toServiceError(err: unknown, requestId: string, logger: Logger): ServiceError {
+function toServiceError(err: unknown, requestId: string, logger: Logger, requestGone: boolean): ServiceError {
   if (err instanceof ServiceError) {
     if (err.fault === 'server') logger.error({ requestId, err }, 'request failed');
     return err;
   }
-  const frameworkError = fromFrameworkError(err);
+  const frameworkError = fromFrameworkError(err, requestGone);
   if (frameworkError) return frameworkError;
   logger.error({ requestId, err }, 'unexpected failure');
   return errors.internal(`An internal error occurred; quote request id ${requestId} when reporting it.`);
 }
 
-/** Maps the HTTP framework's own client errors (body too large, bad content) to AWS-shaped ones. */
-function fromFrameworkError(err: unknown): ServiceError | undefined {
+/**
+ * Maps the HTTP framework's own client errors (body too large, bad content, a client that went away while sending
+ * its body) to AWS-shaped ones. `requestGone`: node:http destroyed the request (the client hung up).
+ */
+function fromFrameworkError(err: unknown, requestGone: boolean): ServiceError | undefined {
   const code = (err as { code?: unknown } | null)?.code;
+  // node:http's "aborted": the client's doing, not a server failure to log, and nobody reads the answer.
+  if (requestGone && code === 'ECONNRESET') {
+    return errors.serialization('The connection closed before the request body was complete');
+  }
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return errors.requestEntityTooLarge('Request body is larger than the server accepts');

@@ -2,7 +2,7 @@ import { defineSyncOperation } from '../../operation.js';
 import { deltaView } from '../../../domain/delta.js';
 import { decodePageToken, encodePageToken, isRecordsPosition, pageSize } from '../../../domain/page-token.js';
 import {
-  INVALID_SESSION_MESSAGE, issueSyncSessionToken, verifySyncSessionToken, type SyncSession,
+  INVALID_SESSION_MESSAGE, deletedSinceListing, issueSyncSessionToken, verifySyncSessionToken, type SyncSession,
 } from '../../../domain/sync-session.js';
 import { ServiceError, errors } from '../../errors.js';
 import type { RequestContext } from '../../operation.js';
@@ -85,11 +85,11 @@ async function sessionToken(
   const { sessionKey, ids, config } = ctx.services;
   if (input.SyncSessionToken !== undefined) {
     const session = await checkUsable(ctx, input, input.SyncSessionToken, now);
-    if (!outdatedByDeletion(session, deletionMark)) return input.SyncSessionToken;
+    if (!deletedSinceListing(session.deletionMark, deletionMark)) return input.SyncSessionToken;
   } else if (fromFirstPage !== undefined) {
     try {
       const session = await checkUsable(ctx, input, fromFirstPage, now);
-      if (!outdatedByDeletion(session, deletionMark)) return fromFirstPage;
+      if (!deletedSinceListing(session.deletionMark, deletionMark)) return fromFirstPage;
     } catch (err) {
       // Expired, consumed, or not this dataset's: the listing goes on with a session of its own.
       if (!(err instanceof ServiceError)) throw err;
@@ -105,11 +105,6 @@ async function sessionToken(
     expiresAt: now + config.syncSessionTtlSeconds * 1000,
     deletionMark,
   });
-}
-
-/** True when the dataset was deleted after the session's listing (a token that predates the mark is not judged). */
-function outdatedByDeletion(session: SyncSession, deletionMark: number | null): boolean {
-  return session.deletionMark !== undefined && session.deletionMark !== deletionMark;
 }
 
 /** The session; InvalidParameterException unless `token` is a session of this dataset, unexpired, not consumed. */
