@@ -120,7 +120,14 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
     app,
     services,
     async listen() {
-      const url = await app.listen({ host: config.host, port: config.port });
+      let url: string;
+      try {
+        url = await app.listen({ host: config.host, port: config.port });
+      } catch (err) {
+        // A port in use or a host that does not resolve: say which settings to change, not only the system's code.
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new Error(`cannot listen on ${config.host} port ${config.port} (--host, --port): ${reason}`, { cause: err });
+      }
       if (!config.publicUrl) services.urls.issuer = url;
       return url;
     },

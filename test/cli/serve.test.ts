@@ -83,6 +83,8 @@ describe('cosync serve', () => {
     expect(await failed.exited).not.toBe(0);
     blocker.close();
     expect(failed.output()).not.toContain('AWS_SECRET_ACCESS_KEY');
+    // The operator is told which settings to change, not only the system's error code.
+    expect(failed.output()).toContain(`cannot listen on 127.0.0.1 port ${taken} (--host, --port): listen EADDRINUSE`);
     const { accessKeyId, secretAccessKey } = JSON.parse(readFileSync(join(data, 'developer-credentials.json'), 'utf8')) as
       { accessKeyId: string; secretAccessKey: string };
 
@@ -112,6 +114,11 @@ describe('cosync serve', () => {
     const bad = serve(['--no-such-flag', '1']);
     expect(await bad.exited).toBe(1);
     expect(bad.output()).toContain('unknown option --no-such-flag');
+
+    const unresolvable = serve(['--port', '0', '--data', data, '--host', 'no-such-host.invalid'],
+      { COSYNC_ACCESS_KEY_ID: 'AKIAENVKEY', COSYNC_SECRET_ACCESS_KEY: 'env-secret' });
+    expect(await unresolvable.exited).toBe(1);
+    expect(unresolvable.output()).toContain('cannot listen on no-such-host.invalid port 0 (--host, --port): getaddrinfo');
   });
 
   it('refuses to start a second server on a data folder that one is serving from, and says what to do', async () => {
