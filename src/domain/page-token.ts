@@ -1,23 +1,48 @@
+import { timingSafeEqual } from 'node:crypto';
 import { errors } from '../api/errors.js';
+import { hmacSha256 } from '../hmac.js';
 
 /**
- * Opaque pagination tokens: base64url JSON of the keyset position after the last item returned, so a page
- * never repeats nor skips an item, whatever is written between pages. A malformed token is the caller's
- * error (InvalidParameterException), never a 500.
+ * Opaque pagination tokens: `<payload>.<mac>`, base64url. The payload is JSON of the keyset position after the last
+ * item returned, so a page never repeats nor skips an item, whatever is written between pages. The MAC (HMAC-SHA256
+ * under the server key that signs sync session tokens, cut to 128 bits) covers the payload and the listing the token
+ * continues: a token altered, forged, or handed to another listing (another dataset, identity, pool, or
+ * `lastSyncCount`) is the caller's error (InvalidParameterException), never a 500 nor a page of someone else's
+ * figures. `listing` names what the pages list, e.g. `['ListRecords', pool, identity, dataset, lastSyncCount]`.
  */
-export function encodePageToken(position: unknown): string {
-  return Buffer.from(JSON.stringify(position)).toString('base64url');
+export function encodePageToken(key: Buffer, listing: readonly unknown[], position: unknown): string {
+  const payload = Buffer.from(JSON.stringify(position)).toString('base64url');
+  return `${payload}.${pageMac(key, listing, payload)}`;
 }
 
-export function decodePageToken<T>(token: string, isValid: (value: unknown) => value is T): T {
+export function decodePageToken<T>(
+  key: Buffer, listing: readonly unknown[], token: string, isValid: (value: unknown) => value is T,
+): T {
+  const dot = token.indexOf('.');
   let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    value = undefined;
+  if (dot > 0 && sameText(token.slice(dot + 1), pageMac(key, listing, token.slice(0, dot)))) {
+    try {
+      value = JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8'));
+    } catch {
+      value = undefined;
+    }
   }
   if (!isValid(value)) throw errors.invalidParameter(`Invalid NextToken: '${token.slice(0, 64)}'`);
   return value;
+}
+
+// The text MACed starts with a line no base64url payload can hold, so a page token's MAC is never a valid
+// sync session token's (whose MAC covers its payload alone) under the same key.
+function pageMac(key: Buffer, listing: readonly unknown[], payload: string): string {
+  return hmacSha256(key).update(`cosync page token\n${JSON.stringify(listing)}\n${payload}`).digest()
+    .subarray(0, 16).toString('base64url');
+}
+
+// Compared as text, so no variant spelling of the MAC is accepted.
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**

@@ -103,6 +103,14 @@ describe('ListDatasets', () => {
       expect(rest.Datasets?.map((d) => d.DatasetName)).toEqual(['e', 'h']);
     });
 
+    it('refuses a NextToken issued for another identity\'s datasets', async () => {
+      const id = await newIdentity();
+      for (const name of ['a', 'b']) await write(sync, ref(id, name), [put('k', 'v')]);
+      const first = await listDatasets(id, { MaxResults: 1 });
+      await expectError(listDatasets(await newIdentity(), { MaxResults: 1, NextToken: first.NextToken ?? '' }),
+        'InvalidParameterException', 400, 'NextToken');
+    });
+
     it('the default page holds all 20 datasets an identity may have (iOS never pages)', async () => {
       const id = await newIdentity();
       for (let i = 0; i < 20; i++) await write(sync, ref(id, `set_${String(i).padStart(2, '0')}`), [put('k', 'v')]);

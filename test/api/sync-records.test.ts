@@ -256,6 +256,25 @@ describe('pagination', () => {
     await expectError(list(ref, { MaxResults: 2 ** 31 }), 'InvalidParameterException', 400, 'maxResults');
     await expectError(list(ref, { MaxResults: 3_000_000_000 }), 'InvalidParameterException', 400, 'maxResults');
   });
+
+  it('refuses a NextToken that was altered, forged, or issued for another listing', async () => {
+    const ref = fresh();
+    await write(sync, ref, Array.from({ length: 3 }, (_, i) => put(`k${i}`, `v${i}`)));
+    const first = await list(ref, { MaxResults: 1 });
+    const token = first.NextToken!;
+    const [payload = '', mac = ''] = token.split('.');
+    const position = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    // A forged position claiming the dataset was deleted: a Sync Manager would purge its local copy on that flag.
+    const forged = Buffer.from(JSON.stringify({ ...position, exists: false, deletedAfter: true })).toString('base64url');
+    await expectError(list(ref, { MaxResults: 1, NextToken: `${forged}.${mac}` }), 'InvalidParameterException', 400, 'NextToken');
+    await expectError(list(ref, { MaxResults: 1, NextToken: forged }), 'InvalidParameterException', 400, 'NextToken');
+    // Another dataset, or the same dataset from another lastSyncCount, is another listing.
+    await expectError(list(fresh(), { MaxResults: 1, NextToken: token }), 'InvalidParameterException', 400, 'NextToken');
+    await expectError(list(ref, { MaxResults: 1, LastSyncCount: 1, NextToken: token }), 'InvalidParameterException', 400, 'NextToken');
+    const second = await list(ref, { MaxResults: 1, NextToken: token });
+    expect(second.Records?.map((r) => r.Key)).toEqual(['k1']);
+    expect(second.DatasetExists).toBe(true);
+  });
 });
 
 describe('racing writers', () => {

@@ -53,12 +53,15 @@ export async function identityDescription(ctx: RequestContext, identity: Identit
   };
 }
 
-/** NextToken → the last ID of the previous page (keyset position; see domain/page-token.ts). */
-export function afterFromToken(token: string | undefined): string | undefined {
-  return token === undefined ? undefined : decodePageToken(token, isNamePosition).after;
+/**
+ * NextToken → the last ID of the previous page (keyset position; see domain/page-token.ts). `listing` names what
+ * is listed (the operation and what it lists within), which the token must have been issued for.
+ */
+export function afterFromToken(ctx: RequestContext, listing: readonly unknown[], token: string | undefined): string | undefined {
+  return token === undefined ? undefined : decodePageToken(ctx.services.sessionKey, listing, token, isNamePosition).after;
 }
 
-/** The NextToken that continues after `lastId`. */
-export function tokenAfter(lastId: string): string {
-  return encodePageToken({ after: lastId });
+/** The NextToken that continues `listing` after `lastId`. */
+export function tokenAfter(ctx: RequestContext, listing: readonly unknown[], lastId: string): string {
+  return encodePageToken(ctx.services.sessionKey, listing, { after: lastId });
 }

@@ -22,15 +22,16 @@ export const listIdentities = defineIdentityOperation({
   auth: 'developer',
   async handler(input: ListIdentitiesInput, ctx) {
     await requirePool(ctx, input.IdentityPoolId);
+    const listing = ['ListIdentities', input.IdentityPoolId];
     const { items, more } = await collectPage(
-      ctx.services.store, input.IdentityPoolId, afterFromToken(input.NextToken), input.MaxResults,
+      ctx.services.store, input.IdentityPoolId, afterFromToken(ctx, listing, input.NextToken), input.MaxResults,
       input.HideDisabled === true,
     );
     const last = items[items.length - 1];
     return {
       IdentityPoolId: input.IdentityPoolId,
       Identities: await Promise.all(items.map((identity) => identityDescription(ctx, identity))),
-      ...(more && last ? { NextToken: tokenAfter(last.identityId) } : {}),
+      ...(more && last ? { NextToken: tokenAfter(ctx, listing, last.identityId) } : {}),
     };
   },
 });

@@ -16,12 +16,13 @@ export const listIdentityPools = defineIdentityOperation({
   auth: 'developer',
   async handler(input: ListIdentityPoolsInput, ctx) {
     const limit = input.MaxResults;
-    const pools = await ctx.services.store.listIdentityPools({ after: afterFromToken(input.NextToken), limit: limit + 1 });
+    const listing = ['ListIdentityPools'];
+    const pools = await ctx.services.store.listIdentityPools({ after: afterFromToken(ctx, listing, input.NextToken), limit: limit + 1 });
     const page = pools.slice(0, limit);
     const last = page[page.length - 1];
     return {
       IdentityPools: page.map((p) => ({ IdentityPoolId: p.identityPoolId, IdentityPoolName: p.identityPoolName })),
-      ...(pools.length > limit && last ? { NextToken: tokenAfter(last.identityPoolId) } : {}),
+      ...(pools.length > limit && last ? { NextToken: tokenAfter(ctx, listing, last.identityPoolId) } : {}),
     };
   },
 });

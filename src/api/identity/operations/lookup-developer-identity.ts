@@ -37,7 +37,8 @@ export const lookupDeveloperIdentity = defineIdentityOperation({
     }
     const identity = identityId === undefined ? undefined : await store.getIdentity(identityId);
     if (!identity || identity.identityPoolId !== pool.identityPoolId) throw errors.notFound(`Identity '${identityId ?? ''}' not found.`);
-    const after = afterFromToken(input.NextToken);
+    const listing = ['LookupDeveloperIdentity', pool.identityPoolId, identity.identityId, provider];
+    const after = afterFromToken(ctx, listing, input.NextToken);
     const all = (await store.listLogins(identity.identityId))
       .filter((l) => l.providerName === provider && (after === undefined || l.subject > after))
       .map((l) => l.subject);
@@ -47,7 +48,7 @@ export const lookupDeveloperIdentity = defineIdentityOperation({
     return {
       IdentityId: identity.identityId,
       DeveloperUserIdentifierList: page,
-      ...(all.length > limit && last !== undefined ? { NextToken: tokenAfter(last) } : {}),
+      ...(all.length > limit && last !== undefined ? { NextToken: tokenAfter(ctx, listing, last) } : {}),
     };
   },
 });

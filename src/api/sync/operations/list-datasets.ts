@@ -19,7 +19,9 @@ export const listDatasets = defineSyncOperation({
   async handler(input: ListDatasetsInput, ctx) {
     const { store, config } = ctx.services;
     await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notAuthorized');
-    const after = input.NextToken === undefined ? undefined : decodePageToken(input.NextToken, isNamePosition).after;
+    const listing = ['ListDatasets', input.IdentityPoolId, input.IdentityId];
+    const after = input.NextToken === undefined
+      ? undefined : decodePageToken(ctx.services.sessionKey, listing, input.NextToken, isNamePosition).after;
     const limit = pageSize(input.MaxResults, config.limits.maxPageSize, Number.MAX_SAFE_INTEGER - 1);
     const rows = await store.listDatasets(input.IdentityId, { after, limit: limit + 1 });
     const page = rows.slice(0, limit);
@@ -27,7 +29,7 @@ export const listDatasets = defineSyncOperation({
     return {
       Datasets: page.map(datasetShape),
       Count: page.length,
-      ...(rows.length > limit && last ? { NextToken: encodePageToken({ after: last.datasetName }) } : {}),
+      ...(rows.length > limit && last ? { NextToken: encodePageToken(ctx.services.sessionKey, listing, { after: last.datasetName }) } : {}),
     };
   },
 });

@@ -38,7 +38,9 @@ export const listRecords = defineSyncOperation({
       await checkIdentity(ctx, identity, input.IdentityPoolId, input.IdentityId, 'notAuthorized');
     }
     const now = clock.now();
-    const position = input.NextToken === undefined ? undefined : decodePageToken(input.NextToken, isRecordsPosition);
+    const listing = recordsListing(input);
+    const position = input.NextToken === undefined
+      ? undefined : decodePageToken(ctx.services.sessionKey, listing, input.NextToken, isRecordsPosition);
     const token = await sessionToken(ctx, input, now, position?.session, dataset?.lastDeletedAtSyncCount ?? null);
     const view = deltaView(dataset, input.LastSyncCount ?? 0);
     const upTo = position ? Math.min(position.bound, view.upToSyncCount) : view.upToSyncCount;
@@ -58,7 +60,8 @@ export const listRecords = defineSyncOperation({
     return {
       Records: page.map(recordShape),
       NextToken: rows.length > limit && last
-        ? encodePageToken({ bound: upTo, syncCount: last.syncCount, key: last.key, session: token, exists, deletedAfter })
+        ? encodePageToken(ctx.services.sessionKey, listing,
+          { bound: upTo, syncCount: last.syncCount, key: last.key, session: token, exists, deletedAfter })
         : undefined,
       Count: page.length,
       DatasetSyncCount: exists ? upTo : view.reportedSyncCount,
@@ -70,6 +73,11 @@ export const listRecords = defineSyncOperation({
     };
   },
 });
+
+/** What a ListRecords page token continues: its figures hold for this dataset and `lastSyncCount` only. */
+function recordsListing(input: ListRecordsInput): unknown[] {
+  return ['ListRecords', input.IdentityPoolId, input.IdentityId, input.DatasetName, input.LastSyncCount ?? 0];
+}
 
 /**
  * A token given back by the client is checked (same dataset, not expired, not consumed) and returned as is, unless
