@@ -158,10 +158,38 @@ function anchored(pattern: string): RegExp {
   if (!re) {
     // botocore patterns are unanchored; the Smithy model anchors the same patterns. AWS matches whole values.
     const body = pattern.replace(/^\^/, '').replace(/\$$/, '');
-    re = new RegExp(`^(?:${body})$`, 'su');
+    // 'u' for the model's \p{L}-style classes; no 's': as in Java, `.` matches no line break.
+    re = new RegExp(`^(?:${asJavaWhitespace(body)})$`, 'u');
     patternCache.set(pattern, re);
   }
   return re;
+}
+
+/** Java's `\s`: ASCII whitespace only (JavaScript's also takes Unicode spaces such as U+00A0). */
+const JAVA_SPACE = ' \\t\\n\\x0B\\f\\r';
+
+/**
+ * The pattern with `\s` and `\S` spelled as Java reads them, AWS's validators being Java's: inside a character
+ * class `\s` becomes the space characters themselves; a class of `\S` alone, or `\S` outside a class, their negation.
+ */
+export function asJavaWhitespace(pattern: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length) {
+      const next = pattern[++i]!;
+      if (next === 's') out += inClass ? JAVA_SPACE : `[${JAVA_SPACE}]`;
+      else if (next === 'S' && !inClass) out += `[^${JAVA_SPACE}]`;
+      else if (next === 'S' && out.endsWith('[') && pattern[i + 1] === ']') out = `${out.slice(0, -1)}[^${JAVA_SPACE}`;
+      else out += c + next;
+      continue;
+    }
+    if (c === '[' && !inClass) inClass = true;
+    else if (c === ']' && inClass) inClass = false;
+    out += c;
+  }
+  return out;
 }
 
 function checkStructure(model: ServiceModel, shape: ShapeModel, obj: Record<string, unknown>, path: string, out: string[]): void {
@@ -178,9 +206,17 @@ function checkStructure(model: ServiceModel, shape: ShapeModel, obj: Record<stri
   }
 }
 
+/**
+ * False for a string holding an unpaired surrogate (JSON allows `"\ud800"`). Stored as UTF-8 it would come back as
+ * U+FFFD, so a record key could never be addressed again. `isWellFormed` is ES2024, in every Node this runs on.
+ */
+function wellFormed(value: string): boolean {
+  return (value as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
 /** True when checkValue would report nothing for this string. */
 function validString(shape: ShapeModel, value: string): boolean {
-  return (shape.min === undefined || value.length >= shape.min) && (shape.max === undefined || value.length <= shape.max) &&
+  return wellFormed(value) && (shape.min === undefined || value.length >= shape.min) && (shape.max === undefined || value.length <= shape.max) &&
     (shape.pattern === undefined || anchored(shape.pattern).test(value)) && (shape.enum === undefined || shape.enum.includes(value));
 }
 
@@ -194,6 +230,7 @@ function checkValue(model: ServiceModel, member: MemberModel | { shape: string }
   const violation = (rule: string) =>
     out.push(`Value ${showValue(value)} at '${path}' failed to satisfy constraint: Member must ${rule}`);
   if (shape.type === 'string' && typeof value === 'string') {
+    if (!wellFormed(value)) violation('be well-formed Unicode (a JSON \\u escape of half a surrogate pair is not)');
     if (shape.min !== undefined && value.length < shape.min) violation(`have length greater than or equal to ${shape.min}`);
     if (shape.max !== undefined && value.length > shape.max) violation(`have length less than or equal to ${shape.max}`);
     if (shape.pattern !== undefined && !anchored(shape.pattern).test(value)) violation(`satisfy regular expression pattern: ${shape.pattern}`);

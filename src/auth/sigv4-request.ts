@@ -147,11 +147,12 @@ export function checkScope(auth: ParsedAuthorization, time: SigningTime, opts: V
 /** AWS's replay window: the signing date may be at most maxSkewMs before or after the server's clock. */
 export function checkClock(time: SigningTime, now: Date, maxSkewMs: number): void {
   const at = time.date.getTime();
-  const nowMs = now.getTime();
+  // To the second, as signing dates are: a date exactly the allowed skew behind is as good as one exactly ahead.
+  const nowMs = Math.floor(now.getTime() / 1000) * 1000;
   if (at >= nowMs - maxSkewMs && at <= nowMs + maxSkewMs) return;
   // Formatted only for the error: the lines above run on every request.
   const minutes = `${Math.round(maxSkewMs / 60000)} min.`;
-  const nowText = (): string => formatLongDate(now);
+  const nowText = (): string => formatLongDate(new Date(nowMs));
   const earliest = new Date(nowMs - maxSkewMs);
   const latest = new Date(nowMs + maxSkewMs);
   if (time.date < earliest) {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { errors } from '../api/errors.js';
 import type { ServiceModel } from '../api/model/types.js';
 import { isInt32 } from '../api/validate.js';
@@ -13,8 +14,11 @@ export interface RawRequest {
 }
 
 export function splitUrl(url: string): { rawPath: string; rawQuery: string } {
-  const q = url.indexOf('?');
-  return q === -1 ? { rawPath: url, rawQuery: '' } : { rawPath: url.slice(0, q), rawQuery: url.slice(q + 1) };
+  // The absolute form (`GET http://host/path`, RFC 9112 §3.2.2), which some forward proxies send: the path is
+  // what follows the authority, as the client signed it.
+  const target = url.charCodeAt(0) === 47 /* '/' */ ? url : url.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, '');
+  const q = target.indexOf('?');
+  return q === -1 ? { rawPath: target || '/', rawQuery: '' } : { rawPath: target.slice(0, q) || '/', rawQuery: target.slice(q + 1) };
 }
 
 function decodeComponent(text: string, what: string): string {
@@ -75,6 +79,8 @@ export function headerValue(headers: RawRequest['headers'], name: string): strin
  */
 export function jsonBody(body: Buffer): Record<string, unknown> {
   if (body.length === 0) return {};
+  // Decoding would replace bad bytes with U+FFFD and store what the client never sent.
+  if (!isUtf8(body)) throw errors.serialization('Request body is not valid UTF-8');
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));

@@ -342,6 +342,9 @@ describe('validation and authorization', () => {
     await expectError(identity.send(new ListIdentitiesCommand({ IdentityPoolId: 'no-colon', MaxResults: 1 })),
       'InvalidParameterException', 'identityPoolId');
     await expectError(createPool({ DeveloperProviderName: 'bad name!' }), 'InvalidParameterException', 'developerProviderName');
+    // Patterns are read as Java reads them: `\s` is ASCII whitespace only, so a no-break space does not match.
+    await expectError(createPool({ IdentityPoolName: 'a\u00a0b' }), 'InvalidParameterException', 'identityPoolName');
+    expect(await createPool({ IdentityPoolName: 'a b\tc' })).toMatch(/^us-east-1:/);
   });
 
   it('answers a member of the wrong JSON type as a 400 client error naming the member', async () => {

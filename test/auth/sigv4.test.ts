@@ -185,6 +185,18 @@ describe('requests signed by the official clients', () => {
         `Signature not yet current: ${date} is still later than ${fmt(early + 15 * 60_000)} (${fmt(early)} + 15 min.)`);
     });
 
+    it('is accepted exactly 15 minutes either side of its date, to the second, and refused one second further', async () => {
+      const at = amzDate(req).getTime();
+      // A server clock with milliseconds: the signing date has none, so the window is counted in whole seconds.
+      for (const now of [at + 15 * 60_000 + 999, at - 15 * 60_000, at - 15 * 60_000 + 500]) {
+        await verifySigV4(req, options(req, { now: new Date(now) }));
+      }
+      await expectRejected(verifySigV4(req, options(req, { now: new Date(at + 15 * 60_000 + 1000) })),
+        'InvalidSignatureException', /^Signature expired: /);
+      await expectRejected(verifySigV4(req, options(req, { now: new Date(at - 15 * 60_000 - 1000) })),
+        'InvalidSignatureException', /^Signature not yet current: /);
+    });
+
     it('is rejected when its access key is unknown', async () => {
       const unknown = header(req, 'authorization').replace(accessKeyId, 'AKIAUNKNOWNKEY000000');
       await expectRejected(verifySigV4(withHeaders(req, { authorization: unknown }), options(req)),

@@ -81,6 +81,24 @@ describe('request bodies the server refuses', () => {
     expectJsonContentType(res);
   });
 
+  it('a body that is not UTF-8, or a string holding half a surrogate pair → 400, and nothing is written', async () => {
+    const dataset = freshDataset();
+    const token = await sessionToken(dataset);
+    const patch = (key: string, value: string) =>
+      `{"SyncSessionToken":"${token}","RecordPatches":[{"Op":"replace","Key":"${key}","Value":"${value}","SyncCount":0}]}`;
+    const update = (body: Buffer) =>
+      raw(t, { method: 'POST', path: datasetPath(poolId, identityId, dataset), headers: JSON_HEADERS, body, sign: true });
+    // "é" as the single Latin-1 byte 0xE9: decoded, it would be stored as U+FFFD.
+    expectAwsError(await update(Buffer.from(patch('k', 'caf\u00e9'), 'latin1')), 400, 'SerializationException', 'not valid UTF-8');
+    // Valid JSON, but a key no UTF-8 store can hold: it would come back as U+FFFD and could never be updated.
+    expectAwsError(await update(Buffer.from(patch('\\ud800', 'v'))), 400, 'InvalidParameterException',
+      "at 'recordPatches.1.member.key' failed to satisfy constraint: Member must be well-formed Unicode");
+    expectAwsError(await update(Buffer.from(patch('k', 'x\\udc00'))), 400, 'InvalidParameterException',
+      "at 'recordPatches.1.member.value'");
+    expect((await listRecords(dataset)).json).toMatchObject({ Count: 0, DatasetExists: false });
+    expect((await update(Buffer.from(patch('\\ud83d\\ude00', 'caf\u00e9')))).status).toBe(200);
+  });
+
   it('a JSON array (or scalar) instead of an object → 400 SerializationException', async () => {
     expectAwsError(await updateRecords(freshDataset(), '[{"SyncSessionToken": "$TOKEN"}]'), 400, 'SerializationException', 'JSON object');
     expectAwsError(await updateRecords(freshDataset(), '"$TOKEN"'), 400, 'SerializationException', 'JSON object');

@@ -84,7 +84,8 @@ export async function signRequest(
     path,
     query: { ...query },
     headers: toSign,
-    body: body.toString('utf8'),
+    // The bytes themselves, so a body that is not UTF-8 is hashed as sent.
+    body,
   };
   const signed = await signer.sign(req, { signingDate: options.date ?? new Date() });
   const out: Record<string, string> = { ...headers };

@@ -112,6 +112,14 @@ describe('SigV4 failures with raw requests', () => {
     expectAwsError(await send(t.endpoint, 'GET', path.replace('/ds/', '/dt/'), headers, Buffer.alloc(0)), 403, 'InvalidSignatureException');
   });
 
+  it('the absolute form of the request target (some forward proxies send it) is verified on its path', async () => {
+    const path = `${datasetPath(poolId, identityId, 'ds')}/records`;
+    const headers = await signRequest(t, 'GET', path, { lastSyncCount: '0' }, {}, Buffer.alloc(0), {});
+    const res = await send(t.endpoint, 'GET', `${t.endpoint}${path}?lastSyncCount=0`, headers, Buffer.alloc(0));
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({ DatasetExists: false });
+  });
+
   it('no Authorization → 403 MissingAuthenticationTokenException', async () => {
     const res = await raw(t, { method: 'GET', path: `${datasetPath(poolId, identityId, 'ds')}/records` });
     expectAwsError(res, 403, 'MissingAuthenticationTokenException', 'Request is missing Authentication Token');
