@@ -105,10 +105,12 @@ function checkTypes(model: ServiceModel, shape: ShapeModel, value: unknown, path
       if (typeof value !== 'boolean') throw fail('a boolean');
       return;
     case 'integer':
-      if (!isInt32(value)) throw fail('an integer');
+      if (!isInt32(value) && !(value instanceof NotAnInteger)) throw fail('an integer');
       return;
     case 'long':
-      if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw fail('an integer (long)');
+      if ((typeof value !== 'number' || !Number.isSafeInteger(value)) && !(value instanceof NotAnInteger)) {
+        throw fail('an integer (long)');
+      }
       return;
     case 'timestamp':
       // restJson and awsJson send timestamps as epoch seconds, integer or fractional.
@@ -120,6 +122,14 @@ function checkTypes(model: ServiceModel, shape: ShapeModel, value: unknown, path
     default:
       return;
   }
+}
+
+/**
+ * An integer member sent as text (a query parameter) that is not one: it stands in the input for the validator
+ * to report among the request's other violations, in one InvalidParameterException, rather than on its own.
+ */
+export class NotAnInteger {
+  constructor(readonly text: string) {}
 }
 
 /** True for a value checkTypes would accept at a string, boolean or number shape without looking further. */
@@ -235,6 +245,8 @@ function checkValue(model: ServiceModel, member: MemberModel | { shape: string }
     if (shape.max !== undefined && value.length > shape.max) violation(`have length less than or equal to ${shape.max}`);
     if (shape.pattern !== undefined && !anchored(shape.pattern).test(value)) violation(`satisfy regular expression pattern: ${shape.pattern}`);
     if (shape.enum !== undefined && !shape.enum.includes(value)) violation(`satisfy enum value set: [${shape.enum.join(', ')}]`);
+  } else if (value instanceof NotAnInteger) {
+    out.push(`Value '${value.text.slice(0, 64)}' at '${path}' failed to satisfy constraint: Member must be an integer`);
   } else if ((shape.type === 'integer' || shape.type === 'long') && typeof value === 'number') {
     if (shape.min !== undefined && value < shape.min) violation(`have value greater than or equal to ${shape.min}`);
     if (shape.max !== undefined && value > shape.max) violation(`have value less than or equal to ${shape.max}`);

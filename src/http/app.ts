@@ -55,6 +55,9 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     // A request that reaches the server while it closes is still served (its answer ends the connection, see
     // onSend): Fastify's 503 would answer requests clients had already sent, in a body no AWS client parses.
     return503OnClosing: false,
+    // No HEAD twin of every GET route: no client sends HEAD, and a HEAD signed as such would fail as a GET's
+    // signature. It is a method the path does not serve (405).
+    exposeHeadRoutes: false,
     // Query strings are parsed by src/http/request.ts exactly as SigV4 and the model need them.
     routerOptions: {
       maxParamLength: 8192,

@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { errors } from '../api/errors.js';
 import type { ServiceModel } from '../api/model/types.js';
-import { isInt32 } from '../api/validate.js';
+import { NotAnInteger, isInt32 } from '../api/validate.js';
 
 /** The pieces of a raw request the edge works from, before any interpretation. */
 export interface RawRequest {
@@ -112,7 +112,7 @@ export function restJsonInput(
     } else {
       const v = query?.get(m.wireName);
       if (v === undefined) continue;
-      input[m.name] = m.integer ? queryInteger(m.wireName, v, m.integer) : v;
+      input[m.name] = m.integer ? queryInteger(v, m.integer) : v;
     }
   }
   return input;
@@ -157,12 +157,13 @@ function bindingFor(model: ServiceModel, inputShape: string, template: string): 
   return binding;
 }
 
-/** A 32-bit integer member (`integer`) must fit in 32 bits, a `long` in a JavaScript number exactly. */
-function queryInteger(name: string, text: string, type: 'integer' | 'long'): number {
+/**
+ * A 32-bit integer member (`integer`) must fit in 32 bits, a `long` in a JavaScript number exactly; anything else
+ * is reported by validateInput with the request's other violations.
+ */
+function queryInteger(text: string, type: 'integer' | 'long'): number | NotAnInteger {
   const n = Number(text);
   // Decimal digits only: Number() would also take '0x10', '1e3' or ' 7 '.
-  if (!/^[+-]?\d+$/.test(text) || !(type === 'integer' ? isInt32(n) : Number.isSafeInteger(n))) {
-    throw errors.invalidParameter(`1 validation error detected: Value '${text.slice(0, 64)}' at '${name}' failed to satisfy constraint: Member must be an integer`);
-  }
+  if (!/^[+-]?\d+$/.test(text) || !(type === 'integer' ? isInt32(n) : Number.isSafeInteger(n))) return new NotAnInteger(text);
   return n;
 }

@@ -230,6 +230,10 @@ describe('routing errors', () => {
     expectAwsError(records, 405, 'MethodNotAllowedException');
     expect(records.header('allow')).toBe('GET');
 
+    // HEAD on a GET path is no exception (an answer to HEAD has no body, so the header carries the error).
+    const head = await raw(t, { method: 'HEAD', path: `${datasetPath(poolId, identityId, 'd')}/records`, sign: true });
+    expect([head.status, head.header('x-amzn-ErrorType'), head.header('allow')]).toEqual([405, 'MethodNotAllowedException', 'GET']);
+
     // The Cognito Identity endpoint takes POST only.
     for (const method of ['GET', 'PUT']) {
       const identity = await raw(t, { method, path: '/', sign: true });
@@ -276,6 +280,29 @@ describe('routing errors', () => {
       query: { maxResults: 'abc' }, sign: true,
     });
     expectAwsError(datasets, 400, 'InvalidParameterException', "'maxResults'");
+  });
+
+  it('a bad query integer is reported with the request\'s other violations, in one answer', async () => {
+    const res = await raw(t, {
+      method: 'GET', path: `${datasetPath('bad!pool', identityId, 'ds')}/records`,
+      query: { maxResults: 'abc', lastSyncCount: 'xyz' }, sign: true,
+    });
+    const body = expectAwsError(res, 400, 'InvalidParameterException', /^3 validation errors detected: /);
+    for (const member of ['identityPoolId', 'maxResults', 'lastSyncCount']) expect(body.message).toContain(`at '${member}'`);
+  });
+
+  it('a negative SyncCount or a key sent twice is refused before the identity and the token are looked at', async () => {
+    const unknownIdentity = `${poolId.split(':')[0]}:00000000-0000-4000-8000-000000000000`;
+    for (const patches of [
+      '[{"Op":"replace","Key":"k","Value":"v","SyncCount":-1}]',
+      '[{"Op":"replace","Key":"k","Value":"v","SyncCount":0},{"Op":"remove","Key":"k","SyncCount":0}]',
+    ]) {
+      const res = await raw(t, {
+        method: 'POST', path: datasetPath(poolId, unknownIdentity, 'ds'), headers: JSON_HEADERS,
+        body: `{"SyncSessionToken":"not-a-token","RecordPatches":${patches}}`, sign: true,
+      });
+      expectAwsError(res, 400, 'InvalidParameterException', /recordPatches\.1\.member\.syncCount|Duplicate key/);
+    }
   });
 });
 

@@ -36,13 +36,15 @@ export const updateRecords = defineSyncOperation({
   auth: 'either',
   async handler(input: UpdateRecordsInput, ctx) {
     const { store, clock, config, hooks } = ctx.services;
+    // The patches' own rules (no key twice, no negative count) are input checks: they come before any lookup.
+    const sent = toPatches(input.RecordPatches ?? []);
     // With developer credentials the identity is checked on the row the commit reads in its own transaction,
     // which spares a read; identity credentials come with the row their resolver read.
     const checkedIdentity = ctx.principal.kind === 'developer'
       ? undefined : await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notFound');
     const now = clock.now();
     const session = await verifySession(ctx, input, checkedIdentity !== undefined, now);
-    const requested = await applyTriggers(ctx, input, toPatches(input.RecordPatches ?? []));
+    const requested = await applyTriggers(ctx, input, sent);
     // The pool's Sync Trigger (identity credentials only): its answer is what gets committed (src/triggers/).
     const triggered = await ctx.services.triggers.prepare({
       principal: ctx.principal, requestId: ctx.requestId, identityPoolId: input.IdentityPoolId,
