@@ -349,6 +349,30 @@ describe('credentials across servers sharing keys and a database', () => {
 });
 
 describe('the log', () => {
+  it('a write of an identity deleted while the write was under way is refused and leaves nothing behind', async () => {
+    // The hook runs after the request's credentials were resolved and before the commit: the deletion lands in the
+    // window where another worker or instance could make it.
+    let s: TestServer | undefined = undefined;
+    s = await startServer({
+      hooks: [{
+        name: 'deletes-the-identity', async beforeUpdateRecords(payload) {
+          await clients(s!).identity.send(new DeleteIdentitiesCommand({ IdentityIdsToDelete: [payload.identityId] }));
+          return undefined;
+        },
+      }],
+    });
+    try {
+      const pool = await createPool(s, 'deleted_mid_write');
+      const guest = await guestIn(s, pool);
+      const ref = { IdentityPoolId: pool, IdentityId: guest.identityId, DatasetName: 'd' };
+      await expectRefused(writeRecords(syncClient(s, guest.creds), ref, { k: 'v' }), 'ResourceNotFoundException', 404);
+      const usage = await clients(s).sync.send(new DescribeIdentityPoolUsageCommand({ IdentityPoolId: pool }));
+      expect(usage.IdentityPoolUsage).toMatchObject({ DataStorage: 0, SyncSessionsCount: 0 });
+    } finally {
+      await s.close();
+    }
+  });
+
   it('never contains a SecretKey or SessionToken, nor login tokens, whatever happened', async () => {
     const lines: string[] = [];
     const stream = new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done(); } });

@@ -38,8 +38,8 @@ export const updateRecords = defineSyncOperation({
     const { store, clock, config, hooks } = ctx.services;
     // The patches' own rules (no key twice, no negative count) are input checks: they come before any lookup.
     const sent = toPatches(input.RecordPatches ?? []);
-    // With developer credentials the identity is checked on the row the commit reads in its own transaction,
-    // which spares a read; identity credentials come with the row their resolver read.
+    // The identity is checked on the row the commit reads in its own transaction; identity credentials come with
+    // the row their resolver read, checked first so that their errors keep their order.
     const checkedIdentity = ctx.principal.kind === 'developer'
       ? undefined : await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notFound');
     const now = clock.now();
@@ -61,7 +61,9 @@ export const updateRecords = defineSyncOperation({
         sessionExpiresAt: session.expiresAt,
       },
       (state) => {
-        if (!checkedIdentity && !isUsableIdentity(state.identity, input.IdentityPoolId)) {
+        // Checked here for identity credentials too: the identity may have been deleted or merged since its
+        // credentials were resolved, by another worker or instance, and its data must not outlive it.
+        if (!isUsableIdentity(state.identity, input.IdentityPoolId)) {
           throw new UnusableIdentity(state.identity);
         }
         triggered?.guard(state);
