@@ -62,6 +62,8 @@ export interface RecordsPosition {
    */
   readonly exists?: boolean;
   readonly deletedAfter?: boolean;
+  /** The dataset's last deletion as the first page saw it (its count then; null when never deleted). */
+  readonly mark?: number | null;
 }
 
 export function isRecordsPosition(v: unknown): v is RecordsPosition {
@@ -69,7 +71,8 @@ export function isRecordsPosition(v: unknown): v is RecordsPosition {
   return typeof p === 'object' && p !== null && Number.isSafeInteger(p.bound) && Number.isSafeInteger(p.syncCount) &&
     typeof p.key === 'string' && (p.session === undefined || typeof p.session === 'string') &&
     (p.exists === undefined || typeof p.exists === 'boolean') &&
-    (p.deletedAfter === undefined || typeof p.deletedAfter === 'boolean');
+    (p.deletedAfter === undefined || typeof p.deletedAfter === 'boolean') &&
+    (p.mark === undefined || p.mark === null || Number.isSafeInteger(p.mark));
 }
 
 /** Name-keyed listings (datasets, identities): the last name returned. */

@@ -221,10 +221,33 @@ describe('pagination', () => {
       DatasetExists: true, DatasetSyncCount: 1, DatasetDeletedAfterRequestedSyncCount: false, Records: [],
     });
     expect(second.NextToken).toBeUndefined();
+    // Android pushes with the last page's token: it must not write as if the listing had seen the deletion.
+    expect(second.SyncSessionToken).toBe(first.SyncSessionToken);
+    await expectError(sync.send(new UpdateRecordsCommand({
+      IdentityPoolId: poolId, IdentityId: identityId, DatasetName: ref.dataset, SyncSessionToken: second.SyncSessionToken,
+      RecordPatches: [put('mine', 'x')],
+    })), 'ResourceConflictException', 409);
     // The device then holds count 1; its next sync is told of the deletion.
     expect(await list(ref, { LastSyncCount: 1 })).toMatchObject({
       DatasetExists: false, DatasetDeletedAfterRequestedSyncCount: true,
     });
+  });
+
+  it('a later page whose first-page session was used starts one that still knows the listing predates a deletion', async () => {
+    const ref = fresh();
+    await write(sync, ref, Array.from({ length: 3 }, (_, i) => put(`k${i}`, `v${i}`)));
+    const first = await list(ref, { MaxResults: 1 });
+    await sync.send(new UpdateRecordsCommand({
+      IdentityPoolId: poolId, IdentityId: identityId, DatasetName: ref.dataset, SyncSessionToken: first.SyncSessionToken,
+      RecordPatches: [put('k0', 'changed', 1)],
+    }));
+    await sync.send(new DeleteDatasetCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: ref.dataset }));
+    const second = await list(ref, { MaxResults: 1, NextToken: first.NextToken! });
+    expect(second.SyncSessionToken).not.toBe(first.SyncSessionToken);
+    await expectError(sync.send(new UpdateRecordsCommand({
+      IdentityPoolId: poolId, IdentityId: identityId, DatasetName: ref.dataset, SyncSessionToken: second.SyncSessionToken,
+      RecordPatches: [put('mine', 'x')],
+    })), 'ResourceConflictException', 409);
   });
 
   it('returns the first page\'s SyncSessionToken on every later page, which then writes once (SPEC §4.1)', async () => {

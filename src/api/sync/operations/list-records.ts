@@ -41,7 +41,10 @@ export const listRecords = defineSyncOperation({
     const listing = recordsListing(input);
     const position = input.NextToken === undefined
       ? undefined : decodePageToken(ctx.services.sessionKey, listing, input.NextToken, isRecordsPosition);
-    const token = await sessionToken(ctx, input, now, position?.session, dataset?.lastDeletedAtSyncCount ?? null);
+    // Later pages judge and start sessions by the first page's view of the dataset's last deletion, as they report
+    // its figures: a session started on page 2 after a deletion must not write as if the listing had seen it.
+    const mark = position && position.mark !== undefined ? position.mark : dataset?.lastDeletedAtSyncCount ?? null;
+    const token = await sessionToken(ctx, input, now, position?.session, mark);
     const view = deltaView(dataset, input.LastSyncCount ?? 0);
     const upTo = position ? Math.min(position.bound, view.upToSyncCount) : view.upToSyncCount;
     const limit = pageSize(input.MaxResults, config.limits.maxPageSize, Number.MAX_SAFE_INTEGER - 1);
@@ -61,7 +64,7 @@ export const listRecords = defineSyncOperation({
       Records: page.map(recordShape),
       NextToken: rows.length > limit && last
         ? encodePageToken(ctx.services.sessionKey, listing,
-          { bound: upTo, syncCount: last.syncCount, key: last.key, session: token, exists, deletedAfter })
+          { bound: upTo, syncCount: last.syncCount, key: last.key, session: token, exists, deletedAfter, mark })
         : undefined,
       Count: page.length,
       DatasetSyncCount: exists ? upTo : view.reportedSyncCount,
