@@ -26,13 +26,8 @@ export interface UpdateContext {
 }
 
 export interface UpdatePlan extends WritePlan {
-  /**
-   * Every patched record as the response reports it, at the new count. `records` (what is stored) leaves out the
-   * removal of a key the dataset never held: a tombstone for it would tell no device anything, yet stay until the
-   * dataset is deleted (tombstones count toward no quota), and it would turn another device's first write of that
-   * key (count 0) into a conflict.
-   */
-  readonly answered: readonly RecordRow[];
+  /** The records written by this request, as the response reports them. */
+  readonly records: readonly RecordRow[];
 }
 
 const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
@@ -47,8 +42,7 @@ const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
  *   its count) ⇒ 409 ResourceConflictException with AWS's message, naming the first such key;
  * - growth past a quota (datasets per identity, records or bytes per dataset) ⇒ LimitExceededException;
  * - otherwise the dataset sync count rises by exactly one and every written record takes the new count;
- *   a `remove` leaves a tombstone (value null) where the key had a record. A deleted dataset is re-created,
- *   continuing its count.
+ *   a `remove` leaves a tombstone (value null). A deleted dataset is re-created, continuing its count.
  * An empty patch list changes nothing (no dataset is created, no count moves) but still uses up the session.
  */
 export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], ctx: UpdateContext): UpdatePlan {
@@ -58,7 +52,7 @@ export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], 
       `Dataset '${ctx.datasetName}' was deleted after this sync session began; list its records again`);
   }
   checkConflicts(patches, (key) => state.currentRecords.get(key)?.syncCount);
-  if (patches.length === 0) return { dataset: undefined, records: [], answered: [] };
+  if (patches.length === 0) return { dataset: undefined, records: [] };
 
   const before = state.dataset;
   const live = before !== undefined && !before.deleted;
@@ -66,7 +60,7 @@ export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], 
   checkLimits(state, ctx, live ? before : undefined, numRecords, dataStorage);
 
   const syncCount = (before?.syncCount ?? 0) + 1;
-  const answered: RecordRow[] = patches.map((p) => ({
+  const records: RecordRow[] = patches.map((p) => ({
     key: p.key,
     value: p.op === 'remove' ? null : (p.value ?? ''),
     syncCount,
@@ -89,8 +83,7 @@ export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], 
     // own, which its former parent no longer reports.
     mergeParent: live ? before.mergeParent : null,
   };
-  const records = answered.filter((r, i) => r.value !== null || state.currentRecords.has(patches[i]!.key));
-  return { dataset, records, answered };
+  return { dataset, records };
 }
 
 /**

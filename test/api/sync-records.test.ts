@@ -51,19 +51,6 @@ describe('ListRecords and UpdateRecords: functionality', () => {
     expect(out.Records?.[0]?.DeviceLastModifiedDate?.getTime()).toBe(1_700_000_000_123);
   });
 
-  it('answers the removal of a key the dataset never held without keeping a tombstone for it', async () => {
-    const ref = fresh();
-    await write(sync, ref, [put('a', '1')]);
-    // A key created and removed on one device before it ever synced.
-    const out = await write(sync, ref, [{ Op: 'remove', Key: 'local-only', SyncCount: 0 }]);
-    expect(out.Records?.map((r) => [r.Key, r.Value, r.SyncCount])).toEqual([['local-only', undefined, 2]]);
-    const all = await list(ref);
-    expect(all.DatasetSyncCount).toBe(2);
-    expect(all.Records?.map((r) => r.Key)).toEqual(['a']);
-    // Another device's first write of that key is not a conflict with a tombstone it never saw.
-    expect((await write(sync, ref, [put('local-only', 'v')])).Records?.[0]?.SyncCount).toBe(3);
-  });
-
   it('returns only records above lastSyncCount (exclusive), tombstones included', async () => {
     const ref = fresh();
     await write(sync, ref, [put('a', '1'), put('b', '2')]);

@@ -87,7 +87,7 @@ export const updateRecords = defineSyncOperation({
         syncCount: plan.dataset.syncCount, records: plan.records, deviceId: input.DeviceId,
       });
     }
-    return { Records: plan.answered.map(recordShape) };
+    return { Records: plan.records.map(recordShape) };
   },
 });
 
