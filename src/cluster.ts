@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { createServer, type DeveloperCredentials } from './server.js';
+import { createServer, listenOrClose, type CosyncServer, type DeveloperCredentials } from './server.js';
 import type { ServerKeys } from './auth/server-keys.js';
 import { openStore } from './storage/index.js';
 
@@ -91,7 +91,12 @@ export interface WorkerOptions {
   readonly logger: Logger;
 }
 
-/** In a worker: serves until the primary says stop (or goes away), then closes gracefully and exits. */
+/**
+ * In a worker: serves until the primary says stop (or goes away), then closes gracefully and exits. When the
+ * server cannot start (a port in use, a configuration it refuses), it rejects with that error, as the single
+ * process does, having closed what it opened and left the cluster: the process then exits by itself (bin/cosync.js
+ * prints the error and sets exit code 1), and the primary, seeing it exit before it listened, fails the start.
+ */
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const { logger } = options;
   // Listen for the stop before starting: a replacement worker may be told to stop while it is still starting.
@@ -107,8 +112,15 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('disconnect', () => stop('primary gone'));
 
-  const server = await createServer(options);
-  const url = await server.listen();
+  let server: CosyncServer;
+  let url: string;
+  try {
+    server = await createServer(options);
+    url = await listenOrClose(server);
+  } catch (err) {
+    leaveCluster();
+    throw err;
+  }
   let closing = false;
   stop = (reason: string) => {
     if (closing) return;
@@ -124,4 +136,13 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   };
   if (stopRequested !== undefined) stop(stopRequested);
   else process.send?.({ type: 'cosync:listening', url } satisfies WorkerMessage);
+}
+
+/**
+ * Closes the IPC channel to the primary, which alone would keep a worker whose start failed alive for ever.
+ * Through cluster.worker.disconnect(), not process.disconnect(): on a channel closed by other means, node:cluster
+ * takes the primary for gone and calls process.exit(0), which would hide the failure from the primary.
+ */
+function leaveCluster(): void {
+  if (process.connected) cluster.worker?.disconnect();
 }

@@ -1,5 +1,5 @@
 import { loadConfig, SETTINGS, type Config } from './config.js';
-import { createServer } from './server.js';
+import { createServer, listenOrClose } from './server.js';
 import { createLogger, type Logger } from './logger.js';
 import { formatCredentialsBanner, markCredentialsShown, loadDeveloperCredentials } from './auth/developer-credentials.js';
 import { loadServerKeys, type ServerKeys } from './auth/server-keys.js';
@@ -57,10 +57,10 @@ export async function main(args: string[]): Promise<void> {
   }
 }
 
-/** The default: this process serves. */
+/** The default: this process serves. A server that cannot listen is closed, so the failed start exits at once. */
 async function startSingle(
   config: Config, developerCredentials: Awaited<ReturnType<typeof loadDeveloperCredentials>>, serverKeys: ServerKeys, logger: Logger,
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const server = await createServer({ config, developerCredentials, serverKeys, logger });
-  return { url: await server.listen(), stop: () => server.close() };
+  return { url: await listenOrClose(server), stop: () => server.close() };
 }

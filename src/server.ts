@@ -74,17 +74,46 @@ function pooledRandom(bytes: number): string {
 }
 const SESSION_PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
-/** Builds the server without listening, so tests and the CLI share one path. */
+/**
+ * Builds the server without listening, so tests and the CLI share one path. When building fails after the store was
+ * opened here, the store is closed before the error is rethrown: its connections would otherwise keep the process
+ * alive (PostgreSQL's idle ones for 30 s) after a start that already failed.
+ */
 export async function createServer(options: ServerOptions): Promise<CosyncServer> {
-  const { config, developerCredentials } = options;
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const store = options.store ?? (await openStore(config.storage, {
+  const logger = options.logger ?? createLogger(options.config.logLevel);
+  if (options.store) return assemble(options, options.store, logger);
+  const store = await openStore(options.config.storage, {
     onBackgroundError: (err) => logger.warn({ err }, 'database connection lost while idle; reconnecting on demand'),
-  }));
+  });
+  try {
+    return await assemble(options, store, logger);
+  } catch (err) {
+    // The store is all that is open yet: nothing listens, and no timer or background work has started.
+    await store.close().catch((closeErr: unknown) => logger.warn({ err: closeErr }, 'closing the database failed'));
+    throw err;
+  }
+}
+
+/**
+ * For the CLI, which gives up on a server that cannot listen: listens, or closes the server (its store would keep
+ * the process alive) and rethrows the error of listen().
+ */
+export async function listenOrClose(server: CosyncServer): Promise<string> {
+  try {
+    return await server.listen();
+  } catch (err) {
+    await server.close().catch((closeErr: unknown) => server.services.logger.warn({ err: closeErr }, 'closing the server failed'));
+    throw err;
+  }
+}
+
+/** The services every operation gets, on `store`. Throws on a configuration the server cannot serve. */
+async function buildServices(options: ServerOptions, store: SyncStore, logger: Logger): Promise<Services> {
+  const { config } = options;
   const secret = await store.getOrCreateSecret('sync-session-key', () => randomBytes(32).toString('base64'));
   const clock = options.clock ?? systemClock;
   const hooks = new HookRunner(options.hooks ?? [], logger);
-  const services: Services = {
+  return {
     config,
     store,
     clock,
@@ -93,12 +122,19 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
     bulkPublishRuns: new BulkPublishRuns({ store, clock, hooks, logger, region: config.region }),
     triggers: new SyncTriggers({ config, store, clock, logger }),
     logger,
-    accountId: developerCredentials.accountId,
+    accountId: options.developerCredentials.accountId,
     sessionKey: Buffer.from(secret, 'base64'),
     keys: options.serverKeys,
     loginVerifier: new LoginVerifier(config.loginProviders),
     urls: { issuer: config.publicUrl ?? `http://${config.host}:${config.port}` },
   };
+}
+
+/** The server on an open `store`; its close() closes the store unless the caller passed it in (options.store). */
+async function assemble(options: ServerOptions, store: SyncStore, logger: Logger): Promise<CosyncServer> {
+  const { config, developerCredentials } = options;
+  const services = await buildServices(options, store, logger);
+  const { clock } = services;
   const app = buildHttpApp({
     services,
     resolveCredentials: chainResolvers(

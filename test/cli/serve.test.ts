@@ -4,8 +4,9 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CognitoIdentityClient, CreateIdentityPoolCommand, ListIdentityPoolsCommand } from '@aws-sdk/client-cognito-identity';
+import { createTestSchema, describeWithPostgres, type TestSchema } from '../storage/postgres-support.js';
 
 const BIN = new URL('../../bin/cosync.js', import.meta.url).pathname;
 const children: ChildProcess[] = [];
@@ -37,7 +38,11 @@ function serve(args: string[], env: Record<string, string> = {}) {
     }
   };
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, waitFor, exited, output: () => output, stdout: () => stdout };
+  /** The exit code, or 'still running' when the process has not exited within `ms`. */
+  const exitWithin = (ms: number) => Promise.race([
+    exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), ms)),
+  ]);
+  return { child, waitFor, exited, exitWithin, output: () => output, stdout: () => stdout };
 }
 
 function tempDir(): string {
@@ -133,4 +138,37 @@ describe('cosync serve', () => {
     owner.child.kill('SIGTERM');
     expect(await owner.exited).toBe(0);
   }, 20_000);
+});
+
+describeWithPostgres('cosync serve on PostgreSQL', 'cli/serve.test.ts', () => {
+  const env = { COSYNC_ACCESS_KEY_ID: 'AKIAENVKEY', COSYNC_SECRET_ACCESS_KEY: 'env-secret' };
+  let schema: TestSchema;
+  beforeAll(async () => {
+    schema = await createTestSchema('cli_serve');
+  });
+  afterAll(async () => {
+    await schema?.drop();
+  });
+
+  // A start that fails after the database was opened closes it: the pool's idle connections (30 s idle timeout)
+  // would otherwise hold the failed process open that long.
+  it('exits at once when it cannot listen', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = String((blocker.address() as AddressInfo).port);
+    try {
+      const failed = serve(['--port', taken, '--data', tempDir(), '--database', schema.url], env);
+      expect(await failed.exitWithin(10_000)).toBe(1);
+      expect(failed.output()).toContain(`cannot listen on 127.0.0.1 port ${taken} (--host, --port): listen EADDRINUSE`);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('exits at once on a configuration the server refuses once the database is open', async () => {
+    const failed = serve(['--port', '0', '--data', tempDir(), '--database', schema.url,
+      '--sync-trigger-webhook-hosts', 'example.com'], env);
+    expect(await failed.exitWithin(10_000)).toBe(1);
+    expect(failed.output()).toContain('--sync-trigger-webhook-hosts needs --sync-trigger-webhook-secret');
+  });
 });

@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,5 +150,53 @@ describe('cosync serve --workers 2 on one SQLite file', () => {
     expect(await exited).toBe(0);
     expect(output).toContain('stopped');
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
+
+describe('cosync serve --workers 2 that cannot start', () => {
+  /** Runs `cosync serve --workers 2 <args>` on a fresh data folder until it exits (or `ms` pass). */
+  async function failedStart(args: string[], ms = 10_000) {
+    const data = mkdtempSync(join(tmpdir(), 'cosync-workers-fail-'));
+    const child = spawn(process.execPath, [BIN, 'serve', '--workers', '2', '--data', data, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', COSYNC_ACCESS_KEY_ID: credentials.accessKeyId, COSYNC_SECRET_ACCESS_KEY: credentials.secretAccessKey },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    child.stdout?.on('data', (d: Buffer) => { text += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => { text += d.toString(); });
+    const code = await Promise.race([
+      new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c))),
+      new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), ms)),
+    ]);
+    // Workers are forked with the primary's arguments, so any process naming this data folder is one left behind.
+    const left = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(data))
+      .map((l) => Number(l.trim().split(' ')[0]));
+    child.kill('SIGKILL');
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    rmSync(data, { recursive: true, force: true });
+    return { code, output: text, left };
+  }
+
+  it('exits non-zero at once, with the reason, when the port is in use', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = String((blocker.address() as AddressInfo).port);
+    try {
+      const { code, output: text, left } = await failedStart(['--port', taken]);
+      expect(code).toBe(1);
+      expect(text).toContain(`cannot listen on 127.0.0.1 port ${taken} (--host, --port): bind EADDRINUSE`);
+      expect(text).toMatch(/worker \d+ exited with 1 before it listened/);
+      expect(left).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('exits non-zero at once, with the reason, when the workers refuse the configuration', async () => {
+    const { code, output: text, left } = await failedStart(['--port', '0', '--sync-trigger-webhook-hosts', 'example.com']);
+    expect(code).toBe(1);
+    expect(text).toContain('--sync-trigger-webhook-hosts needs --sync-trigger-webhook-secret');
+    expect(text).toMatch(/worker \d+ exited with 1 before it listened/);
+    expect(left).toEqual([]);
   });
 });
