@@ -20,6 +20,10 @@ export async function main(args: string[]): Promise<void> {
     return;
   }
   if (command !== 'serve') throw new Error(`unknown command '${command}'\n\n${USAGE}`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const config = loadConfig(rest, process.env);
   const logger = createLogger(config.logLevel);
   // A worker forked by `--workers N` (src/cluster.ts) finds the files its primary wrote and prints nothing.

@@ -116,6 +116,10 @@ describe('cosync serve', () => {
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
 
+    const help = serve(['--help']);
+    expect(await help.exited).toBe(0);
+    expect(help.output()).toContain('Usage: cosync serve [options]');
+
     const bad = serve(['--no-such-flag', '1']);
     expect(await bad.exited).toBe(1);
     expect(bad.output()).toContain('unknown option --no-such-flag');
