@@ -44,7 +44,9 @@ function contentType(protocol: Protocol): string {
 export function sendError(
   reply: FastifyReply, protocol: Protocol, requestId: string, err: unknown, logger: Logger,
 ): void {
-  const serviceError = toServiceError(err, requestId, logger, reply.request.raw.destroyed);
+  // `complete` rather than `destroyed`: node:http destroys a request once its body has been read, so a reset of
+  // another socket (the database's) during the operation would pass for the client's.
+  const serviceError = toServiceError(err, requestId, logger, !reply.request.raw.complete);
   reply
     .code(serviceError.statusFor(protocol))
     .header('x-amzn-RequestId', requestId)
@@ -67,7 +69,7 @@ function toServiceError(err: unknown, requestId: string, logger: Logger, request
 
 /**
  * Maps the HTTP framework's own client errors (body too large, bad content, a client that went away while sending
- * its body) to AWS-shaped ones. `requestGone`: node:http destroyed the request (the client hung up).
+ * its body) to AWS-shaped ones. `requestGone`: the request's body never arrived whole (the client hung up).
  */
 function fromFrameworkError(err: unknown, requestGone: boolean): ServiceError | undefined {
   const code = (err as { code?: unknown } | null)?.code;

@@ -324,6 +324,17 @@ describe('unexpected failures', () => {
     expect(JSON.stringify(line)).toContain('SQLITE_CORRUPT');
   });
 
+  it('a reset of the database\'s connection during a POST is a 500, not the client\'s hang-up', async () => {
+    // node:http marks a request destroyed once its body is read: the database's ECONNRESET (the write's outcome
+    // unknown) must not pass for a client that went away (a 400 that SDKs do not retry).
+    vi.spyOn(t.services.store, 'writeRecords').mockImplementation(() =>
+      Promise.reject(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' })));
+    const res = await updateRecords(freshDataset(), '{"SyncSessionToken":"$TOKEN","RecordPatches":[{"Op":"replace","Key":"k","Value":"v","SyncCount":0}]}');
+    expectAwsError(res, 500, 'InternalErrorException');
+    const line = logLines.find((l) => l['requestId'] === res.header('x-amzn-RequestId'));
+    expect(line?.['level']).toBe(50);
+  });
+
   it('a client that hangs up in the middle of its body is not logged as a server failure', async () => {
     const before = logLines.length;
     const socket = connect(Number(new URL(t.endpoint).port), '127.0.0.1');
