@@ -102,7 +102,8 @@ export async function listenOrClose(server: CosyncServer): Promise<string> {
   try {
     return await server.listen();
   } catch (err) {
-    await server.close().catch((closeErr: unknown) => server.services.logger.warn({ err: closeErr }, 'closing the server failed'));
+    await server.close()
+      .catch((closeErr: unknown) => server.services.logger.warn({ err: closeErr }, 'closing the server failed'));
     throw err;
   }
 }
@@ -162,7 +163,8 @@ async function assemble(options: ServerOptions, store: SyncStore, logger: Logger
       } catch (err) {
         // A port in use or a host that does not resolve: say which settings to change, not only the system's code.
         const reason = err instanceof Error ? err.message : String(err);
-        throw new Error(`cannot listen on ${config.host} port ${config.port} (--host, --port): ${reason}`, { cause: err });
+        const where = `${config.host} port ${config.port}`;
+        throw new Error(`cannot listen on ${where} (--host, --port): ${reason}`, { cause: err });
       }
       if (!config.publicUrl) services.urls.issuer = url;
       return url;

@@ -226,8 +226,10 @@ function wellFormed(value: string): boolean {
 
 /** True when checkValue would report nothing for this string. */
 function validString(shape: ShapeModel, value: string): boolean {
-  return wellFormed(value) && (shape.min === undefined || value.length >= shape.min) && (shape.max === undefined || value.length <= shape.max) &&
-    (shape.pattern === undefined || anchored(shape.pattern).test(value)) && (shape.enum === undefined || shape.enum.includes(value));
+  return wellFormed(value) && (shape.min === undefined || value.length >= shape.min) &&
+    (shape.max === undefined || value.length <= shape.max) &&
+    (shape.pattern === undefined || anchored(shape.pattern).test(value)) &&
+    (shape.enum === undefined || shape.enum.includes(value));
 }
 
 /** True when checkValue would report nothing for this integer or long. */

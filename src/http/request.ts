@@ -18,7 +18,8 @@ export function splitUrl(url: string): { rawPath: string; rawQuery: string } {
   // what follows the authority, as the client signed it.
   const target = url.charCodeAt(0) === 47 /* '/' */ ? url : url.replace(/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/, '');
   const q = target.indexOf('?');
-  return q === -1 ? { rawPath: target || '/', rawQuery: '' } : { rawPath: target.slice(0, q) || '/', rawQuery: target.slice(q + 1) };
+  if (q === -1) return { rawPath: target || '/', rawQuery: '' };
+  return { rawPath: target.slice(0, q) || '/', rawQuery: target.slice(q + 1) };
 }
 
 function decodeComponent(text: string, what: string): string {
@@ -164,6 +165,6 @@ function bindingFor(model: ServiceModel, inputShape: string, template: string): 
 function queryInteger(text: string, type: 'integer' | 'long'): number | NotAnInteger {
   const n = Number(text);
   // Decimal digits only: Number() would also take '0x10', '1e3' or ' 7 '.
-  if (!/^[+-]?\d+$/.test(text) || !(type === 'integer' ? isInt32(n) : Number.isSafeInteger(n))) return new NotAnInteger(text);
-  return n;
+  const exact = type === 'integer' ? isInt32(n) : Number.isSafeInteger(n);
+  return /^[+-]?\d+$/.test(text) && exact ? n : new NotAnInteger(text);
 }

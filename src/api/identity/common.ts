@@ -57,8 +57,11 @@ export async function identityDescription(ctx: RequestContext, identity: Identit
  * NextToken → the last ID of the previous page (keyset position; see domain/page-token.ts). `listing` names what
  * is listed (the operation and what it lists within), which the token must have been issued for.
  */
-export function afterFromToken(ctx: RequestContext, listing: readonly unknown[], token: string | undefined): string | undefined {
-  return token === undefined ? undefined : decodePageToken(ctx.services.sessionKey, listing, token, isNamePosition).after;
+export function afterFromToken(
+  ctx: RequestContext, listing: readonly unknown[], token: string | undefined,
+): string | undefined {
+  if (token === undefined) return undefined;
+  return decodePageToken(ctx.services.sessionKey, listing, token, isNamePosition).after;
 }
 
 /** The NextToken that continues `listing` after `lastId`. */

@@ -17,7 +17,8 @@ export const listIdentityPools = defineIdentityOperation({
   async handler(input: ListIdentityPoolsInput, ctx) {
     const limit = input.MaxResults;
     const listing = ['ListIdentityPools'];
-    const pools = await ctx.services.store.listIdentityPools({ after: afterFromToken(ctx, listing, input.NextToken), limit: limit + 1 });
+    const after = afterFromToken(ctx, listing, input.NextToken);
+    const pools = await ctx.services.store.listIdentityPools({ after, limit: limit + 1 });
     const page = pools.slice(0, limit);
     const last = page[page.length - 1];
     return {

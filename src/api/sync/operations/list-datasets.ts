@@ -29,7 +29,8 @@ export const listDatasets = defineSyncOperation({
     return {
       Datasets: page.map(datasetShape),
       Count: page.length,
-      ...(rows.length > limit && last ? { NextToken: encodePageToken(ctx.services.sessionKey, listing, { after: last.datasetName }) } : {}),
+      ...(rows.length > limit && last
+        ? { NextToken: encodePageToken(ctx.services.sessionKey, listing, { after: last.datasetName }) } : {}),
     };
   },
 });
