@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import {
-  CreateIdentityPoolCommand, DeleteIdentitiesCommand, DescribeIdentityCommand, GetIdCommand, GetIdentityPoolRolesCommand,
+  CreateIdentityPoolCommand, DeleteIdentitiesCommand, DescribeIdentityCommand, GetCredentialsForIdentityCommand, GetIdCommand,
+  GetIdentityPoolRolesCommand,
   GetOpenIdTokenCommand, GetOpenIdTokenForDeveloperIdentityCommand, LookupDeveloperIdentityCommand, SetIdentityPoolRolesCommand,
   UnlinkDeveloperIdentityCommand, UnlinkIdentityCommand,
 } from '@aws-sdk/client-cognito-identity';
@@ -172,7 +173,9 @@ describe('LookupDeveloperIdentity, DeveloperUserAlreadyRegisteredException and U
 
   it('unlinks a developer user: the identity keeps its data, the user gets a new identity next time', async () => {
     const user = newUser();
+    const other = newUser();
     const { identityId, token } = await developerToken(user);
+    await developerToken(other, { IdentityId: identityId });
     await writeRecords(syncClient(t, identityCredentials(t, identityId, { [COGNITO]: token })),
       { IdentityPoolId: poolId, IdentityId: identityId, DatasetName: 'kept' }, { k: 'v' });
     const { identity, sync } = clients(t);
@@ -184,10 +187,19 @@ describe('LookupDeveloperIdentity, DeveloperUserAlreadyRegisteredException and U
     })), 'ResourceNotFoundException', 400);
     const next = await developerToken(user);
     expect(next.identityId).not.toBe(identityId);
+    // Another login remains: the identity and its data stay usable.
     const kept = await sync.send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: identityId, DatasetName: 'kept' }));
     expect(kept.Records?.map((r) => r.Value)).toEqual(['v']);
     expect((await readRecords(syncClient(t, identityCredentials(t, next.identityId, { [COGNITO]: next.token })),
       { IdentityPoolId: poolId, IdentityId: next.identityId, DatasetName: 'kept' })).values).toEqual({});
+    expect((await identity.send(new GetOpenIdTokenCommand({ IdentityId: identityId, Logins: { [COGNITO]: token } }))).IdentityId)
+      .toBe(identityId);
+    // Its last login gone, it is inaccessible (the model's words), not a guest anyone knowing its ID could take up.
+    await identity.send(new UnlinkDeveloperIdentityCommand({
+      IdentityPoolId: poolId, IdentityId: identityId, DeveloperProviderName: DEVELOPER, DeveloperUserIdentifier: other,
+    }));
+    await expectRefused(identity.send(new GetCredentialsForIdentityCommand({ IdentityId: identityId })), 'NotAuthorizedException', 400);
+    await expectRefused(identity.send(new GetOpenIdTokenCommand({ IdentityId: identityId })), 'NotAuthorizedException', 400);
   });
 });
 

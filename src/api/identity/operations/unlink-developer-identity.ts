@@ -10,17 +10,24 @@ interface UnlinkDeveloperIdentityInput {
 }
 
 /**
- * Developer credentials only: unlinks a developer user from an identity. The identity and its data stay; the
- * user gets a new identity the next time it is presented. A link that does not exist answers 404.
+ * Developer credentials only: unlinks a developer user from an identity; the user gets a new identity the next time
+ * it is presented. A link that does not exist answers 404. As at AWS (the model: "the Cognito identity becomes
+ * inaccessible") and as UnlinkIdentity does, an identity left without any login is disabled, its data kept: left
+ * enabled, anyone knowing its ID could take it up as a guest in a pool that allows guests.
  */
 export const unlinkDeveloperIdentity = defineIdentityOperation({
   name: 'UnlinkDeveloperIdentity',
   auth: 'developer',
   async handler(input: UnlinkDeveloperIdentityInput, ctx) {
     await requireDeveloperPool(ctx, input.IdentityPoolId, input.DeveloperProviderName);
-    const removed = await ctx.services.store.unlinkLogin(input.IdentityId, input.DeveloperProviderName, input.DeveloperUserIdentifier);
+    const { store, clock } = ctx.services;
+    const removed = await store.unlinkLogin(input.IdentityId, input.DeveloperProviderName, input.DeveloperUserIdentifier);
     if (!removed) {
       throw errors.notFound(`Developer user '${input.DeveloperUserIdentifier}' is not linked to identity '${input.IdentityId}'.`);
+    }
+    const identity = await store.getIdentity(input.IdentityId);
+    if (identity && !identity.disabled && (await store.listLogins(identity.identityId)).length === 0) {
+      await store.updateIdentity({ ...identity, lastModifiedAt: clock.now(), disabled: true });
     }
     return {};
   },
