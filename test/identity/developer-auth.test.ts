@@ -10,7 +10,8 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import {
   CreateIdentityPoolCommand, DeleteIdentitiesCommand, DescribeIdentityCommand, GetCredentialsForIdentityCommand, GetIdCommand,
   GetIdentityPoolRolesCommand,
-  GetOpenIdTokenCommand, GetOpenIdTokenForDeveloperIdentityCommand, LookupDeveloperIdentityCommand, SetIdentityPoolRolesCommand,
+  GetOpenIdTokenCommand, GetOpenIdTokenForDeveloperIdentityCommand, LookupDeveloperIdentityCommand, MergeDeveloperIdentitiesCommand,
+  SetIdentityPoolRolesCommand,
   UnlinkDeveloperIdentityCommand, UnlinkIdentityCommand,
 } from '@aws-sdk/client-cognito-identity';
 import { ListDatasetsCommand, ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
@@ -169,6 +170,23 @@ describe('LookupDeveloperIdentity, DeveloperUserAlreadyRegisteredException and U
     await expectRefused(developerToken(first, { IdentityId: b.identityId }), 'DeveloperUserAlreadyRegisteredException', 400);
     // Nothing moved.
     expect((await developerToken(first)).identityId).toBe(a.identityId);
+  });
+
+  it('links at most 20 logins to an identity, merges included', async () => {
+    const { identityId } = await developerToken(newUser());
+    for (let i = 1; i < 20; i++) await developerToken(newUser(), { IdentityId: identityId });
+    await expectRefused(developerToken(newUser(), { IdentityId: identityId }), 'ResourceConflictException', 400,
+      /limited to 20/);
+    const lone = newUser();
+    const other = await developerToken(lone);
+    const anyOfTwenty = (await clients(t).identity.send(new LookupDeveloperIdentityCommand({
+      IdentityPoolId: poolId, IdentityId: identityId, MaxResults: 1,
+    }))).DeveloperUserIdentifierList?.[0] ?? '';
+    await expectRefused(clients(t).identity.send(new MergeDeveloperIdentitiesCommand({
+      IdentityPoolId: poolId, DeveloperProviderName: DEVELOPER, SourceUserIdentifier: lone, DestinationUserIdentifier: anyOfTwenty,
+    })), 'ResourceConflictException', 400, /limited to 20/);
+    // Nothing moved.
+    expect((await developerToken(lone)).identityId).toBe(other.identityId);
   });
 
   it('unlinks a developer user: the identity keeps its data, the user gets a new identity next time', async () => {

@@ -97,6 +97,11 @@ export async function resolveIdentity(
   const survivor = candidates[0] ?? claimed ?? (await createIdentity(ctx, pool));
   const claimedJoins = claimed && !claimed.disabled && !owners.has(claimed.identityId) && claimed !== survivor;
   const merged = [...candidates.slice(1), ...(claimedJoins ? [claimed] : [])];
+  if (merged.length > 0) {
+    let linked = unowned.length;
+    for (const identity of [survivor, ...merged]) linked += (await store.listLogins(identity.identityId)).length;
+    checkLinkedLogins(linked, survivor.identityId);
+  }
   const now = ctx.services.clock.now();
   for (const other of merged) {
     await store.mergeIdentities({
@@ -118,6 +123,7 @@ async function linkAll(
   const { store } = ctx.services;
   if (logins.length === 0) return survivor;
   const existing = await store.listLogins(survivor.identityId);
+  checkLinkedLogins(existing.length + logins.length, survivor.identityId);
   for (const login of logins) {
     if (login.providerName === pool.developerProviderName) continue;
     if (existing.some((l) => l.providerName === login.providerName && l.subject !== login.subject)) {
@@ -134,6 +140,20 @@ async function linkAll(
   const updated = { ...survivor, lastModifiedAt: now };
   await store.updateIdentity(updated);
   return updated;
+}
+
+/** Linked logins per identity, merges included (the model's MergeDeveloperIdentities; SPEC §14). */
+export const MAX_LINKED_LOGINS = 20;
+
+/**
+ * Refuses a link or merge that would leave an identity with more than MAX_LINKED_LOGINS logins. The model names
+ * no error for it; ResourceConflictException is one every linking operation declares.
+ */
+export function checkLinkedLogins(count: number, identityId: string): void {
+  if (count > MAX_LINKED_LOGINS) {
+    throw errors.conflict(
+      `The number of linked logins is limited to ${MAX_LINKED_LOGINS}; identity '${identityId}' would have ${count}.`);
+  }
 }
 
 export async function createIdentity(ctx: RequestContext, pool: IdentityPool): Promise<Identity> {
