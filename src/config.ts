@@ -117,15 +117,20 @@ interface StorageDraft {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+// Decimal notation only: Number() would also read '' and ' ' as 0 (for a rate: throttling off), '0x10' and '1e3'.
 function integer(name: string, value: string, min: number): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
+  if (!/^[+-]?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+    throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
+  }
   return n;
 }
 
 const number = (name: string, value: string): number => {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number >= 0, got '${value}'`);
+  if (!/^\+?\d+(\.\d+)?$/.test(value) || !Number.isFinite(n) || n < 0) {
+    throw new Error(`${name} must be a number >= 0, got '${value}'`);
+  }
   return n;
 };
 

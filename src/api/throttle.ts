@@ -20,6 +20,18 @@ const MAX_TRACKED = 100_000;
  * (docs/configuration.md), and `take` stays synchronous: callers await only a returned promise, so that path costs
  * no microtask.
  */
+/**
+ * Who is calling: a signed request (developer or identity credentials), or an unsigned one (GetId,
+ * GetCredentialsForIdentity and the other public operations), which anyone holding a pool's ID can send. Unsigned
+ * calls draw from a bucket of their own per pool (the pool's rates) and never from an identity's: a flood of them
+ * cannot starve the pool's signed traffic, nor an identity whose ID the sender knows.
+ */
+export type Caller = 'signed' | 'public';
+
+function poolBucket(identityPoolId: string, caller: Caller): string {
+  return caller === 'signed' ? `p:${identityPoolId}` : `a:${identityPoolId}`;
+}
+
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly shared: Pick<Required<SyncStore>, 'takeTokens'> | undefined;
@@ -32,14 +44,14 @@ export class RateLimiter {
    * Takes one token from each applicable bucket or throws TooManyRequestsException taking none; with shared
    * buckets, returns a promise that settles the same way.
    */
-  take(identityPoolId: string | undefined, identityId: string | undefined): void | Promise<void> {
-    if (this.shared) return this.takeShared(identityPoolId, identityId);
+  take(identityPoolId: string | undefined, identityId: string | undefined, caller: Caller = 'signed'): void | Promise<void> {
+    if (this.shared) return this.takeShared(identityPoolId, identityId, caller);
     const now = this.clock.now();
     const { identityRatePerSecond, identityBurst, poolRatePerSecond, poolBurst } = this.config;
-    const identity = identityId && identityRatePerSecond > 0
+    const identity = identityId && identityRatePerSecond > 0 && caller === 'signed'
       ? this.refill(`i:${identityId}`, identityRatePerSecond, identityBurst, now) : undefined;
     const pool = identityPoolId && poolRatePerSecond > 0
-      ? this.refill(`p:${identityPoolId}`, poolRatePerSecond, poolBurst, now) : undefined;
+      ? this.refill(poolBucket(identityPoolId, caller), poolRatePerSecond, poolBurst, now) : undefined;
     if ((identity && identity.tokens < 1) || (pool && pool.tokens < 1)) {
       throw rateExceeded(identity && identity.tokens < 1 ? identityRatePerSecond : poolRatePerSecond);
     }
@@ -47,14 +59,14 @@ export class RateLimiter {
     if (pool) pool.tokens -= 1;
   }
 
-  private async takeShared(identityPoolId: string | undefined, identityId: string | undefined): Promise<void> {
+  private async takeShared(identityPoolId: string | undefined, identityId: string | undefined, caller: Caller): Promise<void> {
     const { identityRatePerSecond, identityBurst, poolRatePerSecond, poolBurst } = this.config;
     const buckets: TokenBucket[] = [];
-    if (identityId && identityRatePerSecond > 0) {
+    if (identityId && identityRatePerSecond > 0 && caller === 'signed') {
       buckets.push({ name: `i:${identityId}`, ratePerSecond: identityRatePerSecond, burst: identityBurst });
     }
     if (identityPoolId && poolRatePerSecond > 0) {
-      buckets.push({ name: `p:${identityPoolId}`, ratePerSecond: poolRatePerSecond, burst: poolBurst });
+      buckets.push({ name: poolBucket(identityPoolId, caller), ratePerSecond: poolRatePerSecond, burst: poolBurst });
     }
     if (buckets.length === 0) return;
     const empty = await this.shared!.takeTokens(buckets);
@@ -68,7 +80,8 @@ export class RateLimiter {
       bucket = { tokens: burst, updatedAt: now };
       this.buckets.set(key, bucket);
     }
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * rate);
+    // A clock stepped back (NTP, a resumed VM) refills nothing rather than draining every bucket.
+    bucket.tokens = Math.min(burst, bucket.tokens + (Math.max(0, now - bucket.updatedAt) / 1000) * rate);
     bucket.updatedAt = now;
     return bucket;
   }

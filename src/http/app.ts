@@ -161,7 +161,8 @@ function run(
     const identityId = typeof input['IdentityId'] === 'string' ? input['IdentityId']
       : principal.kind === 'identity' ? principal.identityId : undefined;
     // A promise only when the buckets are shared across instances (PostgreSQL).
-    const taken = deps.limiter.take(typeof input['IdentityPoolId'] === 'string' ? input['IdentityPoolId'] : undefined, identityId);
+    const poolId = typeof input['IdentityPoolId'] === 'string' ? input['IdentityPoolId'] : undefined;
+    const taken = deps.limiter.take(poolId, identityId, op.auth === 'public' ? 'public' : 'signed');
     if (taken) return taken.then(() => op.handler(input as never, { requestId, principal, services: deps.services }));
   }
   return op.handler(input as never, { requestId, principal, services: deps.services });

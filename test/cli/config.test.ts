@@ -26,6 +26,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig([], { COSYNC_THROTTLE_POOL_RPS: '-1' })).toThrow(/^COSYNC_THROTTLE_POOL_RPS: --throttle-pool-rps /);
   });
 
+  it('reads numbers in decimal only: an empty rate is not "off", nor 0x10 sixteen', () => {
+    expect(() => loadConfig(['--throttle-identity-rps='], {})).toThrow(/^--throttle-identity-rps must be a number >= 0, got ''/);
+    expect(() => loadConfig([], { COSYNC_THROTTLE_POOL_RPS: ' ' })).toThrow(/--throttle-pool-rps must be a number/);
+    expect(() => loadConfig(['--throttle-pool-burst', '0x10'], {})).toThrow(/--throttle-pool-burst must be an integer/);
+    expect(() => loadConfig(['--port', '1e3'], {})).toThrow(/--port must be an integer/);
+    expect(loadConfig(['--throttle-identity-rps', '2.5', '--port', '+80'], {})).toMatchObject({
+      port: 80, throttle: { identityRatePerSecond: 2.5 },
+    });
+  });
+
   it('takes the last of a repeated flag', () => {
     expect(loadConfig(['--port', '1', '--port', '2'], {}).port).toBe(2);
   });

@@ -45,10 +45,11 @@ describeWithPostgres('limits shared by instances on one PostgreSQL database', 't
     it("throttle: an identity pool's burst is spent once, across both instances", async () => {
       // A rate so low nothing refills during the test: what gets through is exactly the burst.
       const [a] = await twoInstances({ throttle: { poolRatePerSecond: 0.001, poolBurst: 12, identityRatePerSecond: 0 } });
-      const { poolId, identityId } = await poolWithIdentity(a!); // GetId takes one of the pool's tokens
+      // GetId, unsigned, takes a token of the pool's bucket for unsigned calls, not of this one.
+      const { poolId, identityId } = await poolWithIdentity(a!);
       const ref = { IdentityPoolId: poolId, IdentityId: identityId, DatasetName: 'throttled' };
       const tally = await outcomes(40, (s) => clients(s).sync.send(new ListRecordsCommand(ref)));
-      expect(tally).toEqual({ ok: 11, TooManyRequestsException: 29 });
+      expect(tally).toEqual({ ok: 12, TooManyRequestsException: 28 });
     });
 
     it("throttle: an identity's burst is spent once, across both instances, and apart from other identities", async () => {

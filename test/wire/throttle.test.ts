@@ -52,6 +52,38 @@ describe('per-identity bucket', () => {
   });
 });
 
+describe('unsigned calls', () => {
+  it('draw from a pool bucket of their own: an anonymous flood starves neither the pool\'s signed calls nor an identity', async () => {
+    const clock = manualClock(Date.now());
+    t = await startServer({ config: { throttle: { poolRatePerSecond: 2, poolBurst: 4, identityRatePerSecond: 2, identityBurst: 3 } }, clock });
+    const a = await poolWithIdentity(t, 'pool_a');
+    clock.advance(60_000);
+    const { identity, sync } = clients(t);
+    const anonymous = clients(t, { accessKeyId: 'AKIANOBODY0000000000', secretAccessKey: 'x' }).identity;
+    // GetId is public: served whatever its signature, and a flood of them (awsJson: 400 with the type in the body).
+    for (let i = 0; i < 4; i++) await anonymous.send(new GetIdCommand({ IdentityPoolId: a.poolId }));
+    await expectError(anonymous.send(new GetIdCommand({ IdentityPoolId: a.poolId })), 'TooManyRequestsException', 400);
+    await expectError(identity.send(new GetIdCommand({ IdentityPoolId: a.poolId })), 'TooManyRequestsException', 400);
+    // The identity's own bucket (burst 3) and the pool's signed one (burst 4) are untouched.
+    for (let i = 0; i < 3; i++) await listRecords(sync, a.poolId, a.identityId);
+    await expectError(listRecords(sync, a.poolId, a.identityId), 'TooManyRequestsException', 429);
+  });
+
+  it('a clock stepped back refills nothing and drains nothing', async () => {
+    const clock = manualClock(Date.now());
+    t = await startServer({ config: { throttle: { identityRatePerSecond: 2, identityBurst: 3 } }, clock });
+    const { poolId, identityId } = await poolWithIdentity(t);
+    const { sync } = clients(t);
+    await listRecords(sync, poolId, identityId);
+    clock.advance(-10_000);
+    await listRecords(sync, poolId, identityId);
+    await listRecords(sync, poolId, identityId);
+    await expectError(listRecords(sync, poolId, identityId), 'TooManyRequestsException', 429);
+    clock.advance(500);
+    await expect(listRecords(sync, poolId, identityId)).resolves.toMatchObject({ DatasetExists: false });
+  });
+});
+
 describe('per-pool bucket', () => {
   it('counts every identity of the pool together; another pool is unaffected; a refill allows it again', async () => {
     const clock = manualClock(Date.now());
@@ -68,8 +100,8 @@ describe('per-pool bucket', () => {
     await listRecords(sync, a.poolId, second);
     await expectError(listRecords(sync, a.poolId, a.identityId), 'TooManyRequestsException', 429, 'Rate exceeded');
     await expectError(listRecords(sync, a.poolId, second), 'TooManyRequestsException', 429);
-    // GetId names the pool too, so a new identity cannot be had either (awsJson: 400 with the type in the body).
-    await expectError(clients(t).identity.send(new GetIdCommand({ IdentityPoolId: a.poolId })), 'TooManyRequestsException', 400);
+    // Unsigned calls draw from a bucket of their own: a device can still get its identity.
+    await expect(clients(t).identity.send(new GetIdCommand({ IdentityPoolId: a.poolId }))).resolves.toBeDefined();
 
     await expect(listRecords(sync, b.poolId, b.identityId)).resolves.toMatchObject({ DatasetExists: false });
 
