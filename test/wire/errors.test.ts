@@ -335,6 +335,24 @@ describe('unexpected failures', () => {
     expect(line?.['level']).toBe(50);
   });
 
+  it('bad bytes pipelined after a request are answered after that request\'s own answer', async () => {
+    const socket = connect(Number(new URL(t.endpoint).port), '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const body = JSON.stringify({ IdentityPoolId: poolId });
+    let received = '';
+    socket.on('data', (d: Buffer) => { received += d.toString('latin1'); });
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    // One write: GetId (its answer comes at the end of the event-loop turn), then a request no HTTP parser accepts.
+    socket.write('POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSCognitoIdentityService.GetId\r\n'
+      + `Content-Type: application/x-amz-json-1.1\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+      + 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await closed;
+    const ok = received.indexOf('HTTP/1.1 200');
+    expect(ok, received).toBeGreaterThanOrEqual(0);
+    expect(received.indexOf('HTTP/1.1 400', ok)).toBeGreaterThan(ok);
+  });
+
   it('a client that hangs up in the middle of its body is not logged as a server failure', async () => {
     const before = logLines.length;
     const socket = connect(Number(new URL(t.endpoint).port), '127.0.0.1');
