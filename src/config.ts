@@ -210,7 +210,7 @@ export function defaultConfig(): Config {
     maxBodyBytes: 8 * 1024 * 1024,
     // A whole 8 MiB body at 150 KB/s fits in the request timeout; keep-alive outlasts the 60 s idle timeout of
     // common load balancers, so they, not the server, close idle connections first.
-    http: { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 60_000, keepAliveTimeoutMs: 72_000 },
+    http: { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 70_000, keepAliveTimeoutMs: 72_000 },
     credentialsTtlSeconds: 3600,
     publicUrl: null,
     loginProviders: {},

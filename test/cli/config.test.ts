@@ -36,6 +36,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('by default lets a stalled upload get its 408 before the idle timeout closes it unanswered', () => {
+    const { http } = loadConfig([], {});
+    // Node checks the request timeout every quarter of the headers timeout.
+    expect(http.idleTimeoutMs).toBeGreaterThan(http.requestTimeoutMs + http.headersTimeoutMs / 4);
+  });
+
   it('takes the last of a repeated flag', () => {
     expect(loadConfig(['--port', '1', '--port', '2'], {}).port).toBe(2);
   });
