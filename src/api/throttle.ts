@@ -11,16 +11,6 @@ interface Bucket {
 const MAX_TRACKED = 100_000;
 
 /**
- * Token buckets per identity and per identity pool (TooManyRequestsException, 429). A rate of 0 switches the
- * bucket kind off.
- *
- * Where the buckets live: when the store shares them (`takeTokens`, PostgreSQL), in the database, so every instance
- * behind a balancer draws from the same buckets and the limits hold whichever instance answers; `take` then
- * returns a promise (one round trip). Otherwise (SQLite) in this process's memory, per worker under `--workers`
- * (docs/configuration.md), and `take` stays synchronous: callers await only a returned promise, so that path costs
- * no microtask.
- */
-/**
  * Who is calling: a signed request (developer or identity credentials), or an unsigned one (GetId,
  * GetCredentialsForIdentity and the other public operations), which anyone holding a pool's ID can send. Unsigned
  * calls draw from a bucket of their own per pool (the pool's rates) and never from an identity's: a flood of them
@@ -32,6 +22,16 @@ function poolBucket(identityPoolId: string, caller: Caller): string {
   return caller === 'signed' ? `p:${identityPoolId}` : `a:${identityPoolId}`;
 }
 
+/**
+ * Token buckets per identity and per identity pool (TooManyRequestsException, 429). A rate of 0 switches the
+ * bucket kind off.
+ *
+ * Where the buckets live: when the store shares them (`takeTokens`, PostgreSQL), in the database, so every instance
+ * behind a balancer draws from the same buckets and the limits hold whichever instance answers; `take` then
+ * returns a promise (one round trip). Otherwise (SQLite) in this process's memory, per worker under `--workers`
+ * (docs/configuration.md), and `take` stays synchronous: callers await only a returned promise, so that path costs
+ * no microtask.
+ */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly shared: Pick<Required<SyncStore>, 'takeTokens'> | undefined;
@@ -44,7 +44,9 @@ export class RateLimiter {
    * Takes one token from each applicable bucket or throws TooManyRequestsException taking none; with shared
    * buckets, returns a promise that settles the same way.
    */
-  take(identityPoolId: string | undefined, identityId: string | undefined, caller: Caller = 'signed'): void | Promise<void> {
+  take(
+    identityPoolId: string | undefined, identityId: string | undefined, caller: Caller = 'signed',
+  ): void | Promise<void> {
     if (this.shared) return this.takeShared(identityPoolId, identityId, caller);
     const now = this.clock.now();
     const { identityRatePerSecond, identityBurst, poolRatePerSecond, poolBurst } = this.config;
@@ -59,7 +61,9 @@ export class RateLimiter {
     if (pool) pool.tokens -= 1;
   }
 
-  private async takeShared(identityPoolId: string | undefined, identityId: string | undefined, caller: Caller): Promise<void> {
+  private async takeShared(
+    identityPoolId: string | undefined, identityId: string | undefined, caller: Caller,
+  ): Promise<void> {
     const { identityRatePerSecond, identityBurst, poolRatePerSecond, poolBurst } = this.config;
     const buckets: TokenBucket[] = [];
     if (identityId && identityRatePerSecond > 0 && caller === 'signed') {

@@ -21,7 +21,8 @@ export const unlinkDeveloperIdentity = defineIdentityOperation({
   async handler(input: UnlinkDeveloperIdentityInput, ctx) {
     await requireDeveloperPool(ctx, input.IdentityPoolId, input.DeveloperProviderName);
     const { store, clock } = ctx.services;
-    const removed = await store.unlinkLogin(input.IdentityId, input.DeveloperProviderName, input.DeveloperUserIdentifier);
+    const { IdentityId, DeveloperProviderName, DeveloperUserIdentifier } = input;
+    const removed = await store.unlinkLogin(IdentityId, DeveloperProviderName, DeveloperUserIdentifier);
     if (!removed) {
       throw errors.notFound(`Developer user '${input.DeveloperUserIdentifier}' is not linked to identity '${input.IdentityId}'.`);
     }
