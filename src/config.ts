@@ -118,11 +118,12 @@ interface StorageDraft {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 // Decimal notation only: Number() would also read '' and ' ' as 0 (for a rate: throttling off), '0x10' and '1e3'.
-function integer(name: string, value: string, min: number): number {
+function integer(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);
   if (!/^[+-]?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
     throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
   }
+  if (n > max) throw new Error(`${name} must be at most ${max}, got '${value}'`);
   return n;
 }
 
@@ -136,10 +137,7 @@ const number = (name: string, value: string): number => {
 
 export const SETTINGS: readonly Setting[] = [
   { flag: 'host', env: 'COSYNC_HOST', apply: (d, v) => { d.host = v; } },
-  { flag: 'port', env: 'COSYNC_PORT', apply: (d, v) => {
-    d.port = integer('--port', v, 0);
-    if (d.port > 65535) throw new Error(`--port must be at most 65535, got '${v}'`);
-  } },
+  { flag: 'port', env: 'COSYNC_PORT', apply: (d, v) => { d.port = integer('--port', v, 0, 65535); } },
   { flag: 'data', env: 'COSYNC_DATA', apply: (d, v) => { d.dataDir = v; } },
   { flag: 'region', env: 'COSYNC_REGION', apply: (d, v) => {
     if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(v)) throw new Error(`--region must look like us-east-1, got '${v}'`);

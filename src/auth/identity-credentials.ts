@@ -7,8 +7,7 @@
  *   it from the token the client sends with every request (X-Amz-Security-Token).
  * Revocation (identity deleted, disabled or merged away) is checked against the store on use, not here.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { hmacSha256 } from '../hmac.js';
+import { hmacSha256, sameText } from '../hmac.js';
 import type { ServerKey, ServerKeys } from './server-keys.js';
 
 export interface CredentialClaims {
@@ -72,10 +71,9 @@ export function openSessionToken(
   ];
   const key = keys.byId.get(keyId);
   if (!key || tokenAccessKeyId !== accessKeyId) return undefined;
-  // Compared as text: a lenient base64url decode would let a changed last character (padding bits) pass.
-  const given = Buffer.from(sessionToken.slice(dot + 1));
-  const expected = Buffer.from(hmac(key, 'cosync/credentials/token', payload).toString('base64url'));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  if (!sameText(sessionToken.slice(dot + 1), hmac(key, 'cosync/credentials/token', payload).toString('base64url'))) {
+    return undefined;
+  }
   return {
     claims: { identityId, identityPoolId, expiresAt, authenticated: authenticated === 1 },
     secretKey: secretFor(key, payload),

@@ -6,8 +6,8 @@
  * what the client sent, checks it the way AWS front ends do (sigv4-request.ts), and feeds the library exactly what the
  * client declared it signed. This file runs those steps in order. Errors carry AWS's codes and messages.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { errors } from '../api/errors.js';
+import { sameText } from '../hmac.js';
 import type { Principal } from './principal.js';
 import {
   checkClock, checkScope, lowerCaseHeaders, parseAuthorization, readSigningTime, rejectQueryAuthentication,
@@ -93,10 +93,4 @@ export async function verifySigV4(req: SignedRequest, opts: VerifyOptions): Prom
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function';
-}
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
 }

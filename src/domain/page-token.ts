@@ -1,6 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import { errors } from '../api/errors.js';
-import { hmacSha256 } from '../hmac.js';
+import { hmacSha256, sameText } from '../hmac.js';
 
 /**
  * Opaque pagination tokens: `<payload>.<mac>`, base64url. The payload is JSON of the keyset position after the last
@@ -36,13 +35,6 @@ export function decodePageToken<T>(
 function pageMac(key: Buffer, listing: readonly unknown[], payload: string): string {
   return hmacSha256(key).update(`cosync page token\n${JSON.stringify(listing)}\n${payload}`).digest()
     .subarray(0, 16).toString('base64url');
-}
-
-// Compared as text, so no variant spelling of the MAC is accepted.
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /**

@@ -1,6 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import { errors } from '../api/errors.js';
-import { hmacSha256 } from '../hmac.js';
+import { hmacSha256, sameText } from '../hmac.js';
 
 /**
  * SyncSessionTokens (SPEC §5.5): issued by ListRecords, required by UpdateRecords, consumed by a successful
@@ -76,11 +75,7 @@ function decode(key: Buffer, token: string): SyncSession | undefined {
   const dot = token.indexOf('.');
   if (dot <= 0) return undefined;
   const payload = token.slice(0, dot);
-  // Compared as text: decoding first would accept variants of the last base64url character whose unused low
-  // bits differ, i.e. a token altered by one character.
-  const given = Buffer.from(token.slice(dot + 1));
-  const expected = Buffer.from(mac(key, payload).toString('base64url'));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  if (!sameText(token.slice(dot + 1), mac(key, payload).toString('base64url'))) return undefined;
   try {
     const [version, identityPoolId, identityId, datasetName, sessionId, expiresAt, deletionMark] = JSON.parse(
       Buffer.from(payload, 'base64url').toString('utf8'),
