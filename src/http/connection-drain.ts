@@ -1,5 +1,6 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { HttpTimeouts } from '../config.js';
 
 /**
@@ -33,10 +34,15 @@ export function trackConnections(server: Server) {
   };
 }
 
-/**
- * node:http attaches a request's response to its socket from the moment the request's headers are parsed until the
- * response is finished (`_httpMessage`, stable since Node 0.x though not documented).
- */
 function hasRequestUnderWay(socket: Socket): boolean {
-  return (socket as Socket & { _httpMessage?: unknown })._httpMessage != null;
+  return attachedResponse(socket) !== undefined;
+}
+
+/**
+ * The response node:http has attached to a socket: from the moment a request's headers are parsed until its response
+ * is finished (`_httpMessage`, stable since Node 0.x though not documented; node:http's own clientError handling
+ * consults it). Of pipelined requests, the first unanswered one's.
+ */
+export function attachedResponse(socket: Duplex): ServerResponse | undefined {
+  return (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
 }

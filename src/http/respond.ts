@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { ServiceError, errors, type Protocol } from '../api/errors.js';
 import type { Logger } from '../logger.js';
 import { CORS_HEADER_PAIRS } from './cors.js';
+import { attachedResponse } from './connection-drain.js';
 
 /**
  * The one place that turns results and errors into bytes.
@@ -111,11 +112,10 @@ function isClientStatus(err: unknown): boolean {
 export function sendClientError(err: Error & { code?: string }, socket: Duplex, logger: Logger): void {
   // A reset connection has nobody left to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  // The answer node:http has attached to this socket (`_httpMessage`, what its own clientError handling consults):
-  // a pipelined request received whole before the bad bytes may still be waiting for it (a write for its commit).
-  // It goes first, so the client does not read this error as that request's answer. A request not received whole
-  // (a timed-out body) is the one this error is about.
-  const pending = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  // A pipelined request received whole before the bad bytes may still be waiting for its answer (a write for its
+  // commit). It goes first, so the client does not read this error as that request's answer. A request not received
+  // whole (a timed-out body) is the one this error is about.
+  const pending = attachedResponse(socket);
   if (pending && pending.req.complete && !pending.writableFinished && !pending.destroyed) {
     pending.once('finish', () => sendClientError(err, socket, logger));
     return;
