@@ -54,7 +54,8 @@ export function sendError(
     .header('x-amzn-ErrorType', serviceError.code)
     .header('content-type', contentType(protocol))
     .headers(serviceError.headers)
-    .send(JSON.stringify({ __type: serviceError.code, message: serviceError.message }));
+    // A Buffer, not a string: Fastify adds `; charset=utf-8` to a string's Content-Type, which AWS does not send.
+    .send(Buffer.from(JSON.stringify({ __type: serviceError.code, message: serviceError.message })));
 }
 
 function toServiceError(err: unknown, requestId: string, logger: Logger, requestGone: boolean): ServiceError {

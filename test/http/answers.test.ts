@@ -70,8 +70,18 @@ describe('answers on the wire', () => {
     const res = await getId({ IdentityPoolId: 'not-a-pool-id' });
     expect(res.status).toBe(400);
     expect(res.headers.get('x-amzn-errortype')).toBe('InvalidParameterException');
+    // As AWS sends it: no charset parameter, on errors as on results.
+    expect(res.headers.get('content-type')).toBe('application/x-amz-json-1.1');
     expectCors(res);
     expect(await res.json()).toMatchObject({ __type: 'InvalidParameterException' });
+  });
+
+  it('a restJson1 error carries application/json, without a charset', async () => {
+    const res = await fetch(recordsUrl());
+    expect(res.status).toBe(403);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(res.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+    expectCors(res);
   });
 
   it('a preflight is answered with the methods and headers asked for', async () => {
