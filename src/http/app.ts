@@ -12,7 +12,7 @@ import type { Principal } from '../auth/principal.js';
 import { hasSignature, verifySigV4, type CredentialResolver } from '../auth/sigv4.js';
 import { rejectQueryAuthentication } from '../auth/sigv4-request.js';
 import { headerValue, jsonBody, restJsonInput, splitUrl, type RawRequest } from './request.js';
-import { isClosing, sendClientError, sendError, sendResult } from './respond.js';
+import { answerConnect, isClosing, sendClientError, sendError, sendResult } from './respond.js';
 import { sendThisTurn } from './reply-batch.js';
 import { CORS_HEADERS, registerCorsPreflight } from './cors.js';
 import { registerOpenIdRoutes } from './openid-routes.js';
@@ -46,6 +46,9 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
       headersTimeout,
       requestTimeout: timeouts.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(10, Math.min(5000, Math.floor(headersTimeout / 4))),
+      // node:http would answer a request without Host itself, in no AWS shape. Such a request goes on: a signature
+      // that covers `host` then fails as any other mismatch.
+      requireHostHeader: false,
     },
     requestTimeout: timeouts.requestTimeoutMs,
     connectionTimeout: timeouts.idleTimeoutMs,
@@ -75,6 +78,10 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     if (isClosing(reply)) reply.header('Connection', 'close');
     done(null, payload);
   });
+  // What node:http handles outside any route. An Expect other than 100-continue, which it would refuse with a bare
+  // 417, is ignored (RFC 9110 §10.1.1 allows either): the request is served as if it had none.
+  app.server.on('checkExpectation', (req, res) => app.server.emit('request', req, res));
+  app.server.on('connect', answerConnect);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 

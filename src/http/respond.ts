@@ -121,21 +121,37 @@ export function sendClientError(err: Error & { code?: string }, socket: Duplex, 
     pending.once('finish', () => sendClientError(err, socket, logger));
     return;
   }
-  if (socket.writable) {
-    const requestId = randomUUID();
-    const serviceError = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? errors.requestTimeout('The request did not arrive within the time the server allows')
-      : err.code === 'HPE_HEADER_OVERFLOW' ? errors.requestEntityTooLarge('Request headers are larger than the server accepts')
-      : errors.serialization('The request is not valid HTTP/1.1');
-    // The path is unknown here; both protocols give these codes the same status.
-    const status = serviceError.statusFor('restJson1');
-    const body = JSON.stringify({ __type: serviceError.code, message: serviceError.message });
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nx-amzn-RequestId: ${requestId}\r\n` +
-        `x-amzn-ErrorType: ${serviceError.code}\r\nConnection: close\r\n\r\n${body}`,
-    );
-    logger.debug({ requestId, code: err.code }, 'unparseable request');
-  }
+  const serviceError = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? errors.requestTimeout('The request did not arrive within the time the server allows')
+    : err.code === 'HPE_HEADER_OVERFLOW' ? errors.requestEntityTooLarge('Request headers are larger than the server accepts')
+    : errors.serialization('The request is not valid HTTP/1.1');
+  const requestId = writeAndClose(socket, serviceError);
+  logger.debug({ requestId, code: err.code }, 'unparseable request');
   socket.destroy(err);
+}
+
+/**
+ * A CONNECT request, which node:http hands over outside any route and would otherwise answer by closing the
+ * connection without a word: no operation takes that method.
+ */
+export function answerConnect(req: { url?: string }, socket: Duplex): void {
+  writeAndClose(socket, errors.methodNotAllowed(`CONNECT is not allowed on ${req.url ?? ''}`));
+  socket.destroy();
+}
+
+/**
+ * Writes an error answer straight to the socket, for requests no route will answer, saying the connection ends
+ * (the caller destroys it). The path may be unknown here; both protocols give these codes the same status.
+ */
+function writeAndClose(socket: Duplex, serviceError: ServiceError): string {
+  const requestId = randomUUID();
+  if (!socket.writable) return requestId;
+  const status = serviceError.statusFor('restJson1');
+  const body = JSON.stringify({ __type: serviceError.code, message: serviceError.message });
+  socket.write(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nx-amzn-RequestId: ${requestId}\r\n` +
+      `x-amzn-ErrorType: ${serviceError.code}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  return requestId;
 }

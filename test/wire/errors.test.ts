@@ -212,6 +212,43 @@ describe('requests the HTTP parser refuses', () => {
   });
 });
 
+describe('requests node:http would answer itself', () => {
+  /** The bytes the server sends back for `request`, until it closes the connection or 2 s pass. */
+  async function exchangeText(request: string): Promise<string> {
+    const socket = connect(Number(new URL(t.endpoint).port), '127.0.0.1');
+    socket.on('error', () => {});
+    let received = '';
+    socket.on('data', (d: Buffer) => { received += d.toString('latin1'); });
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(request);
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    socket.destroy();
+    return received;
+  }
+
+  it('a request without Host is served, so it gets the AWS error shape', async () => {
+    const answer = await exchangeText(`GET ${datasetPath(poolId, identityId, 'd')}/records HTTP/1.1\r\nConnection: close\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 403 /);
+    expect(answer).toMatch(/\r\nx-amzn-errortype: MissingAuthenticationTokenException\r\n/i);
+  });
+
+  it('an Expect other than 100-continue is ignored and the request served', async () => {
+    const body = JSON.stringify({ IdentityPoolId: poolId });
+    const answer = await exchangeText('POST / HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\n' +
+      'X-Amz-Target: AWSCognitoIdentityService.GetId\r\nContent-Type: application/x-amz-json-1.1\r\n' +
+      `Connection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(answer).toContain('"IdentityId":"us-east-1:');
+  });
+
+  it('CONNECT → 405 MethodNotAllowedException, then the connection closes', async () => {
+    const answer = await exchangeText('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 405 /);
+    expect(answer).toMatch(/\r\nx-amzn-ErrorType: MethodNotAllowedException\r\n/);
+    expect(answer).toContain('"__type":"MethodNotAllowedException"');
+  });
+});
+
 describe('routing errors', () => {
   it('an unknown route → 404 UnknownOperationException', async () => {
     for (const path of ['/nope', '/identitypools/p/unknown', `${datasetPath(poolId, identityId, 'd')}/records/extra`]) {
