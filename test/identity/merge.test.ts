@@ -217,6 +217,23 @@ describe('logins owned by two different identities', () => {
     const described = await clients(t).identity.send(new DescribeIdentityCommand({ IdentityId: a.identityId }));
     expect([...(described.Logins ?? [])].sort()).toEqual([PROVIDER, SECOND]);
   });
+
+  it('refuses to merge identities holding different users of one provider, and moves nothing', async () => {
+    const aUser = newUser();
+    const a = await poolCredentials(t, poolId, { [PROVIDER]: await login(aUser) })();
+    const bSecond = newUser();
+    const b = await poolCredentials(t, poolId, { [SECOND]: await login(bSecond) })();
+    // B also gets a PROVIDER user of its own (linked as it presents its SECOND login).
+    const bProvider = newUser();
+    const linked = await poolCredentials(t, poolId, { [SECOND]: await login(bSecond), [PROVIDER]: await login(bProvider) })();
+    expect(linked.identityId).toBe(b.identityId);
+
+    // A's PROVIDER login with B's SECOND login: merging would give one identity two PROVIDER users.
+    await expectRefused(poolCredentials(t, poolId, { [PROVIDER]: await login(aUser), [SECOND]: await login(bSecond) })(),
+      'ResourceConflictException', 400, /different users of provider login\.test/);
+    expect((await poolCredentials(t, poolId, { [SECOND]: await login(bSecond) })()).identityId).toBe(b.identityId);
+    expect((await poolCredentials(t, poolId, { [PROVIDER]: await login(aUser) })()).identityId).toBe(a.identityId);
+  });
 });
 
 describe('MergeDeveloperIdentities', () => {
@@ -263,6 +280,33 @@ describe('MergeDeveloperIdentities', () => {
       IdentityPoolId: devPoolId, DeveloperProviderName: DEVELOPER, SourceUserIdentifier: 'alice-old-account', DestinationUserIdentifier: 'alice',
     }));
     expect(again.IdentityId).toBe(dest.identityId);
+  });
+
+  it('refuses to merge identities holding different users of one public provider (the model\'s words)', async () => {
+    const { identity } = clients(t);
+    const mixedPoolId = (await identity.send(new CreateIdentityPoolCommand({
+      IdentityPoolName: 'merge_mixed_pool', AllowUnauthenticatedIdentities: false, DeveloperProviderName: DEVELOPER,
+      OpenIdConnectProviderARNs: [oidcArn(PROVIDER)],
+    }))).IdentityPoolId ?? '';
+    const withProviderUser = async (developerUserId: string) => {
+      const { IdentityId = '', Token = '' } = await identity.send(new GetOpenIdTokenForDeveloperIdentityCommand({
+        IdentityPoolId: mixedPoolId, Logins: { [DEVELOPER]: developerUserId },
+      }));
+      // The identity presents its developer token with a PROVIDER login nobody owns yet: the login is linked to it.
+      await identity.send(new GetCredentialsForIdentityCommand({
+        IdentityId, Logins: { 'cognito-identity.amazonaws.com': Token, [PROVIDER]: await login(newUser()) },
+      }));
+      return IdentityId;
+    };
+    const dest = await withProviderUser('carol');
+    const source = await withProviderUser('carol-old');
+    expect((await identity.send(new DescribeIdentityCommand({ IdentityId: source }))).Logins?.sort()).toEqual([DEVELOPER, PROVIDER]);
+    await expectRefused(identity.send(new MergeDeveloperIdentitiesCommand({
+      IdentityPoolId: mixedPoolId, DeveloperProviderName: DEVELOPER, SourceUserIdentifier: 'carol-old', DestinationUserIdentifier: 'carol',
+    })), 'ResourceConflictException', 400, /different users of provider login\.test/);
+    const looked = await identity.send(new LookupDeveloperIdentityCommand({ IdentityPoolId: mixedPoolId, DeveloperUserIdentifier: 'carol-old' }));
+    expect(looked.IdentityId).toBe(source);
+    expect(source).not.toBe(dest);
   });
 
   it('refuses an unknown user, a provider name the pool does not have, and identity credentials', async () => {

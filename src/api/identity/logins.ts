@@ -1,6 +1,6 @@
 import { errors } from '../errors.js';
 import type { RequestContext } from '../operation.js';
-import type { Identity, IdentityPool } from '../../storage/types.js';
+import type { Identity, IdentityPool, Login } from '../../storage/types.js';
 import { verifyOwnOpenIdToken } from '../../auth/openid-tokens.js';
 import { newRegionalId } from './common.js';
 
@@ -98,9 +98,8 @@ export async function resolveIdentity(
   const claimedJoins = claimed && !claimed.disabled && !owners.has(claimed.identityId) && claimed !== survivor;
   const merged = [...candidates.slice(1), ...(claimedJoins ? [claimed] : [])];
   if (merged.length > 0) {
-    let linked = unowned.length;
-    for (const identity of [survivor, ...merged]) linked += (await store.listLogins(identity.identityId)).length;
-    checkLinkedLogins(linked, survivor.identityId);
+    const loginSets = await Promise.all([survivor, ...merged].map((identity) => store.listLogins(identity.identityId)));
+    checkMerge(loginSets, unowned.length, pool.developerProviderName, survivor.identityId);
   }
   const now = ctx.services.clock.now();
   for (const other of merged) {
@@ -153,6 +152,27 @@ export function checkLinkedLogins(count: number, identityId: string): void {
   if (count > MAX_LINKED_LOGINS) {
     throw errors.conflict(
       `The number of linked logins is limited to ${MAX_LINKED_LOGINS}; identity '${identityId}' would have ${count}.`);
+  }
+}
+
+/**
+ * Refuses a merge of identities whose logins could not all belong to one: two different users of one public
+ * provider (the model's MergeDeveloperIdentities: "an exception will be thrown"), or more than MAX_LINKED_LOGINS
+ * logins with the `extra` ones linked along with it. The pool's developer provider may have several users.
+ */
+export function checkMerge(
+  loginSets: readonly (readonly Login[])[], extra: number, developerProvider: string | null, survivorId: string,
+): void {
+  checkLinkedLogins(loginSets.reduce((n, logins) => n + logins.length, extra), survivorId);
+  const users = new Map<string, string>();
+  for (const login of loginSets.flat()) {
+    if (login.providerName === developerProvider) continue;
+    const user = users.get(login.providerName);
+    if (user !== undefined && user !== login.subject) {
+      throw errors.conflict(
+        `Identities with different users of provider ${login.providerName} cannot be merged into '${survivorId}'.`);
+    }
+    users.set(login.providerName, login.subject);
   }
 }
 

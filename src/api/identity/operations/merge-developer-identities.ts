@@ -1,7 +1,7 @@
 import { defineIdentityOperation } from '../../operation.js';
 import { errors } from '../../errors.js';
 import { requireDeveloperPool } from '../common.js';
-import { checkLinkedLogins, mergedDatasetName } from '../logins.js';
+import { checkMerge, mergedDatasetName } from '../logins.js';
 
 interface MergeDeveloperIdentitiesInput {
   SourceUserIdentifier: string;
@@ -29,8 +29,8 @@ export const mergeDeveloperIdentities = defineIdentityOperation({
     const source = await find(input.SourceUserIdentifier);
     const destination = await find(input.DestinationUserIdentifier);
     if (source !== destination) {
-      const linked = (await store.listLogins(source)).length + (await store.listLogins(destination)).length;
-      checkLinkedLogins(linked, destination);
+      const loginSets = [await store.listLogins(source), await store.listLogins(destination)];
+      checkMerge(loginSets, 0, input.DeveloperProviderName, destination);
       await store.mergeIdentities({
         survivorId: destination, mergedId: source, now: clock.now(),
         datasetName: (name) => mergedDatasetName(name, source),
