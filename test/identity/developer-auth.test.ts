@@ -157,6 +157,45 @@ describe('LookupDeveloperIdentity, DeveloperUserAlreadyRegisteredException and U
       'ResourceNotFoundException', 400);
   });
 
+  it('pages an identity\'s users one at a time without skipping any, characters beyond U+FFFF included', async () => {
+    const names = ['plain', '\uff01fullwidth', '\u{1F600}emoji', 'z-last', '\u00e9t\u00e9'].map((n) => `${n}-${newUser()}`);
+    const { identityId } = await developerToken(names[0]!);
+    for (const name of names.slice(1)) await developerToken(name, { IdentityId: identityId });
+    const { identity } = clients(t);
+    const seen: string[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await identity.send(new LookupDeveloperIdentityCommand({ IdentityPoolId: poolId, IdentityId: identityId, MaxResults: 1, NextToken }));
+      seen.push(...(page.DeveloperUserIdentifierList ?? []));
+      NextToken = page.NextToken;
+    } while (NextToken !== undefined && seen.length <= names.length);
+    expect(seen).toHaveLength(names.length);
+    expect([...seen].sort()).toEqual([...names].sort());
+  });
+
+  it('registers developer user identifiers of up to 1,024 characters, the length Lookup, Unlink and Merge take', async () => {
+    const longest = `${newUser()}-`.padEnd(1024, 'x');
+    const { identityId } = await developerToken(longest);
+    const looked = await clients(t).identity.send(new LookupDeveloperIdentityCommand({ IdentityPoolId: poolId, DeveloperUserIdentifier: longest }));
+    expect(looked.IdentityId).toBe(identityId);
+    await expectRefused(developerToken(`${longest}x`), 'InvalidParameterException', 400, /less than or equal to 1024/);
+  });
+
+  it('answers ResourceConflictException when IdentityId and DeveloperUserIdentifier do not belong together', async () => {
+    const user = newUser();
+    const { identityId } = await developerToken(user);
+    const other = await developerToken(newUser());
+    const { identity } = clients(t);
+    const both = await identity.send(new LookupDeveloperIdentityCommand({ IdentityPoolId: poolId, IdentityId: identityId, DeveloperUserIdentifier: user }));
+    expect(both).toMatchObject({ IdentityId: identityId, DeveloperUserIdentifierList: [user] });
+    await expectRefused(identity.send(new LookupDeveloperIdentityCommand({
+      IdentityPoolId: poolId, IdentityId: other.identityId, DeveloperUserIdentifier: user,
+    })), 'ResourceConflictException', 400, /is not linked to identity/);
+    await expectRefused(identity.send(new LookupDeveloperIdentityCommand({
+      IdentityPoolId: poolId, IdentityId: identityId, DeveloperUserIdentifier: 'never-seen',
+    })), 'ResourceConflictException', 400);
+  });
+
   it('links a second developer user to a given identity, and refuses a user registered under another identity', async () => {
     const first = newUser();
     const second = newUser();
@@ -203,6 +242,10 @@ describe('LookupDeveloperIdentity, DeveloperUserAlreadyRegisteredException and U
     await expectRefused(identity.send(new UnlinkDeveloperIdentityCommand({
       IdentityPoolId: poolId, IdentityId: identityId, DeveloperProviderName: DEVELOPER, DeveloperUserIdentifier: user,
     })), 'ResourceNotFoundException', 400);
+    // Another pool with the same developer provider name has no say over this pool's identities.
+    await expectRefused(identity.send(new UnlinkDeveloperIdentityCommand({
+      IdentityPoolId: otherPoolId, IdentityId: identityId, DeveloperProviderName: DEVELOPER, DeveloperUserIdentifier: other,
+    })), 'ResourceNotFoundException', 400, /^Identity '.*' not found/);
     const next = await developerToken(user);
     expect(next.identityId).not.toBe(identityId);
     // Another login remains: the identity and its data stay usable.
@@ -285,6 +328,23 @@ describe('pool roles and DeleteIdentities', () => {
     expect(replaced.RoleMappings ?? {}).toEqual({});
     await expectRefused(identity.send(new GetIdentityPoolRolesCommand({ IdentityPoolId: 'us-east-1:00000000-0000-0000-0000-000000000000' })),
       'ResourceNotFoundException', 400);
+  });
+
+  it('refuses role mappings missing what the model requires, or with more than 25 rules', async () => {
+    const { identity } = clients(t);
+    const rule = { Claim: 'isAdmin', MatchType: 'Equals' as const, Value: 'yes', RoleARN: 'arn:aws:iam::123456789012:role/Admin' };
+    const set = (mapping: object) => identity.send(new SetIdentityPoolRolesCommand({
+      IdentityPoolId: poolId, Roles: {}, RoleMappings: { [DEVELOPER]: mapping as never },
+    }));
+    await expectRefused(set({ Type: 'Token' }), 'InvalidParameterException', 400, /AmbiguousRoleResolution is required/);
+    await expectRefused(set({ Type: 'Rules', AmbiguousRoleResolution: 'Deny' }), 'InvalidParameterException', 400,
+      /RulesConfiguration is required/);
+    const rules = (n: number) => ({ Type: 'Rules', AmbiguousRoleResolution: 'Deny', RulesConfiguration: { Rules: Array(n).fill(rule) } });
+    await expectRefused(set(rules(26)), 'InvalidParameterException', 400, /26 rules; at most 25/);
+    expect((await identity.send(new GetIdentityPoolRolesCommand({ IdentityPoolId: poolId }))).RoleMappings ?? {}).toEqual({});
+    await set(rules(25));
+    const stored = await identity.send(new GetIdentityPoolRolesCommand({ IdentityPoolId: poolId }));
+    expect(stored.RoleMappings?.[DEVELOPER]?.RulesConfiguration?.Rules).toHaveLength(25);
   });
 
   it('revokes credentials already issued at once when their identity is deleted', async () => {

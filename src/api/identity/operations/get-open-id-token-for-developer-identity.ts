@@ -6,6 +6,7 @@ import { loginProviders, resolveIdentity, verifyLogins } from '../logins.js';
 
 /** Default lifetime of a developer-identity token (AWS: 15 minutes; 1 s to 24 h). */
 export const DEFAULT_DEVELOPER_TOKEN_SECONDS = 900;
+const MAX_DEVELOPER_USER_IDENTIFIER = 1024;
 
 interface GetOpenIdTokenForDeveloperIdentityInput {
   IdentityPoolId: string;
@@ -34,6 +35,12 @@ export const getOpenIdTokenForDeveloperIdentity = defineIdentityOperation({
       throw errors.invalidParameter(provider === null
         ? `Identity pool ${pool.identityPoolId} has no DeveloperProviderName; set one with UpdateIdentityPool`
         : `Logins must contain the pool's developer provider ${provider}`);
+    }
+    // The model's DeveloperUserIdentifier (1–1,024 characters), which Lookup, Unlink and Merge take: a longer one,
+    // allowed by the Logins map's 50,000, could be registered but never named again.
+    if (userId.length > MAX_DEVELOPER_USER_IDENTIFIER) {
+      throw errors.invalidParameter(`1 validation error detected: Value at 'logins' failed to satisfy constraint: ` +
+        `the developer user identifier of ${provider} must have length less than or equal to ${MAX_DEVELOPER_USER_IDENTIFIER}`);
     }
     const owner = await store.findLogin(pool.identityPoolId, provider, userId);
     let claimed;

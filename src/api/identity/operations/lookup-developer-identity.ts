@@ -12,6 +12,8 @@ interface LookupDeveloperIdentityInput {
 
 const DEFAULT_PAGE = 60;
 
+const compareUtf8 = (a: string, b: string): number => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
 /**
  * Developer credentials only: the identity of a developer user identifier, or the developer user identifiers
  * linked to an identity (paged by identifier). One of IdentityId and DeveloperUserIdentifier is needed; unknown
@@ -30,18 +32,26 @@ export const lookupDeveloperIdentity = defineIdentityOperation({
     let identityId = input.IdentityId;
     if (input.DeveloperUserIdentifier !== undefined) {
       const login = provider === null ? undefined : await store.findLogin(pool.identityPoolId, provider, input.DeveloperUserIdentifier);
-      if (!login || (identityId !== undefined && login.identityId !== identityId)) {
-        throw errors.notFound(`Developer user '${input.DeveloperUserIdentifier}' not found.`);
+      // Both given: the model's "if the values are verified against the database … Otherwise a
+      // ResourceConflictException is thrown".
+      if (identityId !== undefined && login?.identityId !== identityId) {
+        throw errors.conflict(
+          `Developer user '${input.DeveloperUserIdentifier}' is not linked to identity '${identityId}'.`);
       }
+      if (!login) throw errors.notFound(`Developer user '${input.DeveloperUserIdentifier}' not found.`);
       identityId = login.identityId;
     }
     const identity = identityId === undefined ? undefined : await store.getIdentity(identityId);
     if (!identity || identity.identityPoolId !== pool.identityPoolId) throw errors.notFound(`Identity '${identityId ?? ''}' not found.`);
     const listing = ['LookupDeveloperIdentity', pool.identityPoolId, identity.identityId, provider];
     const after = afterFromToken(ctx, listing, input.NextToken);
+    // Ordered by UTF-8 bytes here, whatever order the database keeps: a page starts after the token's identifier
+    // in the same order, so none is skipped or repeated.
     const all = (await store.listLogins(identity.identityId))
-      .filter((l) => l.providerName === provider && (after === undefined || l.subject > after))
-      .map((l) => l.subject);
+      .filter((l) => l.providerName === provider)
+      .map((l) => l.subject)
+      .sort(compareUtf8)
+      .filter((subject) => after === undefined || compareUtf8(subject, after) > 0);
     const limit = input.MaxResults ?? DEFAULT_PAGE;
     const page = all.slice(0, limit);
     const last = page[page.length - 1];

@@ -22,6 +22,9 @@ export const unlinkDeveloperIdentity = defineIdentityOperation({
     await requireDeveloperPool(ctx, input.IdentityPoolId, input.DeveloperProviderName);
     const { store, clock } = ctx.services;
     const { IdentityId, DeveloperProviderName, DeveloperUserIdentifier } = input;
+    // Another pool's identity is not this pool's to change, even under the same developer provider name.
+    const owner = await store.getIdentity(IdentityId);
+    if (!owner || owner.identityPoolId !== input.IdentityPoolId) throw errors.notFound(`Identity '${IdentityId}' not found.`);
     const removed = await store.unlinkLogin(IdentityId, DeveloperProviderName, DeveloperUserIdentifier);
     if (!removed) {
       throw errors.notFound(`Developer user '${input.DeveloperUserIdentifier}' is not linked to identity '${input.IdentityId}'.`);
