@@ -27,6 +27,11 @@ export interface Config {
   readonly syncSessionTtlSeconds: number;
   /** Largest request body accepted; larger bodies get 413 RequestEntityTooLargeException. */
   readonly maxBodyBytes: number;
+  /**
+   * Most open connections per server process, or null for no cap. One beyond it is closed as soon as it is
+   * accepted; the SDKs retry such a connection. Bounds the memory clients can hold before they authenticate.
+   */
+  readonly maxConnections: number | null;
   /** How long slow or silent clients may hold a connection (docs/configuration.md). */
   readonly http: HttpTimeouts;
   /** Lifetime of the temporary credentials GetCredentialsForIdentity issues (AWS: one hour at most). */
@@ -176,6 +181,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'throttle-pool-burst', env: 'COSYNC_THROTTLE_POOL_BURST', apply: (d, v) => { d.throttle.poolBurst = integer('--throttle-pool-burst', v, 1); } },
   { flag: 'sync-session-ttl', env: 'COSYNC_SYNC_SESSION_TTL', apply: (d, v) => { d.syncSessionTtlSeconds = integer('--sync-session-ttl', v, 1); } },
   { flag: 'max-body-bytes', env: 'COSYNC_MAX_BODY_BYTES', apply: (d, v) => { d.maxBodyBytes = integer('--max-body-bytes', v, 1024); } },
+  { flag: 'max-connections', env: 'COSYNC_MAX_CONNECTIONS', apply: (d, v) => { d.maxConnections = integer('--max-connections', v, 1); } },
   { flag: 'http-headers-timeout-ms', env: 'COSYNC_HTTP_HEADERS_TIMEOUT_MS', apply: (d, v) => { d.http.headersTimeoutMs = integer('--http-headers-timeout-ms', v, 1); } },
   { flag: 'http-request-timeout-ms', env: 'COSYNC_HTTP_REQUEST_TIMEOUT_MS', apply: (d, v) => { d.http.requestTimeoutMs = integer('--http-request-timeout-ms', v, 1); } },
   { flag: 'http-idle-timeout-ms', env: 'COSYNC_HTTP_IDLE_TIMEOUT_MS', apply: (d, v) => { d.http.idleTimeoutMs = integer('--http-idle-timeout-ms', v, 1); } },
@@ -206,6 +212,7 @@ export function defaultConfig(): Config {
     syncSessionTtlSeconds: 3600,
     // A 1 MiB value may be escaped to six bytes per character in JSON; leave room for a full patch list.
     maxBodyBytes: 8 * 1024 * 1024,
+    maxConnections: null,
     // A whole 8 MiB body at 150 KB/s fits in the request timeout; keep-alive outlasts the 60 s idle timeout of
     // common load balancers, so they, not the server, close idle connections first.
     http: { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, idleTimeoutMs: 70_000, keepAliveTimeoutMs: 72_000 },

@@ -82,6 +82,7 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
   // 417, is ignored (RFC 9110 §10.1.1 allows either): the request is served as if it had none.
   app.server.on('checkExpectation', (req, res) => app.server.emit('request', req, res));
   app.server.on('connect', answerConnect);
+  if (config.maxConnections !== null) app.server.maxConnections = config.maxConnections;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 

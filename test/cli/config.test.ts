@@ -23,6 +23,9 @@ describe('loadConfig', () => {
 
   it('names the flag in every value error', () => {
     expect(() => loadConfig(['--max-body-bytes', '10'], {})).toThrow(/^--max-body-bytes must be an integer >= 1024/);
+    expect(() => loadConfig(['--max-connections', '0'], {})).toThrow(/^--max-connections must be an integer >= 1/);
+    expect(loadConfig([], { COSYNC_MAX_CONNECTIONS: '500' }).maxConnections).toBe(500);
+    expect(loadConfig([], {}).maxConnections).toBeNull();
     expect(() => loadConfig([], { COSYNC_THROTTLE_POOL_RPS: '-1' })).toThrow(/^COSYNC_THROTTLE_POOL_RPS: --throttle-pool-rps /);
   });
 

@@ -80,9 +80,14 @@ async function openConnections(server: TestServer): Promise<number> {
 
 /** True once the server holds no connection, false if some are still open after CLOSE_WAIT_MS. */
 async function connectionsDrain(server: TestServer): Promise<boolean> {
+  return connectionsDrainTo(server, 0);
+}
+
+/** True once the server has at most `left` connections open, false if it still has more after CLOSE_WAIT_MS. */
+async function connectionsDrainTo(server: TestServer, left: number): Promise<boolean> {
   const deadline = Date.now() + CLOSE_WAIT_MS;
   while (Date.now() < deadline) {
-    if (await openConnections(server) === 0) return true;
+    if (await openConnections(server) <= left) return true;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return false;
@@ -153,6 +158,30 @@ describe('slow clients are timed out', () => {
     } finally {
       for (const c of stalled) c.destroy();
       await t2.close();
+    }
+  });
+});
+
+describe('a cap on connections (--max-connections)', () => {
+  it('closes a connection beyond the cap at once, and serves again once one is gone', async () => {
+    // Default timeouts: an idle connection stays open far longer than CLOSE_WAIT_MS unless the cap closes it.
+    const capped = await startServer({ config: { maxConnections: 3 } });
+    const cappedPort = Number(new URL(capped.endpoint).port);
+    const held = await Promise.all(Array.from({ length: 3 }, () => openSlowClient(cappedPort)));
+    try {
+      const beyond = await openSlowClient(cappedPort);
+      expect(await beyond.closedWithin(CLOSE_WAIT_MS), 'the fourth connection is closed').toBe(true);
+      expect(beyond.received()).toBe('');
+      expect(held.every((c) => c.isOpen())).toBe(true);
+      // The SDK clients below open two connections of their own.
+      for (const c of held.slice(0, 2)) c.destroy();
+      expect(await connectionsDrainTo(capped, 1)).toBe(true);
+      const ids = await poolWithIdentity(capped);
+      const answer = await clients(capped).sync.send(new ListDatasetsCommand({ IdentityPoolId: ids.poolId, IdentityId: ids.identityId }));
+      expect(answer.$metadata.httpStatusCode).toBe(200);
+    } finally {
+      for (const c of held) c.destroy();
+      await capped.close();
     }
   });
 });
