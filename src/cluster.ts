@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { createServer, listenOrClose, type CosyncServer, type DeveloperCredentials } from './server.js';
+import { createServer, listenOrClose, logMigrations, type CosyncServer, type DeveloperCredentials } from './server.js';
 import type { ServerKeys } from './auth/server-keys.js';
 import { openStore } from './storage/index.js';
 
@@ -34,7 +34,7 @@ export async function startWorkerPool(config: Config, logger: Logger): Promise<W
     throw new Error('workers share the SQLite file: its locking must be shared, not exclusive');
   }
   // Migrations run here, once, so that workers starting together never race a schema change.
-  await (await openStore(config.storage)).close();
+  await (await openStore(config.storage, { onMigrated: logMigrations(logger) })).close();
   const workers = new Set<Worker>();
   /** Workers that said they listen; only they are sure to have their stop handler installed. */
   const serving = new WeakSet<Worker>();

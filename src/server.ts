@@ -74,6 +74,11 @@ function pooledRandom(bytes: number): string {
 }
 const SESSION_PRUNE_INTERVAL_MS = 10 * 60 * 1000;
 
+/** What opening the store reports when it applied schema migrations: one log line, with the versions. */
+export function logMigrations(logger: Logger): (applied: readonly number[]) => void {
+  return (applied) => logger.info({ applied }, `database schema migrated to version ${applied.at(-1)}`);
+}
+
 /**
  * Builds the server without listening, so tests and the CLI share one path. When building fails after the store was
  * opened here, the store is closed before the error is rethrown: its connections would otherwise keep the process
@@ -84,6 +89,7 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
   if (options.store) return assemble(options, options.store, logger);
   const store = await openStore(options.config.storage, {
     onBackgroundError: (err) => logger.warn({ err }, 'database connection lost while idle; reconnecting on demand'),
+    onMigrated: logMigrations(logger),
   });
   try {
     return await assemble(options, store, logger);

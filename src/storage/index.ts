@@ -32,6 +32,8 @@ export type StoreConfig =
 export interface OpenStoreOptions {
   /** Told about errors the engine recovers from by itself (a PostgreSQL connection lost while idle). */
   readonly onBackgroundError?: ((error: Error) => void) | undefined;
+  /** Told the schema versions the open applied, oldest first, when it applied any. */
+  readonly onMigrated?: ((applied: readonly number[]) => void) | undefined;
 }
 
 /**
@@ -42,7 +44,10 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
   switch (config.engine) {
     case 'sqlite': {
       const { openSqliteStore } = await import('./sqlite/sqlite-store.js');
-      return openSqliteStore({ file: config.file, synchronous: config.synchronous, exclusive: config.locking === 'exclusive' });
+      return openSqliteStore({
+        file: config.file, synchronous: config.synchronous, exclusive: config.locking === 'exclusive',
+        onMigrated: options.onMigrated,
+      });
     }
     case 'postgres': {
       const { openPostgresStore } = await import('./postgres/postgres-store.js');
@@ -52,6 +57,7 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
         statementTimeoutMs: config.statementTimeoutMs ?? 5000,
         connectTimeoutMs: config.connectTimeoutMs ?? 5000,
         onPoolError: options.onBackgroundError,
+        onMigrated: options.onMigrated,
       });
     }
     default:

@@ -162,6 +162,26 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
       await Promise.all(stores.map((store) => store.close()));
     });
 
+    it('migrates, and waits for another instance migrating, beyond the statement timeout requests have', async () => {
+      const s = await freshSchema();
+      // Another instance's migration, as long as it takes: the advisory lock migrate() takes, held well beyond the
+      // store's statement timeout.
+      await s.query('BEGIN');
+      await s.query('SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', [0x636f7379]);
+      const migrated: (readonly number[])[] = [];
+      const opening = openPostgresStore(options(s.url, { statementTimeoutMs: 100, onMigrated: (v) => migrated.push(v) }));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await s.query('COMMIT');
+      const store = await opening;
+      expect(migrated).toEqual([MIGRATIONS.map((m) => m.version)]);
+      await expect(store.getOrCreateSecret('after', () => 'x')).resolves.toBe('x');
+      await store.close();
+      // Nothing pending: nothing reported.
+      migrated.length = 0;
+      await (await openPostgresStore(options(s.url, { onMigrated: (v) => migrated.push(v) }))).close();
+      expect(migrated).toEqual([]);
+    });
+
     it('refuses a database with a newer schema version, and applies only pending migrations', async () => {
       const s = await freshSchema();
       await (await openPostgresStore(options(s.url))).close();

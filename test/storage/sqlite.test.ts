@@ -98,6 +98,14 @@ describe('sqlite specifics', () => {
     await reopened.close();
   });
 
+  it('reports the migrations an open applied, and none once the schema is current', async () => {
+    const file = tempFile();
+    const reported: (readonly number[])[] = [];
+    await openSqliteStore({ file, onMigrated: (v) => reported.push(v) }).close();
+    await openSqliteStore({ file, onMigrated: (v) => reported.push(v) }).close();
+    expect(reported).toEqual([MIGRATIONS.map((m) => m.version)]);
+  });
+
   it('refuses a database with a newer schema version', async () => {
     const file = tempFile();
     await openSqliteStore({ file }).close();

@@ -10,7 +10,24 @@ import {
 } from './rows.js';
 import { writeBatcher } from './write-batcher.js';
 
-export type PostgresStoreOptions = PgPoolOptions;
+export interface PostgresStoreOptions extends PgPoolOptions {
+  /** Told the schema versions the open applied, when it applied any. */
+  readonly onMigrated?: ((applied: readonly number[]) => void) | undefined;
+}
+
+/**
+ * Migrates on a connection of its own, without the statement timeout requests have: rewriting a big table can take
+ * minutes, and so can waiting for another instance doing it (the advisory lock in migrate()).
+ */
+async function migrateSchema(options: PostgresStoreOptions): Promise<void> {
+  const db = createDb({ ...options, poolSize: 1, statementTimeoutMs: 0 });
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) options.onMigrated?.(applied);
+  } finally {
+    await db.end().catch(() => {});
+  }
+}
 
 /**
  * The PostgreSQL SyncStore: stateless, so any number of server instances can share one database.
@@ -27,13 +44,8 @@ export type PostgresStoreOptions = PgPoolOptions;
  * its own write only. test/storage/postgres.test.ts measures this through a delaying proxy.
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<SyncStore> {
+  await migrateSchema(options);
   const db = createDb(options);
-  try {
-    await migrate(db);
-  } catch (error) {
-    await db.end().catch(() => {});
-    throw error;
-  }
 
   // close() waits for calls in flight; a call made after close() is refused.
   const inFlight = new Set<Promise<unknown>>();

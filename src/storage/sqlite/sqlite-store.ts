@@ -21,6 +21,8 @@ export interface SqliteStoreOptions {
    * False (the default): several connections or processes may share the file, as `--workers` needs.
    */
   readonly exclusive?: boolean | undefined;
+  /** Told the schema versions the open applied, when it applied any. */
+  readonly onMigrated?: ((applied: readonly number[]) => void) | undefined;
 }
 
 /**
@@ -44,7 +46,8 @@ export function openSqliteDatabase(options: SqliteStoreOptions): Database {
     db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
     // Another process holding the write lock is waited for rather than failing at once.
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    migrate(db);
+    const applied = migrate(db);
+    if (applied.length > 0) options.onMigrated?.(applied);
     return db;
   } catch (error) {
     db.close();
