@@ -3,7 +3,9 @@ import { createServer, listenOrClose } from './server.js';
 import { createLogger, type Logger } from './logger.js';
 import { formatCredentialsBanner, markCredentialsShown, loadDeveloperCredentials } from './auth/developer-credentials.js';
 import { loadServerKeys, type ServerKeys } from './auth/server-keys.js';
+import { warnIfReadableByOthers } from './auth/private-file.js';
 import cluster from 'node:cluster';
+import { existsSync } from 'node:fs';
 import { runWorker, startWorkerPool } from './cluster.js';
 
 const USAGE = `Usage: cosync serve [options]
@@ -30,6 +32,9 @@ export async function main(args: string[]): Promise<void> {
   const quiet = cluster.isWorker ? logger.child({}, { level: 'warn' }) : logger;
   const credentials = await loadDeveloperCredentials({ dataDir: config.dataDir, env: process.env, log: quiet });
   const serverKeys = await loadServerKeys({ dataDir: config.dataDir, env: process.env, log: quiet });
+  // The SQLite file holds every user's data and the session-token key. Cosync creates it with mode 0600; a file made
+  // otherwise (by hand, or by a version before that) keeps its mode, and SQLite gives its WAL the same.
+  if (config.storage.engine === 'sqlite' && existsSync(config.storage.file)) await warnIfReadableByOthers(config.storage.file, quiet);
   if (cluster.isWorker) {
     await runWorker({ config, developerCredentials: credentials, serverKeys, logger });
     return;

@@ -30,7 +30,8 @@ export async function readPrivateJson(file: string, fix: string, log: FileLog | 
   return parsed;
 }
 
-async function warnIfReadableByOthers(file: string, log: FileLog | undefined): Promise<void> {
+/** Warns when other users may read or write `file` (which must exist). */
+export async function warnIfReadableByOthers(file: string, log: FileLog | undefined): Promise<void> {
   if (process.platform === 'win32') return; // POSIX modes mean nothing there.
   const { mode } = await stat(file);
   if ((mode & 0o077) !== 0) {

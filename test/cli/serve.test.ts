@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -64,14 +64,20 @@ describe('cosync serve', () => {
     const pool = await client.send(new CreateIdentityPoolCommand({ IdentityPoolName: 'cli_pool', AllowUnauthenticatedIdentities: true }));
     expect(pool.IdentityPoolId).toMatch(/^us-east-1:[0-9a-f-]{36}$/);
 
+    expect(first.output()).toContain('database schema migrated to version');
+    expect(first.output()).not.toContain('accessible to other users');
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output()).toContain('stopped');
+    // A database file others can read (as made by hand, or by a version that did not restrict it) is named.
+    chmodSync(join(data, 'cosync.sqlite'), 0o644);
 
     // Second start: same credentials from the data folder, not printed again, data still there.
     const second = serve(['--data', data], { COSYNC_PORT: '0', COSYNC_REGION: 'eu-west-1' });
     const url2 = (await second.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/))[1] ?? '';
     expect(second.output()).not.toContain(secret);
+    expect(second.output()).toMatch(/cosync\.sqlite is accessible to other users \(mode 644\)/);
+    expect(second.output()).not.toContain('database schema migrated');
     const client2 = new CognitoIdentityClient({ endpoint: url2, region: 'eu-west-1', credentials: { accessKeyId: key, secretAccessKey: secret } });
     const pools = await client2.send(new ListIdentityPoolsCommand({ MaxResults: 10 }));
     expect(pools.IdentityPools?.map((p) => p.IdentityPoolName)).toEqual(['cli_pool']);
