@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readPrivateJson, writePrivateFile, type FileLog } from './private-file.js';
+import { createPrivateFile, readPrivateJson, writePrivateFile, type FileLog } from './private-file.js';
 
 export interface DeveloperCredentials {
   readonly accessKeyId: string;
@@ -82,7 +82,8 @@ export async function loadDeveloperCredentials(opts: LoadDeveloperCredentialsOpt
   }
   const fresh = generateCredentials();
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await writeStored(file, { ...fresh, shown: false });
+  // Another instance starting on this folder at the same moment may have created the file first: theirs is used.
+  if (!(await createPrivateFile(file, storedText({ ...fresh, shown: false })))) return loadDeveloperCredentials(opts);
   log?.info(`generated developer credentials ${fresh.accessKeyId}; stored in ${file}`);
   return { ...fresh, accountId: accountOverride ?? fresh.accountId, generated: true, bannerDue: true, file };
 }
@@ -97,7 +98,11 @@ export async function markCredentialsShown(creds: DeveloperCredentials): Promise
 }
 
 function writeStored(file: string, stored: StoredCredentials): Promise<void> {
-  return writePrivateFile(file, `${JSON.stringify(stored, null, 2)}\n`);
+  return writePrivateFile(file, storedText(stored));
+}
+
+function storedText(stored: StoredCredentials): string {
+  return `${JSON.stringify(stored, null, 2)}\n`;
 }
 
 /** The text the CLI prints once after generating credentials: ready-to-paste exports and a first command to try. */

@@ -3,7 +3,7 @@
  * 0600 and read back with a warning when other users can read them. Nothing here logs a secret.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
 
 /** The subset of a pino logger used here. */
 export interface FileLog {
@@ -41,6 +41,31 @@ export async function warnIfReadableByOthers(file: string, log: FileLog | undefi
 
 /** Temp file (mode 0600, fsynced) then rename, so a crash never leaves a half-written secret file. */
 export async function writePrivateFile(file: string, text: string): Promise<void> {
+  await withTempFile(file, text, (temp) => rename(temp, file));
+}
+
+/**
+ * Creates `file` with `text` unless it exists: false when another process created it first (read it instead). For
+ * secrets generated on first start, which instances started together on one data folder would otherwise each
+ * generate, the last rename winning while the others served with a secret kept nowhere.
+ */
+export async function createPrivateFile(file: string, text: string): Promise<boolean> {
+  let created = true;
+  await withTempFile(file, text, async (temp) => {
+    try {
+      // link() fails when the name exists, where rename() would replace it.
+      await link(temp, file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      created = false;
+    }
+    await rm(temp, { force: true });
+  });
+  return created;
+}
+
+/** Writes `text` to a new temp file beside `file` (mode 0600, fsynced) and hands it to `place`. */
+async function withTempFile(file: string, text: string, place: (temp: string) => Promise<void>): Promise<void> {
   const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     const handle = await open(temp, 'wx', 0o600);
@@ -50,7 +75,7 @@ export async function writePrivateFile(file: string, text: string): Promise<void
     } finally {
       await handle.close();
     }
-    await rename(temp, file);
+    await place(temp);
   } catch (err) {
     await rm(temp, { force: true });
     throw new Error(`cannot write ${file}: ${(err as Error).message}`);

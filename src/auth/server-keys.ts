@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readPrivateJson, writePrivateFile, type FileLog } from './private-file.js';
+import { createPrivateFile, readPrivateJson, type FileLog } from './private-file.js';
 
 export interface ServerKey {
   readonly id: string;
@@ -70,7 +70,9 @@ export async function loadServerKeys(opts: {
   }
   const key = { id: `k${Date.now().toString(36)}`, secret: randomBytes(32) };
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-  await writePrivateFile(file, `${JSON.stringify({ keys: [{ id: key.id, secret: key.secret.toString('base64') }] }, null, 2)}\n`);
+  const text = `${JSON.stringify({ keys: [{ id: key.id, secret: key.secret.toString('base64') }] }, null, 2)}\n`;
+  // Another instance starting on this folder at the same moment may have created the file first: theirs is used.
+  if (!(await createPrivateFile(file, text))) return loadServerKeys(opts);
   opts.log?.info(`generated server key ${key.id}; stored in ${file}`);
   return serverKeys([key]);
 }

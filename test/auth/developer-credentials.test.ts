@@ -8,6 +8,7 @@ import {
   loadDeveloperCredentials, markCredentialsShown,
   type CredentialsLog,
 } from '../../src/auth/developer-credentials.js';
+import { loadServerKeys } from '../../src/auth/server-keys.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -29,6 +30,19 @@ function recordingLog(): CredentialsLog & { lines: string[] } {
 const posix = process.platform !== 'win32';
 
 describe('loadDeveloperCredentials', () => {
+  it('gives every instance started together on one empty folder the same generated secrets', async () => {
+    const dataDir = join(await tempDir(), 'data');
+    const starts = await Promise.all(Array.from({ length: 8 }, () => loadDeveloperCredentials({ dataDir, env: {} })));
+    expect(new Set(starts.map((c) => `${c.accessKeyId}:${c.secretAccessKey}`)).size).toBe(1);
+    expect(starts.filter((c) => c.generated)).toHaveLength(1);
+    const keys = await Promise.all(Array.from({ length: 8 }, () => loadServerKeys({ dataDir, env: {} })));
+    expect(new Set(keys.map((k) => k.active.secret.toString('hex'))).size).toBe(1);
+    // What the file holds is what they serve with, and no temporary file is left behind.
+    expect((await loadDeveloperCredentials({ dataDir, env: {} })).accessKeyId).toBe(starts[0]!.accessKeyId);
+    expect((await loadServerKeys({ dataDir, env: {} })).active.id).toBe(keys[0]!.active.id);
+    expect((await readdir(dataDir)).sort()).toEqual([CREDENTIALS_FILE_NAME, 'server-keys.json']);
+  });
+
   it('uses COSYNC_ACCESS_KEY_ID / COSYNC_SECRET_ACCESS_KEY when both are set, and writes nothing', async () => {
     const dataDir = join(await tempDir(), 'data');
     const env = { COSYNC_ACCESS_KEY_ID: 'AKIAENVKEY', COSYNC_SECRET_ACCESS_KEY: 'env/secret+1' };
