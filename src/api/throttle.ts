@@ -18,8 +18,16 @@ const MAX_TRACKED = 100_000;
  */
 export type Caller = 'signed' | 'public';
 
-function poolBucket(identityPoolId: string, caller: Caller): string {
-  return caller === 'signed' ? `p:${identityPoolId}` : `a:${identityPoolId}`;
+/**
+ * The bucket at the pool's rates a call draws from. A call naming no pool draws from one bucket for the whole
+ * server, as AWS's quotas are per account: unsigned ones (GetCredentialsForIdentity, GetOpenIdToken) from the
+ * unsigned calls' own, signed ones (ListIdentityPools, CreateIdentityPool, DeleteIdentities, tagging) from another.
+ * A call naming an identity but no pool draws only from the identity's when signed.
+ */
+function poolBucket(identityPoolId: string | undefined, identityId: string | undefined, caller: Caller): string | undefined {
+  if (identityPoolId !== undefined) return caller === 'signed' ? `p:${identityPoolId}` : `a:${identityPoolId}`;
+  if (caller === 'public') return 'a:';
+  return identityId === undefined ? 'p:' : undefined;
 }
 
 /**
@@ -52,8 +60,8 @@ export class RateLimiter {
     const { identityRatePerSecond, identityBurst, poolRatePerSecond, poolBurst } = this.config;
     const identity = identityId && identityRatePerSecond > 0 && caller === 'signed'
       ? this.refill(`i:${identityId}`, identityRatePerSecond, identityBurst, now) : undefined;
-    const pool = identityPoolId && poolRatePerSecond > 0
-      ? this.refill(poolBucket(identityPoolId, caller), poolRatePerSecond, poolBurst, now) : undefined;
+    const poolKey = poolRatePerSecond > 0 ? poolBucket(identityPoolId || undefined, identityId || undefined, caller) : undefined;
+    const pool = poolKey === undefined ? undefined : this.refill(poolKey, poolRatePerSecond, poolBurst, now);
     if ((identity && identity.tokens < 1) || (pool && pool.tokens < 1)) {
       throw rateExceeded(identity && identity.tokens < 1 ? identityRatePerSecond : poolRatePerSecond);
     }
@@ -69,9 +77,8 @@ export class RateLimiter {
     if (identityId && identityRatePerSecond > 0 && caller === 'signed') {
       buckets.push({ name: `i:${identityId}`, ratePerSecond: identityRatePerSecond, burst: identityBurst });
     }
-    if (identityPoolId && poolRatePerSecond > 0) {
-      buckets.push({ name: poolBucket(identityPoolId, caller), ratePerSecond: poolRatePerSecond, burst: poolBurst });
-    }
+    const poolKey = poolRatePerSecond > 0 ? poolBucket(identityPoolId || undefined, identityId || undefined, caller) : undefined;
+    if (poolKey !== undefined) buckets.push({ name: poolKey, ratePerSecond: poolRatePerSecond, burst: poolBurst });
     if (buckets.length === 0) return;
     const empty = await this.shared!.takeTokens(buckets);
     if (empty !== undefined) throw rateExceeded(empty.startsWith('i:') ? identityRatePerSecond : poolRatePerSecond);

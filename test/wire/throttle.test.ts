@@ -3,8 +3,10 @@
  * with a manual clock so refills are exact. The clock starts at the real time: the SDK signs with the real time.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ListRecordsCommand, type CognitoSyncClient } from '@aws-sdk/client-cognito-sync';
-import { GetIdCommand } from '@aws-sdk/client-cognito-identity';
+import { ListIdentityPoolUsageCommand, ListRecordsCommand, type CognitoSyncClient } from '@aws-sdk/client-cognito-sync';
+import {
+  GetCredentialsForIdentityCommand, GetIdCommand, GetOpenIdTokenCommand, ListIdentityPoolsCommand,
+} from '@aws-sdk/client-cognito-identity';
 import { clients, manualClock, poolWithIdentity, startServer, type TestServer } from '../helpers/server.js';
 import { expectError } from '../api/sync-helpers.js';
 import { datasetPath, expectAwsError, raw } from './raw-http.js';
@@ -108,5 +110,25 @@ describe('per-pool bucket', () => {
     clock.advance(500);
     await expect(listRecords(sync, a.poolId, second)).resolves.toMatchObject({ DatasetExists: false });
     await expectError(listRecords(sync, a.poolId, a.identityId), 'TooManyRequestsException', 429);
+  });
+});
+
+describe('calls naming no pool', () => {
+  it('draw from one bucket for the server, as AWS\'s quotas are per account: signed and unsigned apart', async () => {
+    const clock = manualClock(Date.now());
+    t = await startServer({ config: { throttle: { poolRatePerSecond: 2, poolBurst: 3 } }, clock });
+    const a = await poolWithIdentity(t, 'pool_a');
+    clock.advance(60_000);
+    const { identity, sync } = clients(t);
+    for (let i = 0; i < 3; i++) await identity.send(new ListIdentityPoolsCommand({ MaxResults: 5 }));
+    await expectError(identity.send(new ListIdentityPoolsCommand({ MaxResults: 5 })), 'TooManyRequestsException', 400);
+    await expectError(sync.send(new ListIdentityPoolUsageCommand({})), 'TooManyRequestsException', 429);
+    // Unsigned calls naming only an identity (GetCredentialsForIdentity, GetOpenIdToken) have a bucket of their own.
+    for (let i = 0; i < 3; i++) await identity.send(new GetOpenIdTokenCommand({ IdentityId: a.identityId }));
+    await expectError(identity.send(new GetCredentialsForIdentityCommand({ IdentityId: a.identityId })), 'TooManyRequestsException', 400);
+    // Neither touches a pool's own bucket.
+    await expect(listRecords(sync, a.poolId, a.identityId)).resolves.toMatchObject({ DatasetExists: false });
+    clock.advance(500);
+    await expect(identity.send(new ListIdentityPoolsCommand({ MaxResults: 5 }))).resolves.toBeDefined();
   });
 });
