@@ -79,12 +79,13 @@ export interface SyncStore {
   getPoolSyncSettings(identityPoolId: string): Promise<PoolSyncSettings>;
   /**
    * Atomic read-modify-write of the pool's settings: `update` receives the current settings and returns the
-   * new ones (or throws to abort). Concurrent updates are serialised; none is lost.
+   * new ones (or throws to abort). Concurrent updates are serialised; none is lost. Undefined, with nothing written,
+   * when the pool does not exist: a pool deleted meanwhile keeps no settings.
    */
   updatePoolSyncSettings(
     identityPoolId: string,
     update: (current: PoolSyncSettings) => PoolSyncSettings,
-  ): Promise<PoolSyncSettings>;
+  ): Promise<PoolSyncSettings | undefined>;
 
   // --- datasets and records -----------------------------------------------------------------------------
   /** The dataset row, deleted ones included; undefined when it never existed. */

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/logger.js';
 import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { SyncStore } from '../../src/storage/store.js';
 import { clients, startServer, type TestServer } from '../helpers/server.js';
+import { pool as poolRow } from '../storage/conformance.js';
 
 /**
  * A bulk publish runs in the background of the server that accepted it. When that server stops before the run
@@ -79,6 +80,7 @@ describe('the server running a bulk publish', () => {
   it('renews its lease while the run works, so a long run stays IN_PROGRESS', async () => {
     store = openSqliteStore({ file: ':memory:' });
     const pool = 'us-east-1:00000000-0000-4000-8000-0000000000b1';
+    await store.createIdentityPool(poolRow(pool));
     await store.updatePoolSyncSettings(pool, (s) => ({
       ...s, cognitoStreams: { streamName: 's', roleArn: STREAMS.RoleArn, streamingStatus: 'ENABLED' },
     }));

@@ -116,23 +116,38 @@ export function runStoreConformance(opts: {
     });
 
     test('pool sync settings: atomic update; concurrent updates are all kept', async () => {
+      await store.createIdentityPool(pool('pool-a'));
       const result = await store.updatePoolSyncSettings('pool-a', (s) => ({
         ...s, pushSync: { applicationArns: ['arn:app'], roleArn: 'arn:role' },
       }));
-      expect(result.pushSync).toEqual({ applicationArns: ['arn:app'], roleArn: 'arn:role' });
+      expect(result?.pushSync).toEqual({ applicationArns: ['arn:app'], roleArn: 'arn:role' });
       await Promise.all(Array.from({ length: 10 }, (_, i) =>
         store.updatePoolSyncSettings('pool-a', (s) => ({ ...s, events: { ...s.events, [`e${i}`]: `arn:${i}` } }))));
       const settings = await store.getPoolSyncSettings('pool-a');
       expect(Object.keys(settings.events)).toHaveLength(10);
-      expect(settings.pushSync).toEqual(result.pushSync);
+      expect(settings.pushSync).toEqual(result?.pushSync);
       expect((await store.getPoolSyncSettings('pool-b')).pushSync).toBeNull();
     });
 
     test('pool sync settings: a throwing update aborts and rethrows its error', async () => {
+      await store.createIdentityPool(pool('pool-a'));
       await store.updatePoolSyncSettings('pool-a', (s) => ({ ...s, events: { a: 'arn:a' } }));
       const error = errors.invalidConfiguration('nope');
       await expect(store.updatePoolSyncSettings('pool-a', () => { throw error; })).rejects.toBe(error);
       expect((await store.getPoolSyncSettings('pool-a')).events).toEqual({ a: 'arn:a' });
+    });
+
+    test('pool sync settings: none are kept for a pool that does not exist, or no longer does', async () => {
+      expect(await store.updatePoolSyncSettings('us-east-1:never', (s) => ({ ...s, events: { a: 'arn:a' } }))).toBeUndefined();
+      await store.createIdentityPool(pool('us-east-1:doomed'));
+      // Updates racing the deletion: each lands before it (and is deleted with the pool) or finds no pool.
+      const updates = Array.from({ length: 10 }, (_, i) =>
+        store.updatePoolSyncSettings('us-east-1:doomed', (s) => ({ ...s, events: { ...s.events, [`e${i}`]: 'arn' } })));
+      const deleted = store.deleteIdentityPool('us-east-1:doomed');
+      await Promise.all([...updates, deleted]);
+      expect(await deleted).toBe(true);
+      for (const id of ['us-east-1:never', 'us-east-1:doomed']) expect((await store.getPoolSyncSettings(id)).events).toEqual({});
+      expect(await store.updatePoolSyncSettings('us-east-1:doomed', (s) => s)).toBeUndefined();
     });
 
     // --- writeRecords -----------------------------------------------------------------------------------------

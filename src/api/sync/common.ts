@@ -1,7 +1,7 @@
 import { errors, type ServiceError } from '../errors.js';
 import type { RequestContext } from '../operation.js';
 import { toEpochSeconds } from '../operation.js';
-import type { DatasetRow, Identity, IdentityPool, RecordRow } from '../../storage/types.js';
+import type { DatasetRow, Identity, IdentityPool, PoolSyncSettings, RecordRow } from '../../storage/types.js';
 
 /**
  * How an operation answers for a pool or identity that does not exist: ResourceNotFoundException where the
@@ -18,6 +18,15 @@ export async function requirePool(ctx: RequestContext, identityPoolId: string, k
   const pool = await ctx.services.store.getIdentityPool(identityPoolId);
   if (!pool) throw missing(kind, `IdentityPool '${identityPoolId}' not found.`);
   return pool;
+}
+
+/** The store's atomic settings update, for a pool deleted meanwhile the same 404 requirePool answers. */
+export async function updatePoolSettings(
+  ctx: RequestContext, identityPoolId: string, update: (current: PoolSyncSettings) => PoolSyncSettings,
+): Promise<PoolSyncSettings> {
+  const settings = await ctx.services.store.updatePoolSyncSettings(identityPoolId, update);
+  if (!settings) throw errors.notFound(`IdentityPool '${identityPoolId}' not found.`);
+  return settings;
 }
 
 /** The identity, which must exist, be enabled and belong to the pool the path names. */

@@ -90,7 +90,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     listIdentityPools: async (page) => (await rows<PoolDb>(q.listPools(page.after ?? '', page.limit))).map(toPool),
     updateIdentityPool: async (p) => (await db.query(q.updatePool(p))).rowCount > 0,
     deleteIdentityPool: (id) => db.transaction(async (tx) => {
-      const results = await tx.run([BEGIN, ...q.lockPool(id), ...q.deletePoolData(id), q.deletePool(id), COMMIT]);
+      // The pool's row first: a settings update holding it (updatePoolSyncSettings) commits before the settings are
+      // deleted, and one coming after finds no pool.
+      const lockRow = { text: 'SELECT 1 FROM identity_pools WHERE pool_id = $1 FOR UPDATE', values: [id] };
+      const results = await tx.run([BEGIN, lockRow, ...q.lockPool(id), ...q.deletePoolData(id), q.deletePool(id), COMMIT]);
       return (results.at(-2)?.rowCount ?? 0) > 0;
     }),
     countIdentityPools: async () => (await row<{ n: number }>({ text: 'SELECT COUNT(*) AS n FROM identity_pools' }))!.n,
@@ -116,17 +119,26 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     getPoolSyncSettings: async (poolId) =>
       (await row<{ doc: PoolSyncSettings }>(q.getSettings(poolId)))?.doc ?? structuredClone(DEFAULT_SETTINGS),
     updatePoolSyncSettings: (poolId, update) => db.transaction(async (tx) => {
-      // Lock the row (inserting the defaults when there is none), then read it with a fresh snapshot.
-      const [, , read] = await tx.run([
+      // The pool's row, key-share locked so that its deletion (which locks it first, deleteIdentityPool) waits for
+      // this update or this update for it; then the settings row locked (inserted with the defaults when there is
+      // none, only for a pool that exists) and read with a fresh snapshot.
+      const [, , , read] = await tx.run([
         BEGIN,
+        { text: 'SELECT 1 FROM identity_pools WHERE pool_id = $1 FOR KEY SHARE', values: [poolId] },
         {
-          text: `INSERT INTO pool_sync_settings (pool_id, doc) VALUES ($1, $2::json)
+          text: `INSERT INTO pool_sync_settings (pool_id, doc)
+                 SELECT $1, $2::json WHERE EXISTS (SELECT 1 FROM identity_pools WHERE pool_id = $1)
                  ON CONFLICT (pool_id) DO UPDATE SET doc = excluded.doc WHERE false`,
           values: [poolId, JSON.stringify(DEFAULT_SETTINGS)],
         },
         q.getSettings(poolId),
       ]);
-      const doc = JSON.stringify(update((read!.rows[0] as { doc: PoolSyncSettings }).doc));
+      const current = read!.rows[0] as { doc: PoolSyncSettings } | undefined;
+      if (current === undefined) {
+        await tx.run([COMMIT]);
+        return undefined;
+      }
+      const doc = JSON.stringify(update(current.doc));
       await tx.run([{ text: 'UPDATE pool_sync_settings SET doc = $2::json WHERE pool_id = $1', values: [poolId, doc] }, COMMIT]);
       return JSON.parse(doc) as PoolSyncSettings;
     }),

@@ -77,6 +77,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   // IMMEDIATE transactions for read-modify-write: take the write lock before reading, so another process
   // cannot commit in between (a deferred transaction would fail to upgrade its stale snapshot instead).
   const upsertSettings = db.transaction((poolId: string, update: (current: PoolSyncSettings) => PoolSyncSettings) => {
+    if (!s.getPool.get(poolId)) return undefined;
     const doc = JSON.stringify(update(readSettings(s, poolId)));
     s.putSettings.run(poolId, doc);
     return JSON.parse(doc) as PoolSyncSettings;

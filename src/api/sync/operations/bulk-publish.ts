@@ -1,6 +1,6 @@
 import { defineSyncOperation } from '../../operation.js';
 import { startBulkPublish } from '../../../domain/bulk-publish.js';
-import { requirePool } from '../common.js';
+import { requirePool, updatePoolSettings } from '../common.js';
 
 /**
  * Starts publishing all of the pool's data to its Cognito stream, asynchronously (developer credentials).
@@ -16,7 +16,7 @@ export const bulkPublish = defineSyncOperation({
     const { store, clock, bulkPublishRuns } = ctx.services;
     await requirePool(ctx, input.IdentityPoolId, 'notFound');
     const now = clock.now();
-    await store.updatePoolSyncSettings(input.IdentityPoolId, (current) =>
+    await updatePoolSettings(ctx, input.IdentityPoolId, (current) =>
       startBulkPublish(input.IdentityPoolId, current, now, bulkPublishRuns.leaseMs));
     bulkPublishRuns.start(input.IdentityPoolId, now, ctx.requestId);
     return { IdentityPoolId: input.IdentityPoolId };

@@ -1,6 +1,6 @@
 import { defineSyncOperation } from '../../operation.js';
 import { errors } from '../../errors.js';
-import { requirePool } from '../common.js';
+import { requirePool, updatePoolSettings } from '../common.js';
 
 /** The event types Cognito Sync defines; SyncTrigger is the only one. */
 export const COGNITO_EVENT_TYPES = ['SyncTrigger'] as const;
@@ -29,7 +29,7 @@ export const setCognitoEvents = defineSyncOperation({
       const refused = value === '' ? undefined : ctx.services.triggers.refuse(value);
       if (refused !== undefined) throw errors.invalidParameter(`Invalid ${type}: ${refused}`);
     }
-    await ctx.services.store.updatePoolSyncSettings(input.IdentityPoolId, (current) => {
+    await updatePoolSettings(ctx, input.IdentityPoolId, (current) => {
       const events: Record<string, string> = { ...current.events };
       for (const [type, arn] of Object.entries(input.Events)) {
         if (arn === '') delete events[type];

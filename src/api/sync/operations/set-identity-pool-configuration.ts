@@ -1,6 +1,6 @@
 import { defineSyncOperation } from '../../operation.js';
 import { errors } from '../../errors.js';
-import { requirePool } from '../common.js';
+import { requirePool, updatePoolSettings } from '../common.js';
 import { poolConfigurationShape } from '../configuration-shape.js';
 import type { PushSyncSettings, StreamsSettings } from '../../../storage/types.js';
 
@@ -22,7 +22,7 @@ export const setIdentityPoolConfiguration = defineSyncOperation({
     await requirePool(ctx, input.IdentityPoolId, 'notFound');
     const pushSync = input.PushSync && toPushSync(input.PushSync);
     const streams = input.CognitoStreams && toStreams(input.CognitoStreams);
-    const settings = await ctx.services.store.updatePoolSyncSettings(input.IdentityPoolId, (current) => ({
+    const settings = await updatePoolSettings(ctx, input.IdentityPoolId, (current) => ({
       ...current,
       ...(pushSync ? { pushSync } : {}),
       ...(streams ? { cognitoStreams: streams } : {}),
