@@ -12,7 +12,7 @@ export const subscribeToDataset = defineSyncOperation({
   async handler(input: SubscriptionInput, ctx) {
     const { store, clock } = ctx.services;
     await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notFound');
-    await requireDevice(ctx, input);
+    await requireDevice(ctx, input, 'subscribe');
     await requireDataset(ctx, input.IdentityId, input.DatasetName);
     await store.subscribe(input.IdentityId, input.DatasetName, input.DeviceId, clock.now());
     return {};

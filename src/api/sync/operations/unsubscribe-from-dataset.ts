@@ -12,7 +12,7 @@ export const unsubscribeFromDataset = defineSyncOperation({
   auth: 'identity',
   async handler(input: SubscriptionInput, ctx) {
     await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notFound');
-    await requireDevice(ctx, input);
+    await requireDevice(ctx, input, 'unsubscribe');
     const removed = await ctx.services.store.unsubscribe(input.IdentityId, input.DatasetName, input.DeviceId);
     if (!removed) {
       throw errors.notFound(`Device '${input.DeviceId}' is not subscribed to dataset '${input.DatasetName}'.`);
