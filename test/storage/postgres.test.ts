@@ -8,7 +8,7 @@ import { createDb } from '../../src/storage/postgres/pool.js';
 import type { DatasetRow, DatasetWriteState, WriteCommand, WritePlan } from '../../src/storage/types.js';
 import { runStoreConformance } from './conformance.js';
 import {
-  describeWithPostgres, PG_URL, createTestSchema, pgTarget, startTcpProxy, viaPort, type TestSchema,
+  describeWithPostgres, PG_URL, createTestSchema, pgTarget, startTcpProxy, viaPort, withSchema, type TestSchema,
 } from './postgres-support.js';
 
 describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () => {
@@ -180,6 +180,11 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
       migrated.length = 0;
       await (await openPostgresStore(options(s.url, { onMigrated: (v) => migrated.push(v) }))).close();
       expect(migrated).toEqual([]);
+    });
+
+    it('says to create the schema when the URL selects one that does not exist', async () => {
+      await expect(openPostgresStore(options(withSchema(PG_URL, 'cosync_no_such_schema'))))
+        .rejects.toThrow(/search_path\) does not exist: create it first/);
     });
 
     it('refuses a database with a newer schema version, and applies only pending migrations', async () => {

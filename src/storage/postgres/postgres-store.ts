@@ -24,6 +24,14 @@ async function migrateSchema(options: PostgresStoreOptions): Promise<void> {
   try {
     const applied = await migrate(db);
     if (applied.length > 0) options.onMigrated?.(applied);
+  } catch (error) {
+    // invalid_schema_name: the URL's search_path names a schema that does not exist (PostgreSQL's own message,
+    // "no schema has been selected to create in", does not say so).
+    if ((error as { code?: unknown }).code === '3F000') {
+      throw new Error('the schema the database URL selects (search_path) does not exist: create it first ' +
+        `(CREATE SCHEMA <name>), docs/postgres.md; ${(error as Error).message}`, { cause: error });
+    }
+    throw error;
   } finally {
     await db.end().catch(() => {});
   }
