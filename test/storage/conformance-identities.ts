@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import type { SyncStore } from '../../src/storage/store.js';
 import type { IdentityPool, Login } from '../../src/storage/types.js';
-import { ALL, device, emptyUsage, identity, pool, write } from './conformance.js';
+import { ALL, command, device, emptyUsage, identity, pool, putPlan, write } from './conformance.js';
 
 /**
  * The identity part of the SyncStore conformance suite (runStoreConformance calls it): identity updates and
@@ -81,6 +81,24 @@ export function runIdentityConformance(
     expect(await store.getIdentity(M)).toEqual(identity(M, P));
     expect(await store.updateIdentity(identity('us-east-1:none', P))).toBe(false);
     expect(await store.getIdentity('us-east-1:none')).toBeUndefined();
+  });
+
+  test('deleteIdentity racing an identity\'s first write: the write lands before it (and is deleted) or finds no identity', async () => {
+    const store = getStore();
+    for (let round = 0; round < 20; round++) {
+      const id = `us-east-1:racing-${round}`;
+      await store.createIdentity(identity(id, P));
+      const c = command(id, 'ds', ['k'], { identityPoolId: P });
+      const planned = putPlan(c, { k: 'v' });
+      // As UpdateRecords plans: an identity gone by the time the write reads its state is not written for.
+      const writing = store.writeRecords(c, (state) => {
+        if (!state.identity) throw new Error('no such identity');
+        return planned(state);
+      }).catch(() => undefined);
+      await Promise.all([writing, store.deleteIdentity(id)]);
+      expect(await store.getDataset(id, 'ds')).toBeUndefined();
+      expect(await store.listRecords(id, 'ds', ALL, { limit: 10 })).toEqual([]);
+    }
   });
 
   test('deleteIdentity removes the identity with its logins, datasets, records, devices and subscriptions', async () => {

@@ -532,7 +532,7 @@ export const record = (key: string, value: string | null, syncCount: number, now
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 
-function command(identityId: string, datasetName: string, keys: string[], over: Partial<WriteCommand> = {}): WriteCommand {
+export function command(identityId: string, datasetName: string, keys: string[], over: Partial<WriteCommand> = {}): WriteCommand {
   return {
     identityPoolId: 'pool-a', identityId, datasetName, keys, sessionId: `session-${++sessions}`,
     sessionExpiresAt: 10_000_000, ...over,
@@ -545,7 +545,7 @@ function sessionOf(c: WriteCommand): ConsumedSessionKey {
 }
 
 /** A tiny stand-in for the domain planner: one sync count up, puts (null removes), sizes kept by delta. */
-function putPlan(c: WriteCommand, values: Record<string, string | null>, now = 1000, mergeParent: string | null = null) {
+export function putPlan(c: WriteCommand, values: Record<string, string | null>, now = 1000, mergeParent: string | null = null) {
   return (state: DatasetWriteState): WritePlan & { dataset: DatasetRow } => {
     const prev = state.dataset;
     const live = prev !== undefined && !prev.deleted;

@@ -6,7 +6,7 @@ import { LATEST_SCHEMA_VERSION, MIGRATIONS, SchemaTooNewError, migrate } from '.
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/storage/postgres/postgres-store.js';
 import { createDb } from '../../src/storage/postgres/pool.js';
 import type { DatasetRow, DatasetWriteState, WriteCommand, WritePlan } from '../../src/storage/types.js';
-import { runStoreConformance } from './conformance.js';
+import { identity as conformanceIdentity, pool as conformancePool, runStoreConformance } from './conformance.js';
 import {
   describeWithPostgres, PG_URL, createTestSchema, pgTarget, startTcpProxy, viaPort, withSchema, type TestSchema,
 } from './postgres-support.js';
@@ -180,6 +180,23 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
       migrated.length = 0;
       await (await openPostgresStore(options(s.url, { onMigrated: (v) => migrated.push(v) }))).close();
       expect(migrated).toEqual([]);
+    });
+
+    it('deleting an identity deletes its lock row too, so identity churn leaves no rows behind', async () => {
+      const s = await freshSchema();
+      const store = await openPostgresStore(options(s.url));
+      try {
+        await store.createIdentityPool(conformancePool('us-east-1:churn'));
+        for (const id of ['us-east-1:wrote', 'us-east-1:never-wrote']) {
+          await store.createIdentity(conformanceIdentity(id, 'us-east-1:churn'));
+        }
+        const c = { ...command('us-east-1:wrote', 'ds', ['k']), identityPoolId: 'us-east-1:churn' };
+        await store.writeRecords(c, plan(c, 1, { k: 'v' }));
+        for (const id of ['us-east-1:wrote', 'us-east-1:never-wrote']) expect(await store.deleteIdentity(id)).toBe(true);
+        expect((await s.query('SELECT identity_id FROM sync_locks')).rows).toEqual([]);
+      } finally {
+        await store.close();
+      }
     });
 
     it('says to create the schema when the URL selects one that does not exist', async () => {

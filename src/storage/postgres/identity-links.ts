@@ -23,16 +23,20 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
     })).rowCount > 0,
 
     deleteIdentity: (identityId) => db.transaction(async (tx) => {
+      const deleteIdentityRow = { text: 'DELETE FROM identities WHERE identity_id = $1', values: [identityId] };
       const results = await tx.run([
         BEGIN,
-        // Waits for a write of the identity in progress, so none lands after the deletion.
-        { text: 'SELECT 1 FROM sync_locks WHERE identity_id = $1 FOR UPDATE', values: [identityId] },
+        // The identity's lock row, created when it never wrote: a write in progress (its own lock row included)
+        // commits first and its data is deleted below; a write starting now waits, then finds no identity.
+        lockKnownIdentity(identityId),
         ...deleteLogins(identityId),
         ...deleteSyncData(identityId),
-        { text: 'DELETE FROM identities WHERE identity_id = $1', values: [identityId] },
+        deleteIdentityRow,
+        // Its lock row too, or every deleted identity would leave one.
+        { text: 'DELETE FROM sync_locks WHERE identity_id = $1', values: [identityId] },
         COMMIT,
       ]);
-      return (results.at(-2)?.rowCount ?? 0) > 0;
+      return (results[results.length - 3]?.rowCount ?? 0) > 0;
     }),
 
     linkLogin: (l) => db.transaction(async (tx) => {
