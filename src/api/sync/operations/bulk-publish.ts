@@ -13,7 +13,7 @@ export const bulkPublish = defineSyncOperation({
   name: 'BulkPublish',
   auth: 'developer',
   async handler(input: { IdentityPoolId: string }, ctx) {
-    const { store, clock, bulkPublishRuns } = ctx.services;
+    const { clock, bulkPublishRuns } = ctx.services;
     await requirePool(ctx, input.IdentityPoolId, 'notFound');
     const now = clock.now();
     await updatePoolSettings(ctx, input.IdentityPoolId, (current) =>
