@@ -34,7 +34,9 @@ export async function main(args: string[]): Promise<void> {
   const serverKeys = await loadServerKeys({ dataDir: config.dataDir, env: process.env, log: quiet });
   // The SQLite file holds every user's data and the session-token key. Cosync creates it with mode 0600; a file made
   // otherwise (by hand, or by a version before that) keeps its mode, and SQLite gives its WAL the same.
-  if (config.storage.engine === 'sqlite' && existsSync(config.storage.file)) await warnIfReadableByOthers(config.storage.file, quiet);
+  if (!cluster.isWorker && config.storage.engine === 'sqlite' && existsSync(config.storage.file)) {
+    await warnIfReadableByOthers(config.storage.file, logger);
+  }
   if (cluster.isWorker) {
     await runWorker({ config, developerCredentials: credentials, serverKeys, logger });
     return;

@@ -125,7 +125,7 @@ export function sendClientError(err: Error & { code?: string }, socket: Duplex, 
     ? errors.requestTimeout('The request did not arrive within the time the server allows')
     : err.code === 'HPE_HEADER_OVERFLOW' ? errors.requestEntityTooLarge('Request headers are larger than the server accepts')
     : errors.serialization('The request is not valid HTTP/1.1');
-  const requestId = writeAndClose(socket, serviceError);
+  const requestId = writeClosingError(socket, serviceError);
   logger.debug({ requestId, code: err.code }, 'unparseable request');
   socket.destroy(err);
 }
@@ -135,7 +135,7 @@ export function sendClientError(err: Error & { code?: string }, socket: Duplex, 
  * connection without a word: no operation takes that method.
  */
 export function answerConnect(req: { url?: string }, socket: Duplex): void {
-  writeAndClose(socket, errors.methodNotAllowed(`CONNECT is not allowed on ${req.url ?? ''}`));
+  writeClosingError(socket, errors.methodNotAllowed(`CONNECT is not allowed on ${req.url ?? ''}`));
   socket.destroy();
 }
 
@@ -143,7 +143,7 @@ export function answerConnect(req: { url?: string }, socket: Duplex): void {
  * Writes an error answer straight to the socket, for requests no route will answer, saying the connection ends
  * (the caller destroys it). The path may be unknown here; both protocols give these codes the same status.
  */
-function writeAndClose(socket: Duplex, serviceError: ServiceError): string {
+function writeClosingError(socket: Duplex, serviceError: ServiceError): string {
   const requestId = randomUUID();
   if (!socket.writable) return requestId;
   const status = serviceError.statusFor('restJson1');
