@@ -246,6 +246,11 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv, over
   const { sqliteFile: _f, sqliteSynchronous: _s, sqliteLocking: _l, databaseUrl: _u, pgPoolSize: _p, pgStatementTimeoutMs: _t, pgConnectTimeoutMs: _c, ...config } = draft;
   config.dataDir = resolve(config.dataDir);
   config.storage = storageConfig(config.storage, config.dataDir, draft, config.workers);
+  // node:cluster hands a connection a worker refuses to another worker, and on and on: the connection is never
+  // answered, and the handing round burns a core.
+  if (config.maxConnections !== null && config.workers > 1) {
+    throw new Error('--max-connections cannot be used with --workers above 1: cap connections in front of the workers');
+  }
   return config;
 }
 

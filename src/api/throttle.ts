@@ -19,15 +19,15 @@ const MAX_TRACKED = 100_000;
 export type Caller = 'signed' | 'public';
 
 /**
- * The bucket at the pool's rates a call draws from. A call naming no pool draws from one bucket for the whole
- * server, as AWS's quotas are per account: unsigned ones (GetCredentialsForIdentity, GetOpenIdToken) from the
- * unsigned calls' own, signed ones (ListIdentityPools, CreateIdentityPool, DeleteIdentities, tagging) from another.
- * A call naming an identity but no pool draws only from the identity's when signed.
+ * The bucket at the pool's rates a call draws from. A signed call naming neither pool nor identity (ListIdentityPools,
+ * CreateIdentityPool, DeleteIdentities, tagging: developer credentials) draws from one bucket for the whole server,
+ * as AWS's quotas for them are per account. An unsigned call naming no pool (GetCredentialsForIdentity,
+ * GetOpenIdToken) draws from none: a shared bucket would let anyone, with made-up identity IDs, hold up every
+ * device's credential refresh.
  */
 function poolBucket(identityPoolId: string | undefined, identityId: string | undefined, caller: Caller): string | undefined {
   if (identityPoolId !== undefined) return caller === 'signed' ? `p:${identityPoolId}` : `a:${identityPoolId}`;
-  if (caller === 'public') return 'a:';
-  return identityId === undefined ? 'p:' : undefined;
+  return caller === 'signed' && identityId === undefined ? 'p:' : undefined;
 }
 
 /**

@@ -26,6 +26,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['--max-connections', '0'], {})).toThrow(/^--max-connections must be an integer >= 1/);
     expect(loadConfig([], { COSYNC_MAX_CONNECTIONS: '500' }).maxConnections).toBe(500);
     expect(loadConfig([], {}).maxConnections).toBeNull();
+    // node:cluster would pass a refused connection from worker to worker for ever.
+    expect(() => loadConfig(['--max-connections', '10', '--workers', '2'], {})).toThrow(/cannot be used with --workers above 1/);
     expect(() => loadConfig([], { COSYNC_THROTTLE_POOL_RPS: '-1' })).toThrow(/^COSYNC_THROTTLE_POOL_RPS: --throttle-pool-rps /);
   });
 
