@@ -63,16 +63,17 @@ export interface SyncStore {
    * merged identity moves to the survivor under the name `datasetName(name)` (callers pass
    * `<name>.<mergedId>`, shortened to fit 128 characters) with `mergeParent` = its old name, dataset sync count
    * 1 and every live record at sync count 1 (tombstones are dropped); its deleted dataset rows are dropped;
-   * its devices and subscriptions are dropped. Both identities must exist in the same pool; a merge of an
-   * identity into itself is refused with an Error. Datasets moved may exceed the survivor's dataset quota
-   * (AWS: merged datasets "continue to use up space").
+   * its devices and subscriptions are dropped. Both identities must be in the same pool, and a merge of an
+   * identity into itself is refused with an Error; undefined, with nothing merged, when either no longer exists (a
+   * deletion won the race). Datasets moved may exceed the survivor's dataset quota (AWS: merged datasets "continue
+   * to use up space").
    */
   mergeIdentities(args: {
     survivorId: string;
     mergedId: string;
     now: number;
     datasetName: (name: string) => string;
-  }): Promise<MergeOutcome>;
+  }): Promise<MergeOutcome | undefined>;
 
   // --- Cognito Sync settings of a pool ------------------------------------------------------------------
   /** The pool's settings; defaults (no events, no push, no streams, NOT_STARTED) when never set. */

@@ -151,12 +151,22 @@ export function runIdentityConformance(
     await store.subscribe(M, 'profile', 'dev-m', 1);
   }
 
+  test('mergeIdentities: nothing is merged, and undefined answered, when either identity was deleted', async () => {
+    const store = getStore();
+    await mergeFixture(store);
+    expect(await store.deleteIdentity(M)).toBe(true);
+    expect(await store.mergeIdentities({ survivorId: S, mergedId: M, now: 5000, datasetName: suffixed })).toBeUndefined();
+    expect(await store.mergeIdentities({ survivorId: M, mergedId: S, now: 5000, datasetName: suffixed })).toBeUndefined();
+    expect(await store.getIdentity(S)).toMatchObject({ disabled: false });
+    expect((await store.listLogins(S)).map((l) => l.subject)).toEqual(['fb-s']);
+  });
+
   test('mergeIdentities: logins move, the merged identity is disabled, both are touched', async () => {
     const store = getStore();
     await mergeFixture(store);
     const outcome = await store.mergeIdentities({ survivorId: S, mergedId: M, now: 5000, datasetName: suffixed });
-    expect(outcome.movedLogins).toBe(2);
-    expect([...outcome.movedDatasets].sort()).toEqual([suffixed('profile'), suffixed('settings')]);
+    expect(outcome?.movedLogins).toBe(2);
+    expect([...outcome?.movedDatasets ?? []].sort()).toEqual([suffixed('profile'), suffixed('settings')]);
     expect(await store.listLogins(S)).toEqual([
       login(S, 'accounts.google.com', 'g-m', { linkedAt: 1500 }),
       login(S, 'graph.facebook.com', 'fb-s'),
@@ -232,19 +242,20 @@ export function runIdentityConformance(
     expect(records.map(({ key, value, syncCount }) => ({ key, value, syncCount }))).toEqual([{ key: 'k', value: 'v', syncCount: 1 }]);
   });
 
-  test('mergeIdentities: refuses itself, a missing identity or another pool, changing nothing', async () => {
+  test('mergeIdentities: refuses itself or another pool, answers undefined for a missing identity, changing nothing', async () => {
     const store = getStore();
     await mergeFixture(store);
     await store.createIdentity(identity('us-east-1:elsewhere', Q));
     const attempts = [
       { survivorId: S, mergedId: S },
-      { survivorId: S, mergedId: 'us-east-1:none' },
-      { survivorId: 'us-east-1:none', mergedId: M },
       { survivorId: 'us-east-1:elsewhere', mergedId: M },
       { survivorId: M, mergedId: 'us-east-1:elsewhere' },
     ];
     for (const ids of attempts) {
       await expect(store.mergeIdentities({ ...ids, now: 5000, datasetName: suffixed })).rejects.toBeInstanceOf(Error);
+    }
+    for (const ids of [{ survivorId: S, mergedId: 'us-east-1:none' }, { survivorId: 'us-east-1:none', mergedId: M }]) {
+      await expect(store.mergeIdentities({ ...ids, now: 5000, datasetName: suffixed })).resolves.toBeUndefined();
     }
     // A merge that fails half-way (here: the naming callback) is undone as a whole.
     const boom = new Error('boom');

@@ -235,7 +235,7 @@ describe('sqlite specifics', () => {
     });
     expect(await store.deleteIdentity('us-east-1:d')).toBe(true);
     await Promise.all(pending);
-    expect(outcome.movedDatasets).toEqual(['ds.us-east-1:m']);
+    expect(outcome?.movedDatasets).toEqual(['ds.us-east-1:m']);
     expect(await store.getDataset('us-east-1:m', 'ds')).toBeUndefined();
     expect(await store.getDataset('us-east-1:d', 'ds')).toBeUndefined();
     await store.close();

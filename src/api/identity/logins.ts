@@ -103,10 +103,12 @@ export async function resolveIdentity(
   }
   const now = ctx.services.clock.now();
   for (const other of merged) {
-    await store.mergeIdentities({
+    const outcome = await store.mergeIdentities({
       survivorId: survivor.identityId, mergedId: other.identityId, now,
       datasetName: (name) => mergedDatasetName(name, other.identityId),
     });
+    // One of the two was deleted meanwhile (DeleteIdentities): answered as any identity that is not there.
+    if (!outcome) throw errors.notAuthorized(`Invalid login token. Identity '${other.identityId}' is not valid in this identity pool.`);
   }
   return linkAll(ctx, pool, survivor, unowned, now);
 }

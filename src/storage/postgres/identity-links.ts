@@ -88,7 +88,7 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
       return (rows[0] as { n: number }).n > 0;
     },
 
-    mergeIdentities: (args) => db.transaction(async (tx): Promise<MergeOutcome> => {
+    mergeIdentities: (args) => db.transaction(async (tx): Promise<MergeOutcome | undefined> => {
       const { survivorId, mergedId, now, datasetName } = args;
       if (survivorId === mergedId) throw new Error(`cannot merge identity ${mergedId} into itself`);
       // Lock both identities (in a fixed order, so two merges of the same pair cannot deadlock), then read.
@@ -115,8 +115,10 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
       const identities = new Map((read[3]!.rows as { identity_id: string; pool_id: string }[]).map((r) => [r.identity_id, r.pool_id]));
       const survivorPool = identities.get(survivorId);
       const mergedPool = identities.get(mergedId);
-      if (survivorPool === undefined) throw new Error(`cannot merge into identity ${survivorId}: it does not exist`);
-      if (mergedPool === undefined) throw new Error(`cannot merge identity ${mergedId}: it does not exist`);
+      if (survivorPool === undefined || mergedPool === undefined) {
+        await tx.run([COMMIT]);
+        return undefined;
+      }
       if (survivorPool !== mergedPool) {
         throw new Error(`cannot merge identity ${mergedId} of pool ${mergedPool} into ${survivorId} of pool ${survivorPool}`);
       }

@@ -37,13 +37,12 @@ export function prepareIdentityLinks(db: Database, beforeWrite: () => void = () 
     return s.deleteIdentity.run(identityId).changes > 0;
   });
 
-  const merge = db.transaction((args: Parameters<IdentityLinkMethods['mergeIdentities']>[0]): MergeOutcome => {
+  const merge = db.transaction((args: Parameters<IdentityLinkMethods['mergeIdentities']>[0]): MergeOutcome | undefined => {
     const { survivorId, mergedId, now, datasetName } = args;
     if (survivorId === mergedId) throw new Error(`cannot merge identity ${mergedId} into itself`);
     const survivor = s.getIdentity.get(survivorId);
     const merged = s.getIdentity.get(mergedId);
-    if (!survivor) throw new Error(`cannot merge into identity ${survivorId}: it does not exist`);
-    if (!merged) throw new Error(`cannot merge identity ${mergedId}: it does not exist`);
+    if (!survivor || !merged) return undefined;
     if (survivor.pool_id !== merged.pool_id) {
       throw new Error(`cannot merge identity ${mergedId} of pool ${merged.pool_id} into ${survivorId} of pool ${survivor.pool_id}`);
     }

@@ -31,10 +31,12 @@ export const mergeDeveloperIdentities = defineIdentityOperation({
     if (source !== destination) {
       const loginSets = [await store.listLogins(source), await store.listLogins(destination)];
       checkMerge(loginSets, 0, input.DeveloperProviderName, destination);
-      await store.mergeIdentities({
+      const outcome = await store.mergeIdentities({
         survivorId: destination, mergedId: source, now: clock.now(),
         datasetName: (name) => mergedDatasetName(name, source),
       });
+      // An identity deleted meanwhile (DeleteIdentities): its developer user is gone with it.
+      if (!outcome) throw errors.notFound('A developer user to merge was deleted with its identity.');
     }
     return { IdentityId: destination };
   },
