@@ -49,9 +49,10 @@ export interface SyncStore {
   // --- logins (Cognito Identity) -------------------------------------------------------------------------
   /**
    * Links a login to an identity. If the (pool, provider, subject) pair is already linked — to this identity or
-   * another — nothing changes. Returns the login as stored after the call, so the caller sees who owns it.
+   * another — nothing changes. Returns the login as stored after the call, so the caller sees who owns it;
+   * undefined, with nothing linked, when the identity does not exist (deleted meanwhile) and nobody owns the login.
    */
-  linkLogin(login: Login): Promise<Login>;
+  linkLogin(login: Login): Promise<Login | undefined>;
   findLogin(identityPoolId: string, providerName: string, subject: string): Promise<Login | undefined>;
   /** The identity's logins ordered by (providerName, subject). */
   listLogins(identityId: string): Promise<Login[]>;
@@ -144,13 +145,14 @@ export interface SyncStore {
   // --- push devices and subscriptions -----------------------------------------------------------------------
   /**
    * Registers a device; the same (identity, platform, token) always yields the same device, so clients that
-   * register again get their existing DeviceId. `newDeviceId` is used only when the device is new.
+   * register again get their existing DeviceId. `newDeviceId` is used only when the device is new. Undefined, with
+   * nothing stored, when the identity does not exist (deleted meanwhile).
    */
-  registerDevice(device: Device): Promise<Device>;
+  registerDevice(device: Device): Promise<Device | undefined>;
   /** The identity's device; undefined when absent or registered to another identity. */
   getDevice(identityId: string, deviceId: string): Promise<Device | undefined>;
-  /** Idempotent. */
-  subscribe(identityId: string, datasetName: string, deviceId: string, now: number): Promise<void>;
+  /** Idempotent. False, with nothing stored, when the identity has no such device (deleted meanwhile). */
+  subscribe(identityId: string, datasetName: string, deviceId: string, now: number): Promise<boolean>;
   /** False when there was no such subscription. */
   unsubscribe(identityId: string, datasetName: string, deviceId: string): Promise<boolean>;
   /** Devices subscribed to a dataset (for push, later). */

@@ -83,7 +83,7 @@ export function runIdentityConformance(
     expect(await store.getIdentity('us-east-1:none')).toBeUndefined();
   });
 
-  test('deleteIdentity racing an identity\'s first write: the write lands before it (and is deleted) or finds no identity', async () => {
+  test('deleteIdentity racing an identity\'s first write, link or device: each lands before it (and is deleted) or finds no identity', async () => {
     const store = getStore();
     for (let round = 0; round < 20; round++) {
       const id = `us-east-1:racing-${round}`;
@@ -95,9 +95,15 @@ export function runIdentityConformance(
         if (!state.identity) throw new Error('no such identity');
         return planned(state);
       }).catch(() => undefined);
-      await Promise.all([writing, store.deleteIdentity(id)]);
+      // So do a login linked and a device registered to it at the same time: each lands before the deletion (and is
+      // deleted with it) or finds no identity.
+      const linking = store.linkLogin(login(id, 'login.dev', `racer-${round}`));
+      const registering = store.registerDevice(device(`racing-dev-${round}`, id));
+      await Promise.all([writing, linking, registering, store.deleteIdentity(id)]);
       expect(await store.getDataset(id, 'ds')).toBeUndefined();
       expect(await store.listRecords(id, 'ds', ALL, { limit: 10 })).toEqual([]);
+      expect(await store.findLogin(P, 'login.dev', `racer-${round}`)).toBeUndefined();
+      expect(await store.getDevice(id, `racing-dev-${round}`)).toBeUndefined();
     }
   });
 
@@ -123,7 +129,7 @@ export function runIdentityConformance(
     expect(await store.getIdentityUsage(S)).toEqual({ datasetCount: 0, dataStorage: 0, lastModifiedAt: null });
     expect(await store.deleteIdentity(S)).toBe(false);
     // The freed login can be linked again.
-    expect((await store.linkLogin(login(M, 'login.dev', `user-of-${S}`))).identityId).toBe(M);
+    expect((await store.linkLogin(login(M, 'login.dev', `user-of-${S}`)))?.identityId).toBe(M);
 
     // The other identity is untouched.
     expect(await store.getIdentity(M)).toEqual(identity(M, P));

@@ -265,6 +265,7 @@ export function runStoreConformance(opts: {
     });
 
     test('registerDevice: a push token of 4 KB is registered once', async () => {
+      await store.createIdentity(identity('id-1', 'pool-a'));
       const token = '\u{1f4f1}'.repeat(1024);
       const first = { ...device('dev-1', 'id-1'), token };
       expect(await store.registerDevice(first)).toEqual(first);
@@ -461,6 +462,7 @@ export function runStoreConformance(opts: {
 
     // --- devices ----------------------------------------------------------------------------------------------
     test('registerDevice is idempotent per (identity, platform, token)', async () => {
+      await store.createIdentity(identity('id-1', 'pool-a'));
       const first = device('dev-1', 'id-1');
       expect(await store.registerDevice(first)).toEqual(first);
       expect(await store.registerDevice({ ...device('dev-2', 'id-1'), createdAt: 99 })).toEqual(first);
@@ -475,12 +477,16 @@ export function runStoreConformance(opts: {
     });
 
     test('subscriptions: subscribe is idempotent, unsubscribe reports, deleteDataset drops them', async () => {
+      await store.createIdentity(identity('id-1', 'pool-a'));
       for (const id of ['dev-1', 'dev-2']) await store.registerDevice({ ...device(id, 'id-1'), token: id });
       await write(store, 'id-1', 'ds', { k: 'v' });
       await store.subscribe('id-1', 'ds', 'dev-2', 1);
       await store.subscribe('id-1', 'ds', 'dev-1', 1);
       await store.subscribe('id-1', 'ds', 'dev-1', 2);
-      await store.subscribe('id-1', 'other', 'dev-1', 2);
+      expect(await store.subscribe('id-1', 'other', 'dev-1', 2)).toBe(true);
+      // A device the identity does not have (never, or no longer: deleted with its identity) is not subscribed.
+      expect(await store.subscribe('id-1', 'ds', 'dev-9', 1)).toBe(false);
+      expect(await store.registerDevice(device('dev-9', 'id-never'))).toBeUndefined();
       const ids = async (ds: string) => (await store.listSubscribedDevices('id-1', ds)).map((d) => d.deviceId).sort();
       expect(await ids('ds')).toEqual(['dev-1', 'dev-2']);
       expect(await store.unsubscribe('id-1', 'ds', 'dev-2')).toBe(true);

@@ -100,10 +100,10 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
         await store.getPoolSyncSettings(P);
         await store.updatePoolSyncSettings(P, (x) => x);
         const device = await store.registerDevice({ deviceId: 'dev', identityId: M, platform: 'APNS', token: 't', createdAt: 1 });
-        await store.getDevice(M, device.deviceId);
-        await store.subscribe(M, 'ds', device.deviceId, 1);
+        await store.getDevice(M, device?.deviceId ?? '');
+        await store.subscribe(M, 'ds', device?.deviceId ?? '', 1);
         await store.listSubscribedDevices(M, 'ds');
-        await store.unsubscribe(M, 'ds', device.deviceId);
+        await store.unsubscribe(M, 'ds', device?.deviceId ?? '');
         await store.deleteDataset(M, 'ds', 5);
         await store.writeRecords(c, plan(c, 2, { k: 'again' }));
         await store.mergeIdentities({ survivorId: S, mergedId: M, now: 9, datasetName: (n) => `${n}.${M}` });
@@ -371,6 +371,7 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
       const poolErrors: Error[] = [];
       const store = await openPostgresStore(options(url.toString(), { onPoolError: (e) => poolErrors.push(e) }));
       try {
+        await store.createIdentity(conformanceIdentity('id-1', 'pool-a'));
         // Four idle connections, then the server ends them all. Calls made at once meet connections the pool still
         // believes alive: reads, idempotent batches and transactions that had not sent COMMIT retry on others.
         for (let round = 0; round < 3; round++) {
@@ -384,7 +385,7 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
             store.registerDevice({ deviceId: `dev-${round}`, identityId: 'id-1', platform: 'APNS', token: 't', createdAt: 1 }),
           ]);
           expect(written.dataset.syncCount).toBe(round + 1);
-          expect(device.deviceId).toBe('dev-0');
+          expect(device?.deviceId).toBe('dev-0');
         }
         expect((await store.getDataset('id-1', 'ds'))?.syncCount).toBe(3);
         for (let waited = 0; poolErrors.length === 0 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));

@@ -1,6 +1,6 @@
 import { errors } from '../errors.js';
 import type { RequestContext } from '../operation.js';
-import type { Identity, IdentityPool, Login } from '../../storage/types.js';
+import type { Identity, IdentityPool } from '../../storage/types.js';
 import { verifyOwnOpenIdToken } from '../../auth/openid-tokens.js';
 import { newRegionalId } from './common.js';
 
@@ -99,7 +99,8 @@ export async function resolveIdentity(
   const merged = [...candidates.slice(1), ...(claimedJoins ? [claimed] : [])];
   if (merged.length > 0) {
     const loginSets = await Promise.all([survivor, ...merged].map((identity) => store.listLogins(identity.identityId)));
-    checkMerge(loginSets, unowned.length, pool.developerProviderName, survivor.identityId);
+    // The logins linked along with the merge count too: refused now, not after the merge committed.
+    checkMerge([...loginSets, unowned], pool.developerProviderName, survivor.identityId);
   }
   const now = ctx.services.clock.now();
   for (const other of merged) {
@@ -133,6 +134,8 @@ async function linkAll(
   }
   for (const login of logins) {
     const stored = await store.linkLogin({ ...login, identityPoolId: pool.identityPoolId, identityId: survivor.identityId, linkedAt: now });
+    // Deleted meanwhile (DeleteIdentities), as any identity that is not there.
+    if (!stored) throw errors.notAuthorized(`Invalid login token. Identity '${survivor.identityId}' is not valid in this identity pool.`);
     if (stored.identityId !== survivor.identityId) {
       // Another request linked the same login first: act as its identity (a fresh identity of ours stays unused).
       return enabledIdentity(ctx, pool, stored.identityId);
@@ -158,14 +161,15 @@ export function checkLinkedLogins(count: number, identityId: string): void {
 }
 
 /**
- * Refuses a merge of identities whose logins could not all belong to one: two different users of one public
- * provider (the model's MergeDeveloperIdentities: "an exception will be thrown"), or more than MAX_LINKED_LOGINS
- * logins with the `extra` ones linked along with it. The pool's developer provider may have several users.
+ * Refuses a merge of identities whose logins (`loginSets`: each identity's, and any linked along with the merge)
+ * could not all belong to one: two different users of one public provider (the model's MergeDeveloperIdentities:
+ * "an exception will be thrown"), or more than MAX_LINKED_LOGINS logins. The pool's developer provider may have
+ * several users.
  */
 export function checkMerge(
-  loginSets: readonly (readonly Login[])[], extra: number, developerProvider: string | null, survivorId: string,
+  loginSets: readonly (readonly VerifiedLogin[])[], developerProvider: string | null, survivorId: string,
 ): void {
-  checkLinkedLogins(loginSets.reduce((n, logins) => n + logins.length, extra), survivorId);
+  checkLinkedLogins(loginSets.reduce((n, logins) => n + logins.length, 0), survivorId);
   const users = new Map<string, string>();
   for (const login of loginSets.flat()) {
     if (login.providerName === developerProvider) continue;

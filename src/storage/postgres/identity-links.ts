@@ -42,10 +42,14 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
     linkLogin: (l) => db.transaction(async (tx) => {
       // Claim the login if nobody owns it (waiting for a concurrent claim to settle); record it under the identity
       // only if the claim is this identity's; read who owns it now (a fresh snapshot, after any wait).
+      // Under the identity's lock (as deleteIdentity takes it), and only for an identity that exists: a link racing
+      // the identity's deletion either commits first and is deleted with it, or finds no identity.
       const results = await tx.run([
         BEGIN,
+        lockKnownIdentity(l.identityId),
         {
-          text: `INSERT INTO login_owners (${LOGIN}) VALUES ($1, $2, $3, $4, $5)
+          text: `INSERT INTO login_owners (${LOGIN}) SELECT $1, $2, $3, $4, $5
+                 WHERE EXISTS (SELECT 1 FROM identities WHERE identity_id = $4)
                  ON CONFLICT (pool_id, provider_name, subject) DO NOTHING`,
           values: [l.identityPoolId, l.providerName, l.subject, l.identityId, l.linkedAt],
         },
@@ -59,7 +63,8 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
         findLogin(l.identityPoolId, l.providerName, l.subject),
         COMMIT,
       ]);
-      return toLogin(results[3]!.rows[0] as LoginDb);
+      const stored = results[4]!.rows[0] as LoginDb | undefined;
+      return stored && toLogin(stored);
     }),
 
     async findLogin(poolId, providerName, subject) {
@@ -188,7 +193,7 @@ const findLogin = (poolId: string, providerName: string, subject: string): State
 });
 
 /** Locks an identity's sync_locks row, creating it (under the identity's pool) if the identity exists. */
-const lockKnownIdentity = (identityId: string): Statement => ({
+export const lockKnownIdentity = (identityId: string): Statement => ({
   text: `INSERT INTO sync_locks (identity_id, pool_id) SELECT identity_id, pool_id FROM identities WHERE identity_id = $1
          ON CONFLICT (identity_id) DO UPDATE SET pool_id = excluded.pool_id WHERE false`,
   values: [identityId],

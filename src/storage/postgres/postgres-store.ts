@@ -3,7 +3,7 @@ import type { DatasetWriteState, IdentityPool, PoolSyncSettings, PoolUsage, Writ
 import { batchedCalls } from './batched-calls.js';
 import { migrate } from './migrations.js';
 import { BEGIN, COMMIT, createDb, type PgPoolOptions, type Statement } from './pool.js';
-import { identityLinkMethods } from './identity-links.js';
+import { identityLinkMethods, lockKnownIdentity } from './identity-links.js';
 import {
   DATASET, DEFAULT_SETTINGS, DEVICE, IDENTITY, map, poolDoc, toDataset, toDatasetView, toDevice, toIdentity, toPool,
   toRecord, type DatasetDb, type DeviceDb, type IdentityDb, type PoolDb,
@@ -224,11 +224,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
 
     // --- devices and subscriptions --------------------------------------------------------------------------
-    async registerDevice(d) {
+    // Under the identity's lock (as deleteIdentity takes it), and only for an identity that exists: a registration
+    // racing the identity's deletion either commits first and is deleted with it, or finds no identity.
+    registerDevice: (d) => db.transaction(async (tx) => {
       // The UNIQUE (identity, platform, digest of the token) makes registration idempotent, across instances too.
-      const [, found] = await db.batch([
+      const results = await tx.run([
+        BEGIN,
+        lockKnownIdentity(d.identityId),
         {
-          text: `INSERT INTO devices (${DEVICE}) VALUES ($1, $2, $3, $4, $5)
+          text: `INSERT INTO devices (${DEVICE}) SELECT $1, $2, $3, $4, $5
+                 WHERE EXISTS (SELECT 1 FROM identities WHERE identity_id = $1)
                  ON CONFLICT (identity_id, platform, token_md5) DO NOTHING`,
           values: [d.identityId, d.deviceId, d.platform, d.token, d.createdAt],
         },
@@ -237,19 +242,31 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
           values: [d.identityId, d.platform, d.token],
         },
       ]);
-      return toDevice(found!.rows[0] as DeviceDb);
-    },
+      // COMMIT on its own: what came before may be run again on another connection when this one was found dead,
+      // as registration is idempotent.
+      await tx.run([COMMIT]);
+      return map(results[3]!.rows[0] as DeviceDb | undefined, toDevice);
+    }),
     getDevice: async (identityId, deviceId) => map(await row<DeviceDb>({
       text: `SELECT ${DEVICE} FROM devices WHERE identity_id = $1 AND device_id = $2`,
       values: [identityId, deviceId],
     }), toDevice),
-    async subscribe(identityId, name, deviceId, now) {
-      await db.query({
-        text: `INSERT INTO subscriptions (identity_id, dataset_name, device_id, created_at) VALUES ($1, $2, $3, $4)
-               ON CONFLICT DO NOTHING`,
-        values: [identityId, name, deviceId, now],
-      });
-    },
+    // As registerDevice: under the identity's lock, and only for a device the identity still has.
+    subscribe: (identityId, name, deviceId, now) => db.transaction(async (tx) => {
+      const results = await tx.run([
+        BEGIN,
+        lockKnownIdentity(identityId),
+        {
+          text: `INSERT INTO subscriptions (identity_id, dataset_name, device_id, created_at)
+                 SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM devices WHERE identity_id = $1 AND device_id = $3)
+                 ON CONFLICT DO NOTHING`,
+          values: [identityId, name, deviceId, now],
+        },
+        { text: 'SELECT 1 FROM devices WHERE identity_id = $1 AND device_id = $2', values: [identityId, deviceId] },
+      ]);
+      await tx.run([COMMIT]);
+      return (results[3]!.rowCount ?? 0) > 0;
+    }),
     unsubscribe: async (identityId, name, deviceId) => (await db.query({
       text: 'DELETE FROM subscriptions WHERE identity_id = $1 AND dataset_name = $2 AND device_id = $3',
       values: [identityId, name, deviceId],

@@ -27,9 +27,11 @@ export interface IdentityLinks {
 export function prepareIdentityLinks(db: Database, beforeWrite: () => void = () => {}): IdentityLinks {
   const s = prepareStatements(db);
 
-  const linkLogin = db.transaction((l: Login): Login => {
-    s.insertLogin.run(l.identityPoolId, l.providerName, l.subject, l.identityId, l.linkedAt);
-    return toLogin(s.findLogin.get(l.identityPoolId, l.providerName, l.subject)!);
+  const linkLogin = db.transaction((l: Login): Login | undefined => {
+    // An identity deleted since the caller read it gets no login (it would be left pointing at nothing).
+    if (s.getIdentity.get(l.identityId)) s.insertLogin.run(l.identityPoolId, l.providerName, l.subject, l.identityId, l.linkedAt);
+    const stored = s.findLogin.get(l.identityPoolId, l.providerName, l.subject);
+    return stored && toLogin(stored);
   });
 
   const deleteIdentity = db.transaction((identityId: string): boolean => {

@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Database } from './driver.js';
 import type { SyncStore } from '../store.js';
-import type { DatasetWriteState, PoolSyncSettings, PoolUsage, WriteCommand, WritePlan } from '../types.js';
+import type { DatasetWriteState, Device, PoolSyncSettings, PoolUsage, WriteCommand, WritePlan } from '../types.js';
 import { migrate } from './migrations.js';
 import { prepareIdentityLinks } from './identity-links.js';
 import { BUSY_TIMEOUT_MS, createGroupCommit } from './group-commit.js';
@@ -82,6 +82,18 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     s.putSettings.run(poolId, doc);
     return JSON.parse(doc) as PoolSyncSettings;
   });
+  // An identity (or device) deleted since the operation read it gets nothing stored: it would be left behind.
+  const addDevice = db.transaction((d: Device): Device | undefined => {
+    if (!s.getIdentity.get(d.identityId)) return undefined;
+    // The UNIQUE (identity, platform, token) makes registration idempotent, across processes too.
+    s.insertDevice.run(d.deviceId, d.identityId, d.platform, d.token, d.createdAt);
+    return toDevice(s.findDevice.get(d.identityId, d.platform, d.token)!);
+  });
+  const addSubscription = db.transaction((identityId: string, name: string, deviceId: string, now: number): boolean => {
+    if (s.getDevice.get(deviceId)?.identity_id !== identityId) return false;
+    s.subscribe.run(identityId, name, deviceId, now);
+    return true;
+  });
   const removeDataset = db.transaction((identityId: string, name: string, now: number) => {
     const row = s.getDataset.get(identityId, name);
     if (!row || row.deleted) return undefined;
@@ -155,18 +167,12 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
       return { identityPoolId: poolId, dataStorage: row.storage, syncSessionsCount: row.sessions, lastModifiedAt: row.modified };
     }),
 
-    async registerDevice(d) {
-      // The UNIQUE (identity, platform, token) makes registration idempotent, across instances too.
-      s.insertDevice.run(d.deviceId, d.identityId, d.platform, d.token, d.createdAt);
-      return toDevice(s.findDevice.get(d.identityId, d.platform, d.token)!);
-    },
+    registerDevice: async (d) => addDevice.immediate(d),
     async getDevice(identityId, deviceId) {
       const row = s.getDevice.get(deviceId);
       return row?.identity_id === identityId ? toDevice(row) : undefined;
     },
-    async subscribe(identityId, name, deviceId, now) {
-      s.subscribe.run(identityId, name, deviceId, now);
-    },
+    subscribe: async (identityId, name, deviceId, now) => addSubscription.immediate(identityId, name, deviceId, now),
     unsubscribe: async (identityId, name, deviceId) => s.unsubscribe.run(identityId, name, deviceId).changes > 0,
     listSubscribedDevices: async (identityId, name) => s.subscribedDevices.all(identityId, name).map(toDevice),
 

@@ -30,7 +30,7 @@ export const mergeDeveloperIdentities = defineIdentityOperation({
     const destination = await find(input.DestinationUserIdentifier);
     if (source !== destination) {
       const loginSets = [await store.listLogins(source), await store.listLogins(destination)];
-      checkMerge(loginSets, 0, input.DeveloperProviderName, destination);
+      checkMerge(loginSets, input.DeveloperProviderName, destination);
       const outcome = await store.mergeIdentities({
         survivorId: destination, mergedId: source, now: clock.now(),
         datasetName: (name) => mergedDatasetName(name, source),

@@ -1,4 +1,5 @@
 import { defineSyncOperation } from '../../operation.js';
+import { errors } from '../../errors.js';
 import { requireIdentity } from '../common.js';
 import { requirePushConfigured } from '../push-config.js';
 
@@ -27,6 +28,8 @@ export const registerDevice = defineSyncOperation({
       token: input.Token,
       createdAt: clock.now(),
     });
+    // Deleted meanwhile (DeleteIdentities), as requireIdentity answers an identity that is not there.
+    if (!device) throw errors.notFound(`Identity '${input.IdentityId}' not found.`);
     return { DeviceId: device.deviceId };
   },
 });

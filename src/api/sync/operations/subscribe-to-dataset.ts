@@ -1,4 +1,5 @@
 import { defineSyncOperation } from '../../operation.js';
+import { errors } from '../../errors.js';
 import { requireDataset, requireIdentity } from '../common.js';
 import { requireDevice, type SubscriptionInput } from '../subscription.js';
 
@@ -14,7 +15,10 @@ export const subscribeToDataset = defineSyncOperation({
     await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notFound');
     await requireDevice(ctx, input, 'subscribe');
     await requireDataset(ctx, input.IdentityId, input.DatasetName);
-    await store.subscribe(input.IdentityId, input.DatasetName, input.DeviceId, clock.now());
+    if (!(await store.subscribe(input.IdentityId, input.DatasetName, input.DeviceId, clock.now()))) {
+      // Deleted meanwhile, with its identity (DeleteIdentities): as requireDevice answers a device that is not there.
+      throw errors.notFound(`Device '${input.DeviceId}' is not registered to identity '${input.IdentityId}'.`);
+    }
     return {};
   },
 });
