@@ -191,9 +191,13 @@ describe('LookupDeveloperIdentity, DeveloperUserAlreadyRegisteredException and U
     await expectRefused(identity.send(new LookupDeveloperIdentityCommand({
       IdentityPoolId: poolId, IdentityId: other.identityId, DeveloperUserIdentifier: user,
     })), 'ResourceConflictException', 400, /is not linked to identity/);
+    // Either one not there at all is not found, as when given alone.
     await expectRefused(identity.send(new LookupDeveloperIdentityCommand({
       IdentityPoolId: poolId, IdentityId: identityId, DeveloperUserIdentifier: 'never-seen',
-    })), 'ResourceConflictException', 400);
+    })), 'ResourceNotFoundException', 400, /Developer user 'never-seen' not found/);
+    await expectRefused(identity.send(new LookupDeveloperIdentityCommand({
+      IdentityPoolId: poolId, IdentityId: 'us-east-1:00000000-0000-0000-0000-000000000000', DeveloperUserIdentifier: user,
+    })), 'ResourceNotFoundException', 400, /^Identity '/);
   });
 
   it('links a second developer user to a given identity, and refuses a user registered under another identity', async () => {

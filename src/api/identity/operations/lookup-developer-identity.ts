@@ -32,13 +32,14 @@ export const lookupDeveloperIdentity = defineIdentityOperation({
     let identityId = input.IdentityId;
     if (input.DeveloperUserIdentifier !== undefined) {
       const login = provider === null ? undefined : await store.findLogin(pool.identityPoolId, provider, input.DeveloperUserIdentifier);
-      // Both given: the model's "if the values are verified against the database … Otherwise a
-      // ResourceConflictException is thrown".
-      if (identityId !== undefined && login?.identityId !== identityId) {
-        throw errors.conflict(
-          `Developer user '${input.DeveloperUserIdentifier}' is not linked to identity '${identityId}'.`);
-      }
       if (!login) throw errors.notFound(`Developer user '${input.DeveloperUserIdentifier}' not found.`);
+      // Both given, both there, but not linked: the model's "if the values are verified against the database …
+      // Otherwise a ResourceConflictException is thrown". An identity that is not there is not found, as alone.
+      if (identityId !== undefined && login.identityId !== identityId) {
+        const claimed = await store.getIdentity(identityId);
+        if (!claimed || claimed.identityPoolId !== pool.identityPoolId) throw errors.notFound(`Identity '${identityId}' not found.`);
+        throw errors.conflict(`Developer user '${input.DeveloperUserIdentifier}' is not linked to identity '${identityId}'.`);
+      }
       identityId = login.identityId;
     }
     const identity = identityId === undefined ? undefined : await store.getIdentity(identityId);
