@@ -33,7 +33,11 @@ export interface SyncStore {
   countIdentityPools(): Promise<number>;
 
   // --- identities ---------------------------------------------------------------------------------------
-  createIdentity(identity: Identity): Promise<void>;
+  /**
+   * Creates the identity; with `poolMustExist`, only in a pool that exists, serialised with the pool's deletion, and
+   * false (nothing stored) when it does not: an identity created while its pool is deleted would outlive it.
+   */
+  createIdentity(identity: Identity, options?: { poolMustExist?: boolean }): Promise<boolean>;
   getIdentity(identityId: string): Promise<Identity | undefined>;
   /** Identities of one pool ordered by ID; `after` is the last ID of the previous page. */
   listIdentities(identityPoolId: string, page: Page<string>): Promise<Identity[]>;
@@ -151,7 +155,10 @@ export interface SyncStore {
   registerDevice(device: Device): Promise<Device | undefined>;
   /** The identity's device; undefined when absent or registered to another identity. */
   getDevice(identityId: string, deviceId: string): Promise<Device | undefined>;
-  /** Idempotent. False, with nothing stored, when the identity has no such device (deleted meanwhile). */
+  /**
+   * Idempotent. False, with nothing stored, when the identity has no such device or no such live dataset (deleted
+   * meanwhile).
+   */
   subscribe(identityId: string, datasetName: string, deviceId: string, now: number): Promise<boolean>;
   /** False when there was no such subscription. */
   unsubscribe(identityId: string, datasetName: string, deviceId: string): Promise<boolean>;

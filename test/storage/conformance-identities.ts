@@ -157,6 +157,25 @@ export function runIdentityConformance(
     await store.subscribe(M, 'profile', 'dev-m', 1);
   }
 
+  test('an identity merged away (disabled) takes no new login and no merge; a pool deleted takes no new identity', async () => {
+    const store = getStore();
+    await mergeFixture(store);
+    await store.mergeIdentities({ survivorId: S, mergedId: M, now: 5000, datasetName: suffixed });
+    // M is disabled now: a link or a merge that read it before the merge finds it gone.
+    expect(await store.linkLogin(login(M, 'login.dev', 'late-user'))).toBeUndefined();
+    expect(await store.mergeIdentities({ survivorId: M, mergedId: S, now: 6000, datasetName: suffixed })).toBeUndefined();
+    await store.createIdentity(identity('us-east-1:third', P));
+    expect(await store.mergeIdentities({ survivorId: 'us-east-1:third', mergedId: M, now: 6000, datasetName: suffixed })).toBeUndefined();
+    expect((await store.listLogins('us-east-1:third'))).toEqual([]);
+
+    await store.createIdentityPool(pool('us-east-1:doomed-pool'));
+    const racing = Array.from({ length: 10 }, (_, i) =>
+      store.createIdentity(identity(`us-east-1:newcomer-${i}`, 'us-east-1:doomed-pool'), { poolMustExist: true }));
+    await Promise.all([...racing, store.deleteIdentityPool('us-east-1:doomed-pool')]);
+    for (let i = 0; i < 10; i++) expect(await store.getIdentity(`us-east-1:newcomer-${i}`)).toBeUndefined();
+    expect(await store.createIdentity(identity('us-east-1:late', 'us-east-1:doomed-pool'), { poolMustExist: true })).toBe(false);
+  });
+
   test('mergeIdentities: nothing is merged, and undefined answered, when either identity was deleted', async () => {
     const store = getStore();
     await mergeFixture(store);

@@ -480,12 +480,15 @@ export function runStoreConformance(opts: {
       await store.createIdentity(identity('id-1', 'pool-a'));
       for (const id of ['dev-1', 'dev-2']) await store.registerDevice({ ...device(id, 'id-1'), token: id });
       await write(store, 'id-1', 'ds', { k: 'v' });
+      await write(store, 'id-1', 'other', { k: 'v' });
       await store.subscribe('id-1', 'ds', 'dev-2', 1);
       await store.subscribe('id-1', 'ds', 'dev-1', 1);
       await store.subscribe('id-1', 'ds', 'dev-1', 2);
       expect(await store.subscribe('id-1', 'other', 'dev-1', 2)).toBe(true);
       // A device the identity does not have (never, or no longer: deleted with its identity) is not subscribed.
       expect(await store.subscribe('id-1', 'ds', 'dev-9', 1)).toBe(false);
+      // Nor a device to a dataset that is not there, or no longer (deleted meanwhile).
+      expect(await store.subscribe('id-1', 'never', 'dev-1', 1)).toBe(false);
       expect(await store.registerDevice(device('dev-9', 'id-never'))).toBeUndefined();
       const ids = async (ds: string) => (await store.listSubscribedDevices('id-1', ds)).map((d) => d.deviceId).sort();
       expect(await ids('ds')).toEqual(['dev-1', 'dev-2']);
@@ -493,6 +496,8 @@ export function runStoreConformance(opts: {
       expect(await store.unsubscribe('id-1', 'ds', 'dev-2')).toBe(false);
       expect(await ids('ds')).toEqual(['dev-1']);
       await store.deleteDataset('id-1', 'ds', 9000);
+      expect(await ids('ds')).toEqual([]);
+      expect(await store.subscribe('id-1', 'ds', 'dev-1', 9001)).toBe(false);
       expect(await ids('ds')).toEqual([]);
       expect(await ids('other')).toEqual(['dev-1']);
     });

@@ -194,6 +194,17 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
         await store.writeRecords(c, plan(c, 1, { k: 'v' }));
         for (const id of ['us-east-1:wrote', 'us-east-1:never-wrote']) expect(await store.deleteIdentity(id)).toBe(true);
         expect((await s.query('SELECT identity_id FROM sync_locks')).rows).toEqual([]);
+        // Calls that wait for a deletion's lock (a device registered, a login linked) leave none behind either.
+        for (let round = 0; round < 10; round++) {
+          const id = `us-east-1:churn-${round}`;
+          await store.createIdentity(conformanceIdentity(id, 'us-east-1:churn'));
+          await Promise.all([
+            store.deleteIdentity(id),
+            store.registerDevice({ deviceId: `d-${round}`, identityId: id, platform: 'APNS', token: 't', createdAt: 1 }),
+            store.linkLogin({ identityPoolId: 'us-east-1:churn', providerName: 'p', subject: `u-${round}`, identityId: id, linkedAt: 1 }),
+          ]);
+        }
+        expect((await s.query('SELECT identity_id FROM sync_locks')).rows).toEqual([]);
       } finally {
         await store.close();
       }

@@ -187,7 +187,10 @@ export async function createIdentity(ctx: RequestContext, pool: IdentityPool): P
   const identity: Identity = {
     identityId: newRegionalId(ctx), identityPoolId: pool.identityPoolId, createdAt: now, lastModifiedAt: now, disabled: false,
   };
-  await ctx.services.store.createIdentity(identity);
+  // A pool deleted meanwhile (DeleteIdentityPool) gets no identity: it would outlive its pool.
+  if (!(await ctx.services.store.createIdentity(identity, { poolMustExist: true }))) {
+    throw errors.notFound(`IdentityPool '${pool.identityPoolId}' not found.`);
+  }
   return identity;
 }
 

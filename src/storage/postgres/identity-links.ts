@@ -42,14 +42,15 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
     linkLogin: (l) => db.transaction(async (tx) => {
       // Claim the login if nobody owns it (waiting for a concurrent claim to settle); record it under the identity
       // only if the claim is this identity's; read who owns it now (a fresh snapshot, after any wait).
-      // Under the identity's lock (as deleteIdentity takes it), and only for an identity that exists: a link racing
-      // the identity's deletion either commits first and is deleted with it, or finds no identity.
+      // Under the identity's lock (as deleteIdentity and mergeIdentities take it), and only for an identity that exists
+      // and is enabled: a link racing the identity's deletion or merge either commits first (and is deleted or moved
+      // with the rest) or finds no identity to link to.
       const results = await tx.run([
         BEGIN,
         lockKnownIdentity(l.identityId),
         {
           text: `INSERT INTO login_owners (${LOGIN}) SELECT $1, $2, $3, $4, $5
-                 WHERE EXISTS (SELECT 1 FROM identities WHERE identity_id = $4)
+                 WHERE EXISTS (SELECT 1 FROM identities WHERE identity_id = $4 AND NOT disabled)
                  ON CONFLICT (pool_id, provider_name, subject) DO NOTHING`,
           values: [l.identityPoolId, l.providerName, l.subject, l.identityId, l.linkedAt],
         },
@@ -61,6 +62,7 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
           values: [l.identityPoolId, l.providerName, l.subject, l.identityId],
         },
         findLogin(l.identityPoolId, l.providerName, l.subject),
+        dropLockOfDeleted(l.identityId),
         COMMIT,
       ]);
       const stored = results[4]!.rows[0] as LoginDb | undefined;
@@ -103,7 +105,7 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
         lockKnownIdentity(first!),
         lockKnownIdentity(second!),
         {
-          text: 'SELECT identity_id, pool_id FROM identities WHERE identity_id = ANY($1::text[])',
+          text: 'SELECT identity_id, pool_id FROM identities WHERE identity_id = ANY($1::text[]) AND NOT disabled',
           values: [[survivorId, mergedId]],
         },
         {
@@ -120,8 +122,9 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
       const identities = new Map((read[3]!.rows as { identity_id: string; pool_id: string }[]).map((r) => [r.identity_id, r.pool_id]));
       const survivorPool = identities.get(survivorId);
       const mergedPool = identities.get(mergedId);
+      // Deleted, or merged away (disabled), by a call that won the race.
       if (survivorPool === undefined || mergedPool === undefined) {
-        await tx.run([COMMIT]);
+        await tx.run([dropLockOfDeleted(first!), dropLockOfDeleted(second!), COMMIT]);
         return undefined;
       }
       if (survivorPool !== mergedPool) {
@@ -193,6 +196,15 @@ const findLogin = (poolId: string, providerName: string, subject: string): State
 });
 
 /** Locks an identity's sync_locks row, creating it (under the identity's pool) if the identity exists. */
+/**
+ * Drops the identity's lock row when the identity is gone: lockKnownIdentity, waiting for a deletion that held the
+ * row, inserts a new one once the deletion commits (its snapshot still showed the identity). Sent before COMMIT.
+ */
+export const dropLockOfDeleted = (identityId: string): Statement => ({
+  text: 'DELETE FROM sync_locks WHERE identity_id = $1 AND NOT EXISTS (SELECT 1 FROM identities WHERE identity_id = $1)',
+  values: [identityId],
+});
+
 export const lockKnownIdentity = (identityId: string): Statement => ({
   text: `INSERT INTO sync_locks (identity_id, pool_id) SELECT identity_id, pool_id FROM identities WHERE identity_id = $1
          ON CONFLICT (identity_id) DO UPDATE SET pool_id = excluded.pool_id WHERE false`,

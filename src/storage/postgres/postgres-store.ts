@@ -3,7 +3,7 @@ import type { DatasetWriteState, IdentityPool, PoolSyncSettings, PoolUsage, Writ
 import { batchedCalls } from './batched-calls.js';
 import { migrate } from './migrations.js';
 import { BEGIN, COMMIT, createDb, type PgPoolOptions, type Statement } from './pool.js';
-import { identityLinkMethods, lockKnownIdentity } from './identity-links.js';
+import { dropLockOfDeleted, identityLinkMethods, lockKnownIdentity } from './identity-links.js';
 import {
   DATASET, DEFAULT_SETTINGS, DEVICE, IDENTITY, map, poolDoc, toDataset, toDatasetView, toDevice, toIdentity, toPool,
   toRecord, type DatasetDb, type DeviceDb, type IdentityDb, type PoolDb,
@@ -107,12 +107,27 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     countIdentityPools: async () => (await row<{ n: number }>({ text: 'SELECT COUNT(*) AS n FROM identity_pools' }))!.n,
 
     // --- identities ---------------------------------------------------------------------------------------
-    async createIdentity(i) {
-      await db.query({
-        name: 'cosync_insert_identity',
-        text: `INSERT INTO identities (identity_id, pool_id, created_at, last_modified_at, disabled)
-               VALUES ($1, $2, $3, $4, $5)`,
-        values: [i.identityId, i.identityPoolId, i.createdAt, i.lastModifiedAt, i.disabled],
+    async createIdentity(i, options) {
+      const values = [i.identityId, i.identityPoolId, i.createdAt, i.lastModifiedAt, i.disabled];
+      const columns = 'identity_id, pool_id, created_at, last_modified_at, disabled';
+      if (!options?.poolMustExist) {
+        await db.query({ name: 'cosync_insert_identity', text: `INSERT INTO identities (${columns}) VALUES ($1, $2, $3, $4, $5)`, values });
+        return true;
+      }
+      // The pool's row key-share locked: its deletion (which locks it first) waits for this identity and deletes it,
+      // or this waits for the deletion and finds no pool.
+      return db.transaction(async (tx) => {
+        const [, , inserted] = await tx.run([
+          BEGIN,
+          { text: 'SELECT 1 FROM identity_pools WHERE pool_id = $1 FOR KEY SHARE', values: [i.identityPoolId] },
+          {
+            text: `INSERT INTO identities (${columns}) SELECT $1, $2, $3, $4, $5
+                   WHERE EXISTS (SELECT 1 FROM identity_pools WHERE pool_id = $2)`,
+            values,
+          },
+          COMMIT,
+        ]);
+        return (inserted!.rowCount ?? 0) > 0;
       });
     },
     // Every sync operation starts with it: concurrent calls share one statement (read-batcher.ts).
@@ -244,14 +259,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       ]);
       // COMMIT on its own: what came before may be run again on another connection when this one was found dead,
       // as registration is idempotent.
-      await tx.run([COMMIT]);
+      await tx.run([dropLockOfDeleted(d.identityId), COMMIT]);
       return map(results[3]!.rows[0] as DeviceDb | undefined, toDevice);
     }),
     getDevice: async (identityId, deviceId) => map(await row<DeviceDb>({
       text: `SELECT ${DEVICE} FROM devices WHERE identity_id = $1 AND device_id = $2`,
       values: [identityId, deviceId],
     }), toDevice),
-    // As registerDevice: under the identity's lock, and only for a device the identity still has.
+    // As registerDevice: under the identity's lock (which deleteDataset takes too), and only for a device the identity
+    // still has and a dataset that is not deleted.
     subscribe: (identityId, name, deviceId, now) => db.transaction(async (tx) => {
       const results = await tx.run([
         BEGIN,
@@ -259,12 +275,17 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         {
           text: `INSERT INTO subscriptions (identity_id, dataset_name, device_id, created_at)
                  SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM devices WHERE identity_id = $1 AND device_id = $3)
+                   AND EXISTS (SELECT 1 FROM datasets WHERE identity_id = $1 AND name = $2 AND NOT deleted)
                  ON CONFLICT DO NOTHING`,
           values: [identityId, name, deviceId, now],
         },
-        { text: 'SELECT 1 FROM devices WHERE identity_id = $1 AND device_id = $2', values: [identityId, deviceId] },
+        {
+          text: `SELECT 1 FROM devices WHERE identity_id = $1 AND device_id = $2
+                 AND EXISTS (SELECT 1 FROM datasets WHERE identity_id = $1 AND name = $3 AND NOT deleted)`,
+          values: [identityId, deviceId, name],
+        },
       ]);
-      await tx.run([COMMIT]);
+      await tx.run([dropLockOfDeleted(identityId), COMMIT]);
       return (results[3]!.rowCount ?? 0) > 0;
     }),
     unsubscribe: async (identityId, name, deviceId) => (await db.query({

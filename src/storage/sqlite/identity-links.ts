@@ -28,8 +28,9 @@ export function prepareIdentityLinks(db: Database, beforeWrite: () => void = () 
   const s = prepareStatements(db);
 
   const linkLogin = db.transaction((l: Login): Login | undefined => {
-    // An identity deleted since the caller read it gets no login (it would be left pointing at nothing).
-    if (s.getIdentity.get(l.identityId)) s.insertLogin.run(l.identityPoolId, l.providerName, l.subject, l.identityId, l.linkedAt);
+    // An identity deleted or merged away (disabled) since the caller read it gets no login: it would be left pointing
+    // at nothing, or at an identity its user can no longer use.
+    if (s.getIdentity.get(l.identityId)?.disabled === 0) s.insertLogin.run(l.identityPoolId, l.providerName, l.subject, l.identityId, l.linkedAt);
     const stored = s.findLogin.get(l.identityPoolId, l.providerName, l.subject);
     return stored && toLogin(stored);
   });
@@ -44,7 +45,8 @@ export function prepareIdentityLinks(db: Database, beforeWrite: () => void = () 
     if (survivorId === mergedId) throw new Error(`cannot merge identity ${mergedId} into itself`);
     const survivor = s.getIdentity.get(survivorId);
     const merged = s.getIdentity.get(mergedId);
-    if (!survivor || !merged) return undefined;
+    // Deleted, or merged away (disabled), by a call that won the race.
+    if (!survivor || !merged || survivor.disabled || merged.disabled) return undefined;
     if (survivor.pool_id !== merged.pool_id) {
       throw new Error(`cannot merge identity ${mergedId} of pool ${merged.pool_id} into ${survivorId} of pool ${survivor.pool_id}`);
     }
@@ -99,7 +101,7 @@ export function prepareIdentityLinks(db: Database, beforeWrite: () => void = () 
 }
 
 interface LoginDb { pool_id: string; provider_name: string; subject: string; identity_id: string; linked_at: number }
-interface IdentityDb { id: string; pool_id: string }
+interface IdentityDb { id: string; pool_id: string; disabled: number }
 interface DatasetDb { name: string; created_at: number; last_modified_by: string }
 
 const toLogin = (r: LoginDb): Login => ({
@@ -131,7 +133,7 @@ function prepareStatements(db: Database) {
     moveLogins: q<[string, string]>('UPDATE identity_logins SET identity_id = ? WHERE identity_id = ?'),
     deletePoolLogins: q<[string]>('DELETE FROM identity_logins WHERE pool_id = ?'),
 
-    getIdentity: q<[string], IdentityDb>('SELECT id, pool_id FROM identities WHERE id = ?'),
+    getIdentity: q<[string], IdentityDb>('SELECT id, pool_id, disabled FROM identities WHERE id = ?'),
     // Only the mutable parts: the ID, pool and creation time of an identity never change.
     updateIdentity: q<[number, number, string]>('UPDATE identities SET last_modified_at = ?, disabled = ? WHERE id = ?'),
     touchIdentity: q<[number, string]>('UPDATE identities SET last_modified_at = ? WHERE id = ?'),

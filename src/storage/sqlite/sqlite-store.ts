@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Database } from './driver.js';
 import type { SyncStore } from '../store.js';
-import type { DatasetWriteState, Device, PoolSyncSettings, PoolUsage, WriteCommand, WritePlan } from '../types.js';
+import type { DatasetWriteState, Device, Identity, PoolSyncSettings, PoolUsage, WriteCommand, WritePlan } from '../types.js';
 import { migrate } from './migrations.js';
 import { prepareIdentityLinks } from './identity-links.js';
 import { BUSY_TIMEOUT_MS, createGroupCommit } from './group-commit.js';
@@ -82,7 +82,12 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     s.putSettings.run(poolId, doc);
     return JSON.parse(doc) as PoolSyncSettings;
   });
-  // An identity (or device) deleted since the operation read it gets nothing stored: it would be left behind.
+  // A pool, identity or device deleted since the operation read it gets nothing stored: it would be left behind.
+  const addIdentity = db.transaction((i: Identity, poolMustExist: boolean): boolean => {
+    if (poolMustExist && !s.getPool.get(i.identityPoolId)) return false;
+    s.insertIdentity.run(i.identityId, i.identityPoolId, i.createdAt, i.lastModifiedAt, i.disabled ? 1 : 0);
+    return true;
+  });
   const addDevice = db.transaction((d: Device): Device | undefined => {
     if (!s.getIdentity.get(d.identityId)) return undefined;
     // The UNIQUE (identity, platform, token) makes registration idempotent, across processes too.
@@ -91,6 +96,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   });
   const addSubscription = db.transaction((identityId: string, name: string, deviceId: string, now: number): boolean => {
     if (s.getDevice.get(deviceId)?.identity_id !== identityId) return false;
+    const dataset = s.getDataset.get(identityId, name);
+    if (!dataset || dataset.deleted) return false;
     s.subscribe.run(identityId, name, deviceId, now);
     return true;
   });
@@ -127,9 +134,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     deleteIdentityPool: async (id) => removePool.immediate(id),
     countIdentityPools: async () => s.countPools.get()!.n,
 
-    async createIdentity(i) {
-      s.insertIdentity.run(i.identityId, i.identityPoolId, i.createdAt, i.lastModifiedAt, i.disabled ? 1 : 0);
-    },
+    createIdentity: async (i, options) => addIdentity.immediate(i, options?.poolMustExist === true),
     getIdentity: async (id) => map(s.identityRow.get(id), (r) => identityAt(r, 0)),
     listIdentities: async (poolId, page) => s.listIdentities.all(poolId, page.after ?? '', page.limit).map(toIdentity),
     ...links.methods,

@@ -16,7 +16,9 @@ export const subscribeToDataset = defineSyncOperation({
     await requireDevice(ctx, input, 'subscribe');
     await requireDataset(ctx, input.IdentityId, input.DatasetName);
     if (!(await store.subscribe(input.IdentityId, input.DatasetName, input.DeviceId, clock.now()))) {
-      // Deleted meanwhile, with its identity (DeleteIdentities): as requireDevice answers a device that is not there.
+      // The dataset (DeleteDataset) or the device (DeleteIdentities) was deleted meanwhile: answered as when it was
+      // already gone.
+      await requireDataset(ctx, input.IdentityId, input.DatasetName);
       throw errors.notFound(`Device '${input.DeviceId}' is not registered to identity '${input.IdentityId}'.`);
     }
     return {};
