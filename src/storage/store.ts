@@ -28,6 +28,12 @@ export interface SyncStore {
   listIdentityPools(page: Page<string>): Promise<IdentityPool[]>;
   /** Replaces the stored pool; false when it does not exist. */
   updateIdentityPool(pool: IdentityPool): Promise<boolean>;
+  /**
+   * Atomic read-modify-write of the pool: `change` receives the stored pool and returns the new one (or throws to
+   * abort). Concurrent changes are serialised, so none is lost (two TagResource calls keep both tags). Undefined,
+   * with nothing written, when the pool does not exist.
+   */
+  modifyIdentityPool(identityPoolId: string, change: (current: IdentityPool) => IdentityPool): Promise<IdentityPool | undefined>;
   /** Deletes the pool with its identities, datasets, records, devices and settings; false when absent. */
   deleteIdentityPool(identityPoolId: string): Promise<boolean>;
   countIdentityPools(): Promise<number>;

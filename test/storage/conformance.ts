@@ -56,6 +56,18 @@ export function runStoreConformance(opts: {
       expect(await store.countIdentityPools()).toBe(2);
     });
 
+    test('identity pools: concurrent changes are all kept; a throwing change aborts; a missing pool is undefined', async () => {
+      await store.createIdentityPool(pool('us-east-1:tagged'));
+      await Promise.all(Array.from({ length: 10 }, (_, i) =>
+        store.modifyIdentityPool('us-east-1:tagged', (p) => ({ ...p, tags: { ...p.tags, [`k${i}`]: `v${i}` } }))));
+      expect(Object.keys((await store.getIdentityPool('us-east-1:tagged'))!.tags)).toHaveLength(11);
+      const error = errors.invalidParameter('too many');
+      await expect(store.modifyIdentityPool('us-east-1:tagged', () => { throw error; })).rejects.toBe(error);
+      expect(Object.keys((await store.getIdentityPool('us-east-1:tagged'))!.tags)).toHaveLength(11);
+      expect(await store.modifyIdentityPool('us-east-1:nope', (p) => p)).toBeUndefined();
+      expect(await store.getIdentityPool('us-east-1:nope')).toBeUndefined();
+    });
+
     test('identity pools: listed by ID with keyset pagination', async () => {
       const ids = ['us-east-1:c', 'us-east-1:a', 'eu-west-1:z', 'us-east-1:b', 'us-west-2:a'];
       for (const id of ids) await store.createIdentityPool(pool(id));

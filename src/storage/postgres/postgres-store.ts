@@ -97,6 +97,22 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     getIdentityPool: async (id) => map(await row<PoolDb>(q.getPool(id)), toPool),
     listIdentityPools: async (page) => (await rows<PoolDb>(q.listPools(page.after ?? '', page.limit))).map(toPool),
     updateIdentityPool: async (p) => (await db.query(q.updatePool(p))).rowCount > 0,
+    // FOR NO KEY UPDATE: serialises changes of the pool, not the settings updates and identity creations that only
+    // key-share lock it.
+    modifyIdentityPool: (id, change) => db.transaction(async (tx) => {
+      const [, read] = await tx.run([
+        BEGIN,
+        { text: 'SELECT pool_id, name, created_at, doc FROM identity_pools WHERE pool_id = $1 FOR NO KEY UPDATE', values: [id] },
+      ]);
+      const current = read!.rows[0] as PoolDb | undefined;
+      if (current === undefined) {
+        await tx.run([COMMIT]);
+        return undefined;
+      }
+      const next = change(toPool(current));
+      await tx.run([q.updatePool({ ...next, identityPoolId: id }), COMMIT]);
+      return next;
+    }),
     deleteIdentityPool: (id) => db.transaction(async (tx) => {
       // The pool's row first: a settings update holding it (updatePoolSyncSettings) commits before the settings are
       // deleted, and one coming after finds no pool.

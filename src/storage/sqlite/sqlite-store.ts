@@ -2,7 +2,9 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Database } from './driver.js';
 import type { SyncStore } from '../store.js';
-import type { DatasetWriteState, Device, Identity, PoolSyncSettings, PoolUsage, WriteCommand, WritePlan } from '../types.js';
+import type {
+  DatasetWriteState, Device, Identity, IdentityPool, PoolSyncSettings, PoolUsage, WriteCommand, WritePlan,
+} from '../types.js';
 import { migrate } from './migrations.js';
 import { prepareIdentityLinks } from './identity-links.js';
 import { BUSY_TIMEOUT_MS, createGroupCommit } from './group-commit.js';
@@ -82,6 +84,13 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     s.putSettings.run(poolId, doc);
     return JSON.parse(doc) as PoolSyncSettings;
   });
+  const modifyPool = db.transaction((id: string, change: (current: IdentityPool) => IdentityPool) => {
+    const row = s.getPool.get(id);
+    if (!row) return undefined;
+    const next = change(toPool(row));
+    s.updatePool.run(next.identityPoolName, poolDoc(next), id);
+    return next;
+  });
   // A pool, identity or device deleted since the operation read it gets nothing stored: it would be left behind.
   const addIdentity = db.transaction((i: Identity, poolMustExist: boolean): boolean => {
     if (poolMustExist && !s.getPool.get(i.identityPoolId)) return false;
@@ -131,6 +140,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     getIdentityPool: async (id) => map(s.getPool.get(id), toPool),
     listIdentityPools: async (page) => s.listPools.all(page.after ?? '', page.limit).map(toPool),
     updateIdentityPool: async (p) => s.updatePool.run(p.identityPoolName, poolDoc(p), p.identityPoolId).changes > 0,
+    modifyIdentityPool: async (id, change) => modifyPool.immediate(id, change),
     deleteIdentityPool: async (id) => removePool.immediate(id),
     countIdentityPools: async () => s.countPools.get()!.n,
 

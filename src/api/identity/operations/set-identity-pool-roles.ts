@@ -19,10 +19,10 @@ export const setIdentityPoolRoles = defineIdentityOperation({
   auth: 'developer',
   async handler(input: SetIdentityPoolRolesInput, ctx) {
     checkRoleMappings(input.RoleMappings ?? {});
-    const pool = await requirePool(ctx, input.IdentityPoolId);
-    const updated = await ctx.services.store.updateIdentityPool({
-      ...pool, roles: { ...input.Roles }, roleMappings: { ...(input.RoleMappings ?? {}) },
-    });
+    await requirePool(ctx, input.IdentityPoolId);
+    const updated = await ctx.services.store.modifyIdentityPool(input.IdentityPoolId, (current) => ({
+      ...current, roles: { ...input.Roles }, roleMappings: { ...(input.RoleMappings ?? {}) },
+    }));
     if (!updated) throw errors.notFound(`IdentityPool '${input.IdentityPoolId}' not found.`);
     return {};
   },

@@ -27,10 +27,13 @@ export const setPrincipalTagAttributeMap = defineIdentityOperation({
     const providerName = input.IdentityProviderName;
     requirePoolProvider(pool, providerName);
     const map: PrincipalTagMap = { useDefaults: input.UseDefaults ?? false, principalTags: { ...input.PrincipalTags } };
-    const { [providerName]: _previous, ...others } = pool.principalTagMaps;
     const cleared = !map.useDefaults && Object.keys(map.principalTags).length === 0;
-    const principalTagMaps = cleared ? others : { ...others, [providerName]: map };
-    if (!(await ctx.services.store.updateIdentityPool({ ...pool, principalTagMaps }))) {
+    const changed = await ctx.services.store.modifyIdentityPool(pool.identityPoolId, (current) => {
+      requirePoolProvider(current, providerName);
+      const { [providerName]: _previous, ...others } = current.principalTagMaps;
+      return { ...current, principalTagMaps: cleared ? others : { ...others, [providerName]: map } };
+    });
+    if (!changed) {
       throw errors.notFound(`IdentityPool '${input.IdentityPoolId}' not found.`);
     }
     return principalTagMapWire(pool, providerName, map);

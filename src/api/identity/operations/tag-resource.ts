@@ -19,9 +19,12 @@ export const tagResource = defineIdentityOperation({
   auth: 'developer',
   async handler(input: TagResourceInput, ctx) {
     const pool = await requirePoolByArn(ctx, input.ResourceArn);
-    const tags = { ...pool.tags, ...input.Tags };
-    checkTagCount(tags);
-    if (!(await ctx.services.store.updateIdentityPool({ ...pool, tags }))) {
+    const changed = await ctx.services.store.modifyIdentityPool(pool.identityPoolId, (current) => {
+      const tags = { ...current.tags, ...input.Tags };
+      checkTagCount(tags);
+      return { ...current, tags };
+    });
+    if (!changed) {
       throw errors.notFound(`IdentityPool '${pool.identityPoolId}' not found.`);
     }
     return {};

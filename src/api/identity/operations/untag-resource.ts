@@ -18,8 +18,9 @@ export const untagResource = defineIdentityOperation({
   async handler(input: UntagResourceInput, ctx) {
     const pool = await requirePoolByArn(ctx, input.ResourceArn);
     const remove = new Set(input.TagKeys);
-    const tags = Object.fromEntries(Object.entries(pool.tags).filter(([key]) => !remove.has(key)));
-    if (!(await ctx.services.store.updateIdentityPool({ ...pool, tags }))) {
+    const changed = await ctx.services.store.modifyIdentityPool(pool.identityPoolId, (current) => (
+      { ...current, tags: Object.fromEntries(Object.entries(current.tags).filter(([key]) => !remove.has(key))) }));
+    if (!changed) {
       throw errors.notFound(`IdentityPool '${pool.identityPoolId}' not found.`);
     }
     return {};

@@ -22,12 +22,12 @@ export const updateIdentityPool = defineIdentityOperation({
   name: 'UpdateIdentityPool',
   auth: 'developer',
   async handler(input: IdentityPoolWire, ctx) {
-    const current = await requirePool(ctx, input.IdentityPoolId);
-    const next = mergeSettings(current, input);
-    if (!(await ctx.services.store.updateIdentityPool(next))) {
-      // Deleted between the read and the write.
-      throw errors.notFound(`IdentityPool '${input.IdentityPoolId}' not found.`);
-    }
+    await requirePool(ctx, input.IdentityPoolId);
+    // Merged with the pool as stored when the change is written: a TagResource or SetIdentityPoolRoles meanwhile
+    // is kept.
+    const next = await ctx.services.store.modifyIdentityPool(input.IdentityPoolId, (current) => mergeSettings(current, input));
+    // Deleted between the read and the write.
+    if (!next) throw errors.notFound(`IdentityPool '${input.IdentityPoolId}' not found.`);
     return poolDescription(next);
   },
 });
