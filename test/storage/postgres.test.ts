@@ -192,8 +192,10 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
         }
         const c = { ...command('us-east-1:wrote', 'ds', ['k']), identityPoolId: 'us-east-1:churn' };
         await store.writeRecords(c, plan(c, 1, { k: 'v' }));
+        expect((await s.query('SELECT identity_id FROM consumed_sessions')).rows).toHaveLength(1);
         for (const id of ['us-east-1:wrote', 'us-east-1:never-wrote']) expect(await store.deleteIdentity(id)).toBe(true);
         expect((await s.query('SELECT identity_id FROM sync_locks')).rows).toEqual([]);
+        expect((await s.query('SELECT identity_id FROM consumed_sessions')).rows).toEqual([]);
         // Calls that wait for a deletion's lock (a device registered, a login linked) leave none behind either.
         for (let round = 0; round < 10; round++) {
           const id = `us-east-1:churn-${round}`;

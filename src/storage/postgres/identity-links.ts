@@ -225,6 +225,8 @@ const deleteLogins = (identityId: string): Statement[] => [
 /** Everything Cognito Sync keeps for one identity (a subscription always names a device of its own identity). */
 const deleteSyncData = (identityId: string): Statement[] => [
   'DELETE FROM records WHERE identity_id = $1',
+  // Sessions of an identity that is gone or merged away can never be used again.
+  'DELETE FROM consumed_sessions WHERE identity_id = $1',
   'DELETE FROM subscriptions WHERE identity_id = $1',
   'DELETE FROM devices WHERE identity_id = $1',
   'DELETE FROM datasets WHERE identity_id = $1',
