@@ -15,9 +15,23 @@ export function newRegionalId(ctx: RequestContext): string {
 
 export async function requirePool(ctx: RequestContext, identityPoolId: string): Promise<IdentityPool> {
   const pool = await ctx.services.store.getIdentityPool(identityPoolId);
-  if (!pool) throw errors.notFound(`IdentityPool '${identityPoolId}' not found.`);
+  if (!pool) throw poolNotFound(identityPoolId);
   return pool;
 }
+
+/**
+ * The store's atomic change of the pool (`change` sees the pool as stored, and may throw to refuse): the changed
+ * pool, or, for a pool that is not there (or deleted meanwhile), the same 404 requirePool answers.
+ */
+export async function changePool(
+  ctx: RequestContext, identityPoolId: string, change: (current: IdentityPool) => IdentityPool,
+): Promise<IdentityPool> {
+  const changed = await ctx.services.store.modifyIdentityPool(identityPoolId, change);
+  if (!changed) throw poolNotFound(identityPoolId);
+  return changed;
+}
+
+const poolNotFound = (identityPoolId: string) => errors.notFound(`IdentityPool '${identityPoolId}' not found.`);
 
 /** The pool, which must use `providerName` as its developer provider (else InvalidParameterException). */
 export async function requireDeveloperPool(ctx: RequestContext, identityPoolId: string, providerName: string): Promise<IdentityPool> {

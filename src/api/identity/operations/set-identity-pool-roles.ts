@@ -1,6 +1,6 @@
 import { defineIdentityOperation } from '../../operation.js';
 import { errors } from '../../errors.js';
-import { requirePool } from '../common.js';
+import { changePool } from '../common.js';
 
 interface SetIdentityPoolRolesInput {
   IdentityPoolId: string;
@@ -19,11 +19,9 @@ export const setIdentityPoolRoles = defineIdentityOperation({
   auth: 'developer',
   async handler(input: SetIdentityPoolRolesInput, ctx) {
     checkRoleMappings(input.RoleMappings ?? {});
-    await requirePool(ctx, input.IdentityPoolId);
-    const updated = await ctx.services.store.modifyIdentityPool(input.IdentityPoolId, (current) => ({
+    await changePool(ctx, input.IdentityPoolId, (current) => ({
       ...current, roles: { ...input.Roles }, roleMappings: { ...(input.RoleMappings ?? {}) },
     }));
-    if (!updated) throw errors.notFound(`IdentityPool '${input.IdentityPoolId}' not found.`);
     return {};
   },
 });

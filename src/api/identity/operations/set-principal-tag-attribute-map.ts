@@ -1,6 +1,5 @@
 import { defineIdentityOperation } from '../../operation.js';
-import { errors } from '../../errors.js';
-import { requirePool } from '../common.js';
+import { changePool } from '../common.js';
 import { principalTagMapWire, requirePoolProvider } from '../principal-tags.js';
 import type { PrincipalTagMap } from '../../../storage/types.js';
 
@@ -23,19 +22,14 @@ export const setPrincipalTagAttributeMap = defineIdentityOperation({
   name: 'SetPrincipalTagAttributeMap',
   auth: 'developer',
   async handler(input: SetPrincipalTagAttributeMapInput, ctx) {
-    const pool = await requirePool(ctx, input.IdentityPoolId);
     const providerName = input.IdentityProviderName;
-    requirePoolProvider(pool, providerName);
     const map: PrincipalTagMap = { useDefaults: input.UseDefaults ?? false, principalTags: { ...input.PrincipalTags } };
     const cleared = !map.useDefaults && Object.keys(map.principalTags).length === 0;
-    const changed = await ctx.services.store.modifyIdentityPool(pool.identityPoolId, (current) => {
+    const pool = await changePool(ctx, input.IdentityPoolId, (current) => {
       requirePoolProvider(current, providerName);
       const { [providerName]: _previous, ...others } = current.principalTagMaps;
       return { ...current, principalTagMaps: cleared ? others : { ...others, [providerName]: map } };
     });
-    if (!changed) {
-      throw errors.notFound(`IdentityPool '${input.IdentityPoolId}' not found.`);
-    }
     return principalTagMapWire(pool, providerName, map);
   },
 });

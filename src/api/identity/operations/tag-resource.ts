@@ -1,5 +1,5 @@
 import { defineIdentityOperation } from '../../operation.js';
-import { errors } from '../../errors.js';
+import { changePool } from '../common.js';
 import { checkTagCount, requirePoolByArn } from '../tags.js';
 
 interface TagResourceInput {
@@ -19,14 +19,11 @@ export const tagResource = defineIdentityOperation({
   auth: 'developer',
   async handler(input: TagResourceInput, ctx) {
     const pool = await requirePoolByArn(ctx, input.ResourceArn);
-    const changed = await ctx.services.store.modifyIdentityPool(pool.identityPoolId, (current) => {
+    await changePool(ctx, pool.identityPoolId, (current) => {
       const tags = { ...current.tags, ...input.Tags };
       checkTagCount(tags);
       return { ...current, tags };
     });
-    if (!changed) {
-      throw errors.notFound(`IdentityPool '${pool.identityPoolId}' not found.`);
-    }
     return {};
   },
 });

@@ -1,5 +1,5 @@
 import { defineIdentityOperation } from '../../operation.js';
-import { errors } from '../../errors.js';
+import { changePool } from '../common.js';
 import { requirePoolByArn } from '../tags.js';
 
 interface UntagResourceInput {
@@ -18,11 +18,8 @@ export const untagResource = defineIdentityOperation({
   async handler(input: UntagResourceInput, ctx) {
     const pool = await requirePoolByArn(ctx, input.ResourceArn);
     const remove = new Set(input.TagKeys);
-    const changed = await ctx.services.store.modifyIdentityPool(pool.identityPoolId, (current) => (
+    await changePool(ctx, pool.identityPoolId, (current) => (
       { ...current, tags: Object.fromEntries(Object.entries(current.tags).filter(([key]) => !remove.has(key))) }));
-    if (!changed) {
-      throw errors.notFound(`IdentityPool '${pool.identityPoolId}' not found.`);
-    }
     return {};
   },
 });

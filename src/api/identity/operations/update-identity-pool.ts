@@ -1,6 +1,6 @@
 import { defineIdentityOperation } from '../../operation.js';
 import { errors } from '../../errors.js';
-import { requirePool } from '../common.js';
+import { changePool } from '../common.js';
 import { poolDescription, poolFromSettings, type IdentityPoolWire } from '../pool-shape.js';
 import type { IdentityPool } from '../../../storage/types.js';
 
@@ -22,13 +22,9 @@ export const updateIdentityPool = defineIdentityOperation({
   name: 'UpdateIdentityPool',
   auth: 'developer',
   async handler(input: IdentityPoolWire, ctx) {
-    await requirePool(ctx, input.IdentityPoolId);
     // Merged with the pool as stored when the change is written: a TagResource or SetIdentityPoolRoles meanwhile
     // is kept.
-    const next = await ctx.services.store.modifyIdentityPool(input.IdentityPoolId, (current) => mergeSettings(current, input));
-    // Deleted between the read and the write.
-    if (!next) throw errors.notFound(`IdentityPool '${input.IdentityPoolId}' not found.`);
-    return poolDescription(next);
+    return poolDescription(await changePool(ctx, input.IdentityPoolId, (current) => mergeSettings(current, input)));
   },
 });
 
