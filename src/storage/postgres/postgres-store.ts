@@ -102,7 +102,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     modifyIdentityPool: (id, change) => db.transaction(async (tx) => {
       const [, read] = await tx.run([
         BEGIN,
-        { text: 'SELECT pool_id, name, created_at, doc FROM identity_pools WHERE pool_id = $1 FOR NO KEY UPDATE', values: [id] },
+        {
+          text: 'SELECT pool_id, name, created_at, doc FROM identity_pools WHERE pool_id = $1 FOR NO KEY UPDATE',
+          values: [id],
+        },
       ]);
       const current = read!.rows[0] as PoolDb | undefined;
       if (current === undefined) {
@@ -116,8 +119,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     deleteIdentityPool: (id) => db.transaction(async (tx) => {
       // The pool's row first: a settings update holding it (updatePoolSyncSettings) commits before the settings are
       // deleted, and one coming after finds no pool.
-      const lockRow = { text: 'SELECT 1 FROM identity_pools WHERE pool_id = $1 FOR UPDATE', values: [id] };
-      const results = await tx.run([BEGIN, lockRow, ...q.lockPool(id), ...q.deletePoolData(id), q.deletePool(id), COMMIT]);
+      const results = await tx.run([
+        BEGIN, q.lockPoolRow(id, 'UPDATE'), ...q.lockPool(id), ...q.deletePoolData(id), q.deletePool(id), COMMIT,
+      ]);
       return (results.at(-2)?.rowCount ?? 0) > 0;
     }),
     countIdentityPools: async () => (await row<{ n: number }>({ text: 'SELECT COUNT(*) AS n FROM identity_pools' }))!.n,
@@ -127,7 +131,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       const values = [i.identityId, i.identityPoolId, i.createdAt, i.lastModifiedAt, i.disabled];
       const columns = 'identity_id, pool_id, created_at, last_modified_at, disabled';
       if (!options?.poolMustExist) {
-        await db.query({ name: 'cosync_insert_identity', text: `INSERT INTO identities (${columns}) VALUES ($1, $2, $3, $4, $5)`, values });
+        await db.query({
+          name: 'cosync_insert_identity', text: `INSERT INTO identities (${columns}) VALUES ($1, $2, $3, $4, $5)`, values,
+        });
         return true;
       }
       // The pool's row key-share locked: its deletion (which locks it first) waits for this identity and deletes it,
@@ -135,7 +141,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return db.transaction(async (tx) => {
         const [, , inserted] = await tx.run([
           BEGIN,
-          { text: 'SELECT 1 FROM identity_pools WHERE pool_id = $1 FOR KEY SHARE', values: [i.identityPoolId] },
+          q.lockPoolRow(i.identityPoolId, 'KEY SHARE'),
           {
             text: `INSERT INTO identities (${columns}) SELECT $1, $2, $3, $4, $5
                    WHERE EXISTS (SELECT 1 FROM identity_pools WHERE pool_id = $2)`,
@@ -163,7 +169,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       // none, only for a pool that exists) and read with a fresh snapshot.
       const [, , , read] = await tx.run([
         BEGIN,
-        { text: 'SELECT 1 FROM identity_pools WHERE pool_id = $1 FOR KEY SHARE', values: [poolId] },
+        q.lockPoolRow(poolId, 'KEY SHARE'),
         {
           text: `INSERT INTO pool_sync_settings (pool_id, doc)
                  SELECT $1, $2::json WHERE EXISTS (SELECT 1 FROM identity_pools WHERE pool_id = $1)
@@ -361,6 +367,13 @@ const q = {
     values: [p.identityPoolId, p.identityPoolName, poolDoc(p)],
   }),
   deletePool: (id: string): Statement => ({ text: 'DELETE FROM identity_pools WHERE pool_id = $1', values: [id] }),
+  /**
+   * The pool's row locked: UPDATE by its deletion, taken first; KEY SHARE by what must not outlive it (settings, new
+   * identities), so either that commits before the deletion reads, or it waits and finds no pool.
+   */
+  lockPoolRow: (id: string, mode: 'UPDATE' | 'KEY SHARE'): Statement => ({
+    text: `SELECT 1 FROM identity_pools WHERE pool_id = $1 FOR ${mode}`, values: [id],
+  }),
   /**
    * Before a pool's data goes: lock every identity of the pool the way writes do (in ID order, waiting for writes in
    * flight, even one inserting its lock row right now), and mark the pool deleted. A write that checked its identity
