@@ -55,33 +55,31 @@ export class RateLimiter {
   take(
     identityPoolId: string | undefined, identityId: string | undefined, caller: Caller = 'signed',
   ): void | Promise<void> {
-    if (this.shared) return this.takeShared(identityPoolId, identityId, caller);
+    const wanted = this.bucketsFor(identityPoolId || undefined, identityId || undefined, caller);
+    if (wanted.length === 0) return;
+    if (this.shared) return this.takeShared(wanted);
     const now = this.clock.now();
-    const { identityRatePerSecond, identityBurst, poolRatePerSecond, poolBurst } = this.config;
-    const identity = identityId && identityRatePerSecond > 0 && caller === 'signed'
-      ? this.refill(`i:${identityId}`, identityRatePerSecond, identityBurst, now) : undefined;
-    const poolKey = poolRatePerSecond > 0 ? poolBucket(identityPoolId || undefined, identityId || undefined, caller) : undefined;
-    const pool = poolKey === undefined ? undefined : this.refill(poolKey, poolRatePerSecond, poolBurst, now);
-    if ((identity && identity.tokens < 1) || (pool && pool.tokens < 1)) {
-      throw rateExceeded(identity && identity.tokens < 1 ? identityRatePerSecond : poolRatePerSecond);
-    }
-    if (identity) identity.tokens -= 1;
-    if (pool) pool.tokens -= 1;
+    const held = wanted.map((b) => this.refill(b.name, b.ratePerSecond, b.burst, now));
+    const empty = held.findIndex((b) => b.tokens < 1);
+    if (empty !== -1) throw rateExceeded(wanted[empty]!.ratePerSecond);
+    for (const b of held) b.tokens -= 1;
   }
 
-  private async takeShared(
-    identityPoolId: string | undefined, identityId: string | undefined, caller: Caller,
-  ): Promise<void> {
+  /** The buckets a call draws from, the identity's first: its own when signed, and its pool's (poolBucket). */
+  private bucketsFor(identityPoolId: string | undefined, identityId: string | undefined, caller: Caller): TokenBucket[] {
     const { identityRatePerSecond, identityBurst, poolRatePerSecond, poolBurst } = this.config;
     const buckets: TokenBucket[] = [];
-    if (identityId && identityRatePerSecond > 0 && caller === 'signed') {
+    if (identityId !== undefined && identityRatePerSecond > 0 && caller === 'signed') {
       buckets.push({ name: `i:${identityId}`, ratePerSecond: identityRatePerSecond, burst: identityBurst });
     }
-    const poolKey = poolRatePerSecond > 0 ? poolBucket(identityPoolId || undefined, identityId || undefined, caller) : undefined;
+    const poolKey = poolRatePerSecond > 0 ? poolBucket(identityPoolId, identityId, caller) : undefined;
     if (poolKey !== undefined) buckets.push({ name: poolKey, ratePerSecond: poolRatePerSecond, burst: poolBurst });
-    if (buckets.length === 0) return;
-    const empty = await this.shared!.takeTokens(buckets);
-    if (empty !== undefined) throw rateExceeded(empty.startsWith('i:') ? identityRatePerSecond : poolRatePerSecond);
+    return buckets;
+  }
+
+  private async takeShared(wanted: readonly TokenBucket[]): Promise<void> {
+    const empty = await this.shared!.takeTokens(wanted);
+    if (empty !== undefined) throw rateExceeded((wanted.find((b) => b.name === empty) ?? wanted[0]!).ratePerSecond);
   }
 
   private refill(key: string, rate: number, burst: number, now: number): Bucket {
