@@ -25,7 +25,9 @@ export type Caller = 'signed' | 'public';
  * GetOpenIdToken) draws from none: a shared bucket would let anyone, with made-up identity IDs, hold up every
  * device's credential refresh.
  */
-function poolBucket(identityPoolId: string | undefined, identityId: string | undefined, caller: Caller): string | undefined {
+function poolBucket(
+  identityPoolId: string | undefined, identityId: string | undefined, caller: Caller,
+): string | undefined {
   if (identityPoolId !== undefined) return caller === 'signed' ? `p:${identityPoolId}` : `a:${identityPoolId}`;
   return caller === 'signed' && identityId === undefined ? 'p:' : undefined;
 }
@@ -66,7 +68,9 @@ export class RateLimiter {
   }
 
   /** The buckets a call draws from, the identity's first: its own when signed, and its pool's (poolBucket). */
-  private bucketsFor(identityPoolId: string | undefined, identityId: string | undefined, caller: Caller): TokenBucket[] {
+  private bucketsFor(
+    identityPoolId: string | undefined, identityId: string | undefined, caller: Caller,
+  ): TokenBucket[] {
     const { identityRatePerSecond, identityBurst, poolRatePerSecond, poolBurst } = this.config;
     const buckets: TokenBucket[] = [];
     if (identityId !== undefined && identityRatePerSecond > 0 && caller === 'signed') {
