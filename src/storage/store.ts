@@ -1,5 +1,5 @@
 import type {
-  DatasetRow, DatasetView, DatasetWriteState, Device, Identity, IdentityPool, IdentityUsage, Login, MergeOutcome, Page,
+  DatasetRow, DatasetView, DatasetWriteState, Device, Identity, IdentityPool, IdentityUsage, Login, LoginName, MergeOutcome, Page,
   PoolSyncSettings, PoolUsage, RecordRow, WriteCommand, WritePlan, ConsumedSessionKey,
 } from './types.js';
 
@@ -48,8 +48,6 @@ export interface SyncStore {
   /** Identities of one pool ordered by ID; `after` is the last ID of the previous page. */
   listIdentities(identityPoolId: string, page: Page<string>): Promise<Identity[]>;
 
-  /** Replaces an identity's row (its lastModifiedAt, disabled flag); false when it does not exist. */
-  updateIdentity(identity: Identity): Promise<boolean>;
   /**
    * Deletes an identity with its logins, datasets, records, devices and subscriptions; false when absent.
    * Its ID is never reissued (IDs are random UUIDs).
@@ -58,16 +56,22 @@ export interface SyncStore {
 
   // --- logins (Cognito Identity) -------------------------------------------------------------------------
   /**
-   * Links a login to an identity. If the (pool, provider, subject) pair is already linked — to this identity or
-   * another — nothing changes. Returns the login as stored after the call, so the caller sees who owns it;
-   * undefined, with nothing linked, when the identity does not exist (deleted meanwhile) and nobody owns the login.
+   * Links a login to an identity and sets the identity's lastModifiedAt to the login's linkedAt. If the (pool,
+   * provider, subject) pair is already linked — to this identity or another — nothing changes. Returns the login as
+   * stored after the call, so the caller sees who owns it; undefined, with nothing linked, when the identity does
+   * not exist or is disabled (deleted or merged away meanwhile) and nobody owns the login.
    */
   linkLogin(login: Login): Promise<Login | undefined>;
   findLogin(identityPoolId: string, providerName: string, subject: string): Promise<Login | undefined>;
   /** The identity's logins ordered by (providerName, subject). */
   listLogins(identityId: string): Promise<Login[]>;
-  /** Removes one login of an identity; false when it was not linked to that identity. */
-  unlinkLogin(identityId: string, providerName: string, subject: string): Promise<boolean>;
+  /**
+   * Removes those of `logins` that are linked to the identity, in one atomic unit with what follows from it: when
+   * any was removed, the identity's lastModifiedAt becomes `now`, and an identity left with no login is disabled
+   * (an unlinked identity becomes inaccessible, its data kept). Returns how many were removed; undefined, with
+   * nothing changed, when the identity does not exist.
+   */
+  unlinkLogins(identityId: string, logins: readonly LoginName[], now: number): Promise<number | undefined>;
   /**
    * Merges `mergedId` into `survivorId` in one atomic unit (SPEC §5.7): every login of the merged identity moves
    * to the survivor; the merged identity is disabled (kept, so its ID is never reused); each live dataset of the

@@ -38,16 +38,20 @@ export interface CognitoIdentityProvider {
   readonly serverSideTokenCheck: boolean;
 }
 
+/** A login as named within a pool: its provider and the user's identifier there. */
+export interface LoginName {
+  readonly providerName: string;
+  readonly subject: string;
+}
+
 /**
  * A login linked to an identity: the provider name as the client sends it in `Logins` (e.g.
  * `accounts.google.com`, `cognito-idp.us-east-1.amazonaws.com/us-east-1_abc`, or a pool's developer provider
  * name) and the user's identifier at that provider (the token's `sub`, or the developer user identifier).
  * Within one pool a (providerName, subject) pair belongs to at most one identity.
  */
-export interface Login {
+export interface Login extends LoginName {
   readonly identityPoolId: string;
-  readonly providerName: string;
-  readonly subject: string;
   readonly identityId: string;
   readonly linkedAt: number;
 }

@@ -310,6 +310,17 @@ describe('GetOpenIdToken and UnlinkIdentity', () => {
     expect((await identity.send(new DescribeIdentityCommand({ IdentityId: identityId }))).Logins ?? []).toEqual([]);
     expect((await developerToken(user)).identityId).not.toBe(identityId);
   });
+
+  it('disables an identity only when the call removed its last login: a guest naming a provider it lacks stays usable', async () => {
+    const { identity } = clients(t);
+    const { IdentityId = '' } = await identity.send(new GetIdCommand({ IdentityPoolId: poolId }));
+    const { Token = '' } = await identity.send(new GetOpenIdTokenCommand({ IdentityId }));
+    const raw = await identityJson(t, 'UnlinkIdentity', {
+      IdentityId, Logins: { [COGNITO]: Token }, LoginsToRemove: ['graph.facebook.com'],
+    });
+    expect(raw.status).toBe(200);
+    expect((await identity.send(new GetCredentialsForIdentityCommand({ IdentityId }))).IdentityId).toBe(IdentityId);
+  });
 });
 
 describe('pool roles and DeleteIdentities', () => {

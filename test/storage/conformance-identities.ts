@@ -33,10 +33,11 @@ export function runIdentityConformance(
     expect(await store.listLogins(M)).toEqual([login(M, 'graph.facebook.com', 'f1')]);
     expect(await store.listLogins('us-east-1:none')).toEqual([]);
 
-    expect(await store.unlinkLogin(S, 'login.dev', 'u1')).toBe(true);
-    expect(await store.unlinkLogin(S, 'login.dev', 'u1')).toBe(false);
+    const u1 = { providerName: 'login.dev', subject: 'u1' };
+    expect(await store.unlinkLogins(S, [u1], 3000)).toBe(1);
+    expect(await store.unlinkLogins(S, [u1], 3000)).toBe(0);
     // Only the identity the login is linked to can unlink it.
-    expect(await store.unlinkLogin(M, 'accounts.google.com', 'g1')).toBe(false);
+    expect(await store.unlinkLogins(M, [{ providerName: 'accounts.google.com', subject: 'g1' }], 3000)).toBe(0);
     expect(await store.findLogin(P, 'login.dev', 'u1')).toBeUndefined();
     expect(await store.listLogins(S)).toEqual([links[1], links[0]]);
   });
@@ -63,23 +64,43 @@ export function runIdentityConformance(
     expect(await store.linkLogin(inQ)).toEqual(inQ);
     expect(await store.findLogin(P, 'accounts.google.com', 'g1')).toEqual(inP);
     expect(await store.findLogin(Q, 'accounts.google.com', 'g1')).toEqual(inQ);
-    expect(await store.unlinkLogin(S, 'accounts.google.com', 'g1')).toBe(true);
+    expect(await store.unlinkLogins(S, [{ providerName: 'accounts.google.com', subject: 'g1' }], 3000)).toBe(1);
     expect(await store.findLogin(P, 'accounts.google.com', 'g1')).toBeUndefined();
     expect(await store.findLogin(Q, 'accounts.google.com', 'g1')).toEqual(inQ);
   });
 
   // --- identities -------------------------------------------------------------------------------------------
-  test('updateIdentity replaces lastModifiedAt and the disabled flag; false when absent', async () => {
+  test('linkLogin touches the identity when it links, and only then', async () => {
     const store = getStore();
-    await store.createIdentity(identity(S, P));
-    await store.createIdentity(identity(M, P));
-    const changed = identity(S, P, { lastModifiedAt: 7000, disabled: true });
-    expect(await store.updateIdentity(changed)).toBe(true);
-    expect(await store.getIdentity(S)).toEqual(changed);
-    expect(await store.updateIdentity(identity(S, P, { lastModifiedAt: 8000 }))).toBe(true);
-    expect(await store.getIdentity(S)).toEqual(identity(S, P, { lastModifiedAt: 8000 }));
+    for (const id of [S, M]) await store.createIdentity(identity(id, P));
+    await store.linkLogin(login(S, 'login.dev', 'u1', { linkedAt: 5000 }));
+    expect(await store.getIdentity(S)).toEqual(identity(S, P, { lastModifiedAt: 5000 }));
+    // Already linked, to it or to another identity: nothing changes.
+    await store.linkLogin(login(S, 'login.dev', 'u1', { linkedAt: 6000 }));
+    await store.linkLogin(login(M, 'login.dev', 'u1', { linkedAt: 7000 }));
+    expect(await store.getIdentity(S)).toEqual(identity(S, P, { lastModifiedAt: 5000 }));
     expect(await store.getIdentity(M)).toEqual(identity(M, P));
-    expect(await store.updateIdentity(identity('us-east-1:none', P))).toBe(false);
+  });
+
+  test('unlinkLogins removes the listed logins, touches the identity and disables it when none is left', async () => {
+    const store = getStore();
+    for (const id of [S, M]) await store.createIdentity(identity(id, P));
+    for (const subject of ['u1', 'u2']) await store.linkLogin(login(S, 'login.dev', subject));
+    const [u1, u2] = [{ providerName: 'login.dev', subject: 'u1' }, { providerName: 'login.dev', subject: 'u2' }];
+    const nobody = { providerName: 'login.dev', subject: 'nobody' };
+    // Nothing of the list is linked: nothing changes, not even a guest identity with no login at all.
+    expect(await store.unlinkLogins(S, [nobody], 3000)).toBe(0);
+    expect(await store.unlinkLogins(M, [u1], 3000)).toBe(0);
+    expect(await store.getIdentity(S)).toEqual(identity(S, P, { lastModifiedAt: 1000 }));
+    expect(await store.getIdentity(M)).toEqual(identity(M, P));
+    // One of two: touched, still enabled.
+    expect(await store.unlinkLogins(S, [u1, nobody], 4000)).toBe(1);
+    expect(await store.getIdentity(S)).toEqual(identity(S, P, { lastModifiedAt: 4000 }));
+    // The last one: disabled, its data kept.
+    expect(await store.unlinkLogins(S, [u2, u1], 5000)).toBe(1);
+    expect(await store.getIdentity(S)).toEqual(identity(S, P, { lastModifiedAt: 5000, disabled: true }));
+    expect(await store.listLogins(S)).toEqual([]);
+    expect(await store.unlinkLogins('us-east-1:none', [u1], 6000)).toBeUndefined();
     expect(await store.getIdentity('us-east-1:none')).toBeUndefined();
   });
 
@@ -131,8 +152,8 @@ export function runIdentityConformance(
     // The freed login can be linked again.
     expect((await store.linkLogin(login(M, 'login.dev', `user-of-${S}`)))?.identityId).toBe(M);
 
-    // The other identity is untouched.
-    expect(await store.getIdentity(M)).toEqual(identity(M, P));
+    // The other identity is untouched, but for the links (linkedAt 1000).
+    expect(await store.getIdentity(M)).toEqual(identity(M, P, { lastModifiedAt: 1000 }));
     expect(await store.findLogin(P, 'login.dev', `user-of-${M}`)).toMatchObject({ identityId: M });
     expect(await store.getDataset(M, 'ds')).toMatchObject({ numRecords: 1, deleted: false });
     expect(await store.getDataset(M, 'gone')).toMatchObject({ deleted: true });
@@ -288,8 +309,9 @@ export function runIdentityConformance(
       survivorId: S, mergedId: M, now: 5000, datasetName: (name) => { if (name === 'settings') throw boom; return suffixed(name); },
     })).rejects.toBe(boom);
 
-    expect(await store.getIdentity(M)).toEqual(identity(M, P, { createdAt: 1100 }));
-    expect(await store.getIdentity(S)).toEqual(identity(S, P));
+    // As the fixture's links left them.
+    expect(await store.getIdentity(M)).toEqual(identity(M, P, { createdAt: 1100, lastModifiedAt: 1600 }));
+    expect(await store.getIdentity(S)).toEqual(identity(S, P, { lastModifiedAt: 1000 }));
     expect(await store.listLogins(M)).toHaveLength(2);
     expect(await store.listLogins(S)).toHaveLength(1);
     expect(await store.getDataset(M, 'profile')).toMatchObject({ syncCount: 2, numRecords: 2 });

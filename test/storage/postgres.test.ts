@@ -84,7 +84,6 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
         await store.updateIdentityPool(pool(P));
         for (const id of [S, M]) await store.createIdentity({ identityId: id, identityPoolId: P, createdAt: 1, lastModifiedAt: 1, disabled: false });
         await store.getIdentity(S);
-        await store.updateIdentity({ identityId: S, identityPoolId: P, createdAt: 1, lastModifiedAt: 2, disabled: false });
         await store.linkLogin({ identityPoolId: P, providerName: 'login.dev', subject: 'u1', identityId: M, linkedAt: 1 });
         await store.findLogin(P, 'login.dev', 'u1');
         await store.listLogins(M);
@@ -107,7 +106,7 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
         await store.deleteDataset(M, 'ds', 5);
         await store.writeRecords(c, plan(c, 2, { k: 'again' }));
         await store.mergeIdentities({ survivorId: S, mergedId: M, now: 9, datasetName: (n) => `${n}.${M}` });
-        await store.unlinkLogin(S, 'login.dev', 'u1');
+        await store.unlinkLogins(S, [{ providerName: 'login.dev', subject: 'u1' }], 10);
         await store.deleteIdentity(S);
       } finally {
         pg.Client.prototype.query = original;

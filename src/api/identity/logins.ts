@@ -141,9 +141,8 @@ async function linkAll(
       return enabledIdentity(ctx, pool, stored.identityId);
     }
   }
-  const updated = { ...survivor, lastModifiedAt: now };
-  await store.updateIdentity(updated);
-  return updated;
+  // linkLogin set the stored identity's lastModifiedAt.
+  return { ...survivor, lastModifiedAt: now };
 }
 
 /** Linked logins per identity, merges included (the model's MergeDeveloperIdentities; SPEC §14). */

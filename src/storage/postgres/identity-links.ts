@@ -3,25 +3,19 @@ import type { Login, MergeOutcome } from '../types.js';
 import { BEGIN, COMMIT, type Db, type Statement } from './pool.js';
 
 /**
- * The PostgreSQL side of identity lifecycle and logins (Cognito Identity): updateIdentity, deleteIdentity, the
- * login methods and mergeIdentities. Logins live in two tables changed together (migrations.ts says why):
+ * The PostgreSQL side of identity lifecycle and logins (Cognito Identity): deleteIdentity, the login methods and
+ * mergeIdentities. Logins live in two tables changed together (migrations.ts says why):
  * login_owners by login, identity_logins by identity.
  */
 export type IdentityLinkMethods = Pick<
   SyncStore,
-  'updateIdentity' | 'deleteIdentity' | 'linkLogin' | 'findLogin' | 'listLogins' | 'unlinkLogin' | 'mergeIdentities'
+  'deleteIdentity' | 'linkLogin' | 'findLogin' | 'listLogins' | 'unlinkLogins' | 'mergeIdentities'
 >;
 
 const LOGIN = 'pool_id, provider_name, subject, identity_id, linked_at';
 
 export function identityLinkMethods(db: Db): IdentityLinkMethods {
   return {
-    updateIdentity: async (i) => (await db.query({
-      // Only the mutable parts: the ID, pool and creation time of an identity never change.
-      text: 'UPDATE identities SET last_modified_at = $2, disabled = $3 WHERE identity_id = $1',
-      values: [i.identityId, i.lastModifiedAt, i.disabled],
-    })).rowCount > 0,
-
     deleteIdentity: (identityId) => db.transaction(async (tx) => {
       const deleteIdentityRow = { text: 'DELETE FROM identities WHERE identity_id = $1', values: [identityId] };
       const results = await tx.run([
@@ -55,10 +49,14 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
           values: [l.identityPoolId, l.providerName, l.subject, l.identityId, l.linkedAt],
         },
         {
-          text: `INSERT INTO identity_logins (${LOGIN})
-                 SELECT ${LOGIN} FROM login_owners
-                 WHERE pool_id = $1 AND provider_name = $2 AND subject = $3 AND identity_id = $4
-                 ON CONFLICT DO NOTHING`,
+          // The login is the identity's: recorded under it and, when new there, the identity touched.
+          text: `WITH added AS (
+                   INSERT INTO identity_logins (${LOGIN})
+                   SELECT ${LOGIN} FROM login_owners
+                   WHERE pool_id = $1 AND provider_name = $2 AND subject = $3 AND identity_id = $4
+                   ON CONFLICT DO NOTHING RETURNING identity_id, linked_at
+                 )
+                 UPDATE identities i SET last_modified_at = a.linked_at FROM added a WHERE i.identity_id = a.identity_id`,
           values: [l.identityPoolId, l.providerName, l.subject, l.identityId],
         },
         findLogin(l.identityPoolId, l.providerName, l.subject),
@@ -80,20 +78,38 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
       values: [identityId],
     })).rows.map((r) => toLogin(r as LoginDb)),
 
-    unlinkLogin: async (identityId, providerName, subject) => {
-      const { rows } = await db.query({
-        text: `WITH mine AS (
-                 DELETE FROM identity_logins WHERE identity_id = $1 AND provider_name = $2 AND subject = $3
-                 RETURNING pool_id
-               ), owner AS (
-                 DELETE FROM login_owners
-                 WHERE pool_id IN (SELECT pool_id FROM mine) AND provider_name = $2 AND subject = $3 AND identity_id = $1
-               )
-               SELECT COUNT(*) AS n FROM mine`,
-        values: [identityId, providerName, subject],
-      });
-      return (rows[0] as { n: number }).n > 0;
-    },
+    unlinkLogins: (identityId, logins, now) => db.transaction(async (tx) => {
+      // Under the identity's lock, as linkLogin and mergeIdentities take it: the logins left, and so whether the
+      // identity is disabled, are those this statement sees, with no link or merge landing in between.
+      const results = await tx.run([
+        BEGIN,
+        lockKnownIdentity(identityId),
+        {
+          // The statement's parts share one snapshot taken before any of its changes: the logins left are those
+          // counted minus those removed.
+          text: `WITH gone AS (
+                   DELETE FROM identity_logins l USING unnest($2::text[], $3::text[]) AS x(provider_name, subject)
+                   WHERE l.identity_id = $1 AND l.provider_name = x.provider_name AND l.subject = x.subject
+                   RETURNING l.pool_id, l.provider_name, l.subject
+                 ), owners AS (
+                   DELETE FROM login_owners o USING gone g
+                   WHERE o.pool_id = g.pool_id AND o.provider_name = g.provider_name AND o.subject = g.subject
+                     AND o.identity_id = $1
+                 ), changed AS (
+                   UPDATE identities SET last_modified_at = $4, disabled = disabled
+                     OR (SELECT COUNT(*) FROM identity_logins WHERE identity_id = $1) = (SELECT COUNT(*) FROM gone)
+                   WHERE identity_id = $1 AND EXISTS (SELECT 1 FROM gone)
+                 )
+                 SELECT (SELECT COUNT(*) FROM gone)::int AS removed,
+                   EXISTS (SELECT 1 FROM identities WHERE identity_id = $1) AS known`,
+          values: [identityId, logins.map((l) => l.providerName), logins.map((l) => l.subject), now],
+        },
+        dropLockOfDeleted(identityId),
+        COMMIT,
+      ]);
+      const { removed, known } = results[2]!.rows[0] as { removed: number; known: boolean };
+      return known ? removed : undefined;
+    }),
 
     mergeIdentities: (args) => db.transaction(async (tx): Promise<MergeOutcome | undefined> => {
       const { survivorId, mergedId, now, datasetName } = args;

@@ -1,15 +1,15 @@
 import type { Database } from './driver.js';
 import type { SyncStore } from '../store.js';
-import type { Identity, Login, MergeOutcome } from '../types.js';
+import type { Login, LoginName, MergeOutcome } from '../types.js';
 
 /**
- * The SQLite side of identity lifecycle and logins (Cognito Identity): updateIdentity, deleteIdentity, the login
+ * The SQLite side of identity lifecycle and logins (Cognito Identity): deleteIdentity, the login
  * methods and mergeIdentities, plus the pool-level clean-up deleteIdentityPool needs. Kept apart from
  * sqlite-store.ts, which wires these methods into the store object.
  */
 export type IdentityLinkMethods = Pick<
   SyncStore,
-  'updateIdentity' | 'deleteIdentity' | 'linkLogin' | 'findLogin' | 'listLogins' | 'unlinkLogin' | 'mergeIdentities'
+  'deleteIdentity' | 'linkLogin' | 'findLogin' | 'listLogins' | 'unlinkLogins' | 'mergeIdentities'
 >;
 
 export interface IdentityLinks {
@@ -30,9 +30,23 @@ export function prepareIdentityLinks(db: Database, beforeWrite: () => void = () 
   const linkLogin = db.transaction((l: Login): Login | undefined => {
     // An identity deleted or merged away (disabled) since the caller read it gets no login: it would be left pointing
     // at nothing, or at an identity its user can no longer use.
-    if (s.getIdentity.get(l.identityId)?.disabled === 0) s.insertLogin.run(l.identityPoolId, l.providerName, l.subject, l.identityId, l.linkedAt);
+    if (s.getIdentity.get(l.identityId)?.disabled === 0 &&
+      s.insertLogin.run(l.identityPoolId, l.providerName, l.subject, l.identityId, l.linkedAt).changes > 0) {
+      s.touchIdentity.run(l.linkedAt, l.identityId);
+    }
     const stored = s.findLogin.get(l.identityPoolId, l.providerName, l.subject);
     return stored && toLogin(stored);
+  });
+
+  const unlinkLogins = db.transaction((identityId: string, logins: readonly LoginName[], now: number) => {
+    if (!s.getIdentity.get(identityId)) return undefined;
+    let removed = 0;
+    for (const l of logins) removed += s.unlinkLogin.run(identityId, l.providerName, l.subject).changes;
+    if (removed > 0) {
+      if (s.hasLogin.get(identityId)) s.touchIdentity.run(now, identityId);
+      else s.disableIdentity.run(now, identityId);
+    }
+    return removed;
   });
 
   const deleteIdentity = db.transaction((identityId: string): boolean => {
@@ -78,8 +92,6 @@ export function prepareIdentityLinks(db: Database, beforeWrite: () => void = () 
   return {
     deletePoolLogins: (poolId) => void s.deletePoolLogins.run(poolId),
     methods: {
-      updateIdentity: async (i: Identity) =>
-        s.updateIdentity.run(i.lastModifiedAt, i.disabled ? 1 : 0, i.identityId).changes > 0,
       async deleteIdentity(identityId) {
         beforeWrite();
         return deleteIdentity.immediate(identityId);
@@ -90,8 +102,7 @@ export function prepareIdentityLinks(db: Database, beforeWrite: () => void = () 
         return row && toLogin(row);
       },
       listLogins: async (identityId) => s.listLogins.all(identityId).map(toLogin),
-      unlinkLogin: async (identityId, providerName, subject) =>
-        s.unlinkLogin.run(identityId, providerName, subject).changes > 0,
+      unlinkLogins: async (identityId, logins, now) => unlinkLogins.immediate(identityId, logins, now),
       async mergeIdentities(args) {
         beforeWrite();
         return merge.immediate(args);
@@ -130,12 +141,11 @@ function prepareStatements(db: Database) {
       `SELECT ${LOGIN} FROM identity_logins WHERE identity_id = +? ORDER BY provider_name, subject`),
     unlinkLogin: q<[string, string, string]>(
       'DELETE FROM identity_logins WHERE identity_id = ? AND provider_name = ? AND subject = ?'),
+    hasLogin: q<[string]>('SELECT 1 FROM identity_logins WHERE identity_id = ? LIMIT 1'),
     moveLogins: q<[string, string]>('UPDATE identity_logins SET identity_id = ? WHERE identity_id = ?'),
     deletePoolLogins: q<[string]>('DELETE FROM identity_logins WHERE pool_id = ?'),
 
     getIdentity: q<[string], IdentityDb>('SELECT id, pool_id, disabled FROM identities WHERE id = ?'),
-    // Only the mutable parts: the ID, pool and creation time of an identity never change.
-    updateIdentity: q<[number, number, string]>('UPDATE identities SET last_modified_at = ?, disabled = ? WHERE id = ?'),
     touchIdentity: q<[number, string]>('UPDATE identities SET last_modified_at = ? WHERE id = ?'),
     disableIdentity: q<[number, string]>('UPDATE identities SET last_modified_at = ?, disabled = 1 WHERE id = ?'),
     deleteIdentity: q<[string]>('DELETE FROM identities WHERE id = ?'),

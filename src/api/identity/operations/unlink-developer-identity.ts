@@ -25,13 +25,11 @@ export const unlinkDeveloperIdentity = defineIdentityOperation({
     // Another pool's identity is not this pool's to change, even under the same developer provider name.
     const owner = await store.getIdentity(IdentityId);
     if (!owner || owner.identityPoolId !== input.IdentityPoolId) throw errors.notFound(`Identity '${IdentityId}' not found.`);
-    const removed = await store.unlinkLogin(IdentityId, DeveloperProviderName, DeveloperUserIdentifier);
-    if (!removed) {
-      throw errors.notFound(`Developer user '${input.DeveloperUserIdentifier}' is not linked to identity '${input.IdentityId}'.`);
-    }
-    const identity = await store.getIdentity(input.IdentityId);
-    if (identity && !identity.disabled && (await store.listLogins(identity.identityId)).length === 0) {
-      await store.updateIdentity({ ...identity, lastModifiedAt: clock.now(), disabled: true });
+    const login = { providerName: DeveloperProviderName, subject: DeveloperUserIdentifier };
+    const removed = await store.unlinkLogins(IdentityId, [login], clock.now());
+    if (removed === undefined) throw errors.notFound(`Identity '${IdentityId}' not found.`);
+    if (removed === 0) {
+      throw errors.notFound(`Developer user '${DeveloperUserIdentifier}' is not linked to identity '${IdentityId}'.`);
     }
     return {};
   },

@@ -14,7 +14,9 @@ interface UnlinkIdentityInput {
 /**
  * Public (unsigned): unlinks logins from an identity whose owner proves it with current tokens of its logins.
  * An unlinked login gets a new identity the next time it is presented. As at AWS, an identity left without any
- * login becomes inaccessible: it is disabled, its data kept.
+ * login becomes inaccessible: it is disabled, its data kept (in the same atomic unit as the unlinking, so a link
+ * landing meanwhile is either removed or keeps the identity enabled). Providers the identity has no login for are
+ * ignored.
  */
 export const unlinkIdentity = defineIdentityOperation({
   name: 'UnlinkIdentity',
@@ -29,11 +31,11 @@ export const unlinkIdentity = defineIdentityOperation({
     const proven = verified.logins.some((v) => linked.some((l) => l.providerName === v.providerName && l.subject === v.subject)) ||
       verified.tokenIdentityId === identity.identityId;
     if (!proven) throw errors.notAuthorized(LOGINS_DONT_MATCH);
-    for (const login of linked) {
-      if (input.LoginsToRemove.includes(login.providerName)) await store.unlinkLogin(identity.identityId, login.providerName, login.subject);
+    const removing = linked.filter((login) => input.LoginsToRemove.includes(login.providerName));
+    // Deleted meanwhile (DeleteIdentities): as for an identity that is not there.
+    if ((await store.unlinkLogins(identity.identityId, removing, clock.now())) === undefined) {
+      throw errors.notFound(`Identity '${identity.identityId}' not found.`);
     }
-    const remaining = await store.listLogins(identity.identityId);
-    await store.updateIdentity({ ...identity, lastModifiedAt: clock.now(), disabled: remaining.length === 0 });
     return {};
   },
 });
