@@ -22,12 +22,14 @@ export interface SyncStore {
   getOrCreateSecret(name: string, generate: () => string): Promise<string>;
 
   // --- identity pools -----------------------------------------------------------------------------------
-  createIdentityPool(pool: IdentityPool): Promise<void>;
+  /**
+   * Stores a new pool; false, with nothing stored, when the store already holds `maxPools` pools or more. Counting
+   * and inserting are one atomic unit, so pools created at the same moment cannot pass the limit together.
+   */
+  createIdentityPool(pool: IdentityPool, maxPools?: number): Promise<boolean>;
   getIdentityPool(identityPoolId: string): Promise<IdentityPool | undefined>;
   /** Pools ordered by ID; `after` is the last ID of the previous page. */
   listIdentityPools(page: Page<string>): Promise<IdentityPool[]>;
-  /** Replaces the stored pool; false when it does not exist. */
-  updateIdentityPool(pool: IdentityPool): Promise<boolean>;
   /**
    * Atomic read-modify-write of the pool: `change` receives the stored pool and returns the new one (or throws to
    * abort). Concurrent changes are serialised, so none is lost (two TagResource calls keep both tags). Undefined,
@@ -36,7 +38,6 @@ export interface SyncStore {
   modifyIdentityPool(identityPoolId: string, change: (current: IdentityPool) => IdentityPool): Promise<IdentityPool | undefined>;
   /** Deletes the pool with its identities, datasets, records, devices and settings; false when absent. */
   deleteIdentityPool(identityPoolId: string): Promise<boolean>;
-  countIdentityPools(): Promise<number>;
 
   // --- identities ---------------------------------------------------------------------------------------
   /**

@@ -346,7 +346,7 @@ export function runIdentityConformance(
       ...withRoles, roles: { authenticated: 'arn:other' }, roleMappings: {},
       principalTagMaps: { 'graph.facebook.com': { useDefaults: true, principalTags: { team: 'custom:team' } } },
     };
-    expect(await store.updateIdentityPool(changed)).toBe(true);
+    expect(await store.modifyIdentityPool(P, () => changed)).toEqual(changed);
     expect(await store.getIdentityPool(P)).toEqual(changed);
     expect(await store.listIdentityPools({ limit: 10 })).toEqual([changed, pool(Q)]);
   });

@@ -40,20 +40,29 @@ export function runStoreConformance(opts: {
     });
 
     // --- identity pools -------------------------------------------------------------------------------------
-    test('identity pools: create, get, update, count', async () => {
+    test('identity pools: create, get, modify', async () => {
       expect(await store.getIdentityPool('us-east-1:p1')).toBeUndefined();
-      expect(await store.countIdentityPools()).toBe(0);
-      await store.createIdentityPool(pool('us-east-1:p1'));
-      await store.createIdentityPool(pool('us-east-1:p2'));
+      expect(await store.createIdentityPool(pool('us-east-1:p1'))).toBe(true);
+      expect(await store.createIdentityPool(pool('us-east-1:p2'))).toBe(true);
       expect(await store.getIdentityPool('us-east-1:p1')).toEqual(pool('us-east-1:p1'));
       const changed: IdentityPool = {
         ...pool('us-east-1:p1'), identityPoolName: 'renamed', allowClassicFlow: true, developerProviderName: 'login.dev',
         tags: { team: 'b' }, openIdConnectProviderArns: ['arn:oidc'], samlProviderArns: ['arn:saml'],
       };
-      expect(await store.updateIdentityPool(changed)).toBe(true);
+      expect(await store.modifyIdentityPool('us-east-1:p1', () => changed)).toEqual(changed);
       expect(await store.getIdentityPool('us-east-1:p1')).toEqual(changed);
-      expect(await store.updateIdentityPool(pool('us-east-1:nope'))).toBe(false);
-      expect(await store.countIdentityPools()).toBe(2);
+      expect(await store.getIdentityPool('us-east-1:p2')).toEqual(pool('us-east-1:p2'));
+    });
+
+    test('identity pools: a creation beyond maxPools stores nothing, even among creations at the same moment', async () => {
+      const created = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+        store.createIdentityPool(pool(`us-east-1:racing-${String(i).padStart(2, '0')}`), 5)));
+      expect(created.filter(Boolean)).toHaveLength(5);
+      expect(await store.listIdentityPools({ limit: 100 })).toHaveLength(5);
+      expect(await store.createIdentityPool(pool('us-east-1:late'), 5)).toBe(false);
+      expect(await store.getIdentityPool('us-east-1:late')).toBeUndefined();
+      expect(await store.createIdentityPool(pool('us-east-1:late'), 6)).toBe(true);
+      expect(await store.createIdentityPool(pool('us-east-1:unbounded'))).toBe(true);
     });
 
     test('identity pools: concurrent changes are all kept; a throwing change aborts; a missing pool is undefined', async () => {

@@ -81,7 +81,7 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
         // Every SyncStore method an API request calls (the control plane's pool-wide listings and usage excepted).
         await store.createIdentityPool(pool(P));
         await store.getIdentityPool(P);
-        await store.updateIdentityPool(pool(P));
+        await store.modifyIdentityPool(P, (p) => p);
         for (const id of [S, M]) await store.createIdentity({ identityId: id, identityPoolId: P, createdAt: 1, lastModifiedAt: 1, disabled: false });
         await store.getIdentity(S);
         await store.linkLogin({ identityPoolId: P, providerName: 'login.dev', subject: 'u1', identityId: M, linkedAt: 1 });
@@ -142,7 +142,12 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
       const statements = new Map(seen.map((st) => [st.text, st]));
       expect(statements.size).toBeGreaterThan(40);
       const problems: string[] = [];
-      for (const { text, values } of statements.values()) problems.push(...(await check(text, values)));
+      for (const { text, values } of statements.values()) {
+        // CreateIdentityPool counts the account's pools for its quota: a control-plane call, as account-wide and as
+        // rare as ListIdentityPools.
+        if (/COUNT\(\*\) FROM identity_pools/.test(text)) continue;
+        problems.push(...(await check(text, values)));
+      }
       expect(problems).toEqual([]);
       // The check does catch what it is for: a pool-wide scan (getPoolUsage's kind) and a key-less lookup.
       expect(await check('SELECT SUM(data_storage) FROM datasets WHERE pool_id = $1', ['p'])).toHaveLength(1);

@@ -91,12 +91,20 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
 
     // --- identity pools ---------------------------------------------------------------------------------
-    async createIdentityPool(p) {
-      await db.query(q.insertPool(p));
-    },
+    createIdentityPool: (p, maxPools) => db.transaction(async (tx) => {
+      // Creations wait for each other (only they take this lock), so each counts the pools of those before it.
+      const results = await tx.run([
+        BEGIN,
+        ...(maxPools === undefined ? [] : [{
+          text: 'SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', values: [POOL_CREATION_LOCK_CLASS],
+        }]),
+        q.insertPool(p, maxPools),
+        COMMIT,
+      ]);
+      return (results.at(-2)?.rowCount ?? 0) > 0;
+    }),
     getIdentityPool: async (id) => map(await row<PoolDb>(q.getPool(id)), toPool),
     listIdentityPools: async (page) => (await rows<PoolDb>(q.listPools(page.after ?? '', page.limit))).map(toPool),
-    updateIdentityPool: async (p) => (await db.query(q.updatePool(p))).rowCount > 0,
     // FOR NO KEY UPDATE: serialises changes of the pool, not the settings updates and identity creations that only
     // key-share lock it.
     modifyIdentityPool: (id, change) => db.transaction(async (tx) => {
@@ -124,7 +132,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       ]);
       return (results.at(-2)?.rowCount ?? 0) > 0;
     }),
-    countIdentityPools: async () => (await row<{ n: number }>({ text: 'SELECT COUNT(*) AS n FROM identity_pools' }))!.n,
 
     // --- identities ---------------------------------------------------------------------------------------
     async createIdentity(i, options) {
@@ -340,6 +347,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
 // --- statements ----------------------------------------------------------------------------------------------
 
+/** The advisory lock class CreateIdentityPool's count-and-insert takes (migrations.ts's scheme: class, schema). */
+const POOL_CREATION_LOCK_CLASS = 0x636f7370; // 'cosp'
+
 /**
  * Statements used by more than one method, or worth reading together. Paging uses `> after` with '' for the
  * first page: IDs, dataset names and record keys are never empty (the API validates minimum lengths). Named
@@ -351,9 +361,11 @@ const q = {
     text: 'INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', values: [name, value],
   }),
 
-  insertPool: (p: IdentityPool): Statement => ({
-    text: 'INSERT INTO identity_pools (pool_id, name, created_at, doc) VALUES ($1, $2, $3, $4::json)',
-    values: [p.identityPoolId, p.identityPoolName, p.createdAt, poolDoc(p)],
+  /** Inserts the pool, unless `maxPools` pools or more exist already. */
+  insertPool: (p: IdentityPool, maxPools = Number.MAX_SAFE_INTEGER): Statement => ({
+    text: `INSERT INTO identity_pools (pool_id, name, created_at, doc) SELECT $1, $2, $3, $4::json
+           WHERE (SELECT COUNT(*) FROM identity_pools) < $5`,
+    values: [p.identityPoolId, p.identityPoolName, p.createdAt, poolDoc(p), maxPools],
   }),
   getPool: (id: string): Statement => ({
     name: 'cosync_get_pool', text: 'SELECT pool_id, name, created_at, doc FROM identity_pools WHERE pool_id = $1', values: [id],

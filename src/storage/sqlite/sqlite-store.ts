@@ -84,6 +84,11 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     s.putSettings.run(poolId, doc);
     return JSON.parse(doc) as PoolSyncSettings;
   });
+  const addPool = db.transaction((p: IdentityPool, maxPools: number): boolean => {
+    if (s.countPools.get()!.n >= maxPools) return false;
+    s.insertPool.run(p.identityPoolId, p.identityPoolName, p.createdAt, poolDoc(p));
+    return true;
+  });
   const modifyPool = db.transaction((id: string, change: (current: IdentityPool) => IdentityPool) => {
     const row = s.getPool.get(id);
     if (!row) return undefined;
@@ -134,15 +139,11 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
       return s.getSecret.get(name)!.value;
     },
 
-    async createIdentityPool(p) {
-      s.insertPool.run(p.identityPoolId, p.identityPoolName, p.createdAt, poolDoc(p));
-    },
+    createIdentityPool: async (p, maxPools = Infinity) => addPool.immediate(p, maxPools),
     getIdentityPool: async (id) => map(s.getPool.get(id), toPool),
     listIdentityPools: async (page) => s.listPools.all(page.after ?? '', page.limit).map(toPool),
-    updateIdentityPool: async (p) => s.updatePool.run(p.identityPoolName, poolDoc(p), p.identityPoolId).changes > 0,
     modifyIdentityPool: async (id, change) => modifyPool.immediate(id, change),
     deleteIdentityPool: async (id) => removePool.immediate(id),
-    countIdentityPools: async () => s.countPools.get()!.n,
 
     createIdentity: async (i, options) => addIdentity.immediate(i, options?.poolMustExist === true),
     getIdentity: async (id) => map(s.identityRow.get(id), (r) => identityAt(r, 0)),

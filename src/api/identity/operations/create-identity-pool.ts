@@ -8,8 +8,8 @@ export const MAX_IDENTITY_POOLS = 1000;
 
 /**
  * Creates an identity pool and answers its full description, under a new `<region>:<uuid>` ID. Pool names need
- * not be unique (AWS allows duplicates). The quota is checked before the insert without a lock, so concurrent
- * creates may overshoot it by a few pools; it is a sanity bound, not an exact count.
+ * not be unique (AWS allows duplicates). The quota holds under concurrent creations: the store counts and inserts
+ * atomically.
  * Note: v3 and the CLI treat LimitExceededException as throttling and retry it (WIRE §3).
  */
 export const createIdentityPool = defineIdentityOperation({
@@ -17,11 +17,10 @@ export const createIdentityPool = defineIdentityOperation({
   auth: 'developer',
   async handler(input: IdentityPoolSettingsWire, ctx) {
     const { store, clock } = ctx.services;
-    if ((await store.countIdentityPools()) >= MAX_IDENTITY_POOLS) {
+    const pool = poolFromSettings(newRegionalId(ctx), input, clock.now());
+    if (!(await store.createIdentityPool(pool, MAX_IDENTITY_POOLS))) {
       throw errors.limitExceeded(`The maximum number of identity pools (${MAX_IDENTITY_POOLS}) has been reached.`);
     }
-    const pool = poolFromSettings(newRegionalId(ctx), input, clock.now());
-    await store.createIdentityPool(pool);
     return poolDescription(pool);
   },
 });
