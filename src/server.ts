@@ -90,6 +90,12 @@ export async function createServer(options: ServerOptions): Promise<CosyncServer
   const store = await openStore(options.config.storage, {
     onBackgroundError: (err) => logger.warn({ err }, 'database connection lost while idle; reconnecting on demand'),
     onMigrated: logMigrations(logger),
+    onSchemaAhead: (version, known) => logger.error(
+      { version, known },
+      `the database schema is at version ${version}, newer than this release knows (${known}): an instance of a ` +
+      'newer release migrated it. Stop this instance and run the newer release; until then its writes may fail ' +
+      '(docs/postgres.md, "Upgrading")',
+    ),
   });
   try {
     return await assemble(options, store, logger);

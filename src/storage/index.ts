@@ -34,6 +34,11 @@ export interface OpenStoreOptions {
   readonly onBackgroundError?: ((error: Error) => void) | undefined;
   /** Told the schema versions the open applied, oldest first, when it applied any. */
   readonly onMigrated?: ((applied: readonly number[]) => void) | undefined;
+  /**
+   * Told that another instance, of a newer release, migrated the shared schema beyond the version this release
+   * knows (PostgreSQL; looked for every minute).
+   */
+  readonly onSchemaAhead?: ((version: number, known: number) => void) | undefined;
 }
 
 /**
@@ -58,6 +63,7 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
         connectTimeoutMs: config.connectTimeoutMs ?? 5000,
         onPoolError: options.onBackgroundError,
         onMigrated: options.onMigrated,
+        onSchemaAhead: options.onSchemaAhead,
       });
     }
     default:

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { errors, type ServiceError } from '../../src/api/errors.js';
 import { openStore } from '../../src/storage/index.js';
@@ -152,6 +152,25 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
       // The check does catch what it is for: a pool-wide scan (getPoolUsage's kind) and a key-less lookup.
       expect(await check('SELECT SUM(data_storage) FROM datasets WHERE pool_id = $1', ['p'])).toHaveLength(1);
       expect(await check('SELECT 1 FROM consumed_sessions WHERE session_id = $1', ['s'])).toHaveLength(1);
+    });
+
+    it('tells a running instance, once, that a newer release migrated the schema beyond what it knows', async () => {
+      const s = await freshSchema();
+      const ahead: [number, number][] = [];
+      const store = await openPostgresStore(options(s.url, {
+        schemaCheckIntervalMs: 20, onSchemaAhead: (version, known) => ahead.push([version, known]),
+      }));
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(ahead).toEqual([]);
+        // What a newer release's migration leaves behind.
+        await s.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, 0)', [LATEST_SCHEMA_VERSION + 1, 'newer']);
+        await vi.waitFor(() => expect(ahead).toEqual([[LATEST_SCHEMA_VERSION + 1, LATEST_SCHEMA_VERSION]]), { timeout: 2000 });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(ahead).toHaveLength(1);
+      } finally {
+        await store.close();
+      }
     });
 
     it('migrates once when several instances start at the same time', async () => {

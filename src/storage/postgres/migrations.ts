@@ -314,3 +314,30 @@ function checkSequence(migrations: readonly Migration[]): void {
     if (m.version !== i + 1) throw new Error(`migration #${i} has version ${m.version}, expected ${i + 1}`);
   });
 }
+
+/** How often a running instance looks for a schema migrated beyond what it knows (watchSchemaVersion). */
+export const SCHEMA_CHECK_INTERVAL_MS = 60_000;
+
+/**
+ * Looks every `intervalMs` for a schema version above this release's, which an instance of a newer release, started
+ * beside this one, has migrated to. This instance then runs on a schema it does not know, and its writes may fail:
+ * `onAhead` is told once per newer version, so the operator learns why (docs/postgres.md, "Upgrading"). A look that
+ * fails is tried again at the next tick: connection failures are reported where requests meet them. Returns a stop
+ * function; the timer never keeps the process alive.
+ */
+export function watchSchemaVersion(
+  db: Db, intervalMs: number, onAhead: (version: number, known: number) => void,
+): () => void {
+  let reported = LATEST_SCHEMA_VERSION;
+  const look = async () => {
+    const { rows } = await db.read({ text: 'SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations' });
+    const version = Number((rows[0] as { v: number }).v);
+    if (version > reported) {
+      reported = version;
+      onAhead(version, LATEST_SCHEMA_VERSION);
+    }
+  };
+  const timer = setInterval(() => void look().catch(() => {}), intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

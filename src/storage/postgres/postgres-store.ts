@@ -1,7 +1,7 @@
 import type { SyncStore } from '../store.js';
 import type { DatasetWriteState, IdentityPool, PoolSyncSettings, PoolUsage, WriteCommand, WritePlan } from '../types.js';
 import { batchedCalls } from './batched-calls.js';
-import { migrate } from './migrations.js';
+import { SCHEMA_CHECK_INTERVAL_MS, migrate, watchSchemaVersion } from './migrations.js';
 import { BEGIN, COMMIT, createDb, type PgPoolOptions, type Statement } from './pool.js';
 import { dropLockOfDeleted, identityLinkMethods, lockKnownIdentity } from './identity-links.js';
 import {
@@ -13,6 +13,10 @@ import { writeBatcher } from './write-batcher.js';
 export interface PostgresStoreOptions extends PgPoolOptions {
   /** Told the schema versions the open applied, when it applied any. */
   readonly onMigrated?: ((applied: readonly number[]) => void) | undefined;
+  /** Told, once per version, that another instance migrated the schema beyond this release (watchSchemaVersion). */
+  readonly onSchemaAhead?: ((version: number, known: number) => void) | undefined;
+  /** How often to look for that; default SCHEMA_CHECK_INTERVAL_MS. */
+  readonly schemaCheckIntervalMs?: number | undefined;
 }
 
 /**
@@ -54,6 +58,9 @@ async function migrateSchema(options: PostgresStoreOptions): Promise<void> {
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<SyncStore> {
   await migrateSchema(options);
   const db = createDb(options);
+  const stopSchemaWatch = options.onSchemaAhead
+    ? watchSchemaVersion(db, options.schemaCheckIntervalMs ?? SCHEMA_CHECK_INTERVAL_MS, options.onSchemaAhead)
+    : () => {};
 
   // close() waits for calls in flight; a call made after close() is refused.
   const inFlight = new Set<Promise<unknown>>();
@@ -337,6 +344,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     ...tracked,
     close() {
       closing ??= (async () => {
+        stopSchemaWatch();
         await Promise.allSettled([...inFlight]);
         await db.end();
       })();
