@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Database } from '../../src/storage/sqlite/driver.js';
@@ -36,6 +36,32 @@ describe('sqlite specifics', () => {
     await store.getOrCreateSecret('folder-test', () => 'written');
     await store.close();
     expect(statSync(join(dir, 'not', 'yet')).mode & 0o777).toBe(0o700);
+  });
+
+  it.skipIf(process.platform === 'win32')('fails every call once its file is deleted or replaced: no write is acknowledged into a lost file', async () => {
+    for (const how of ['deleted', 'replaced'] as const) {
+      for (const exclusive of [true, false]) {
+        const file = tempFile();
+        const store = openSqliteStore({ file, exclusive });
+        await write(store, 'id-1', 'ds', { k: 'v' });
+        rmSync(file);
+        if (how === 'replaced') openSqliteStore({ file }).close();
+        const gone = new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} was ${how}`);
+        // The first write after it: committed into the unreachable file, and so not acknowledged.
+        await expect(write(store, 'id-1', 'ds', { k: 'lost' }), `${how}, exclusive ${exclusive}`).rejects.toThrow(gone);
+        // Then every call, reads and the other writes alike.
+        await expect(store.getDataset('id-1', 'ds')).rejects.toThrow(gone);
+        await expect(store.deleteDataset('id-1', 'ds', 5)).rejects.toThrow(gone);
+        await expect(write(store, 'id-1', 'ds', { k: 'again' })).rejects.toThrow(gone);
+        await store.close();
+      }
+    }
+    // A write of another kind is not acknowledged either.
+    const file = tempFile();
+    const store = openSqliteStore({ file });
+    rmSync(file);
+    await expect(store.getOrCreateSecret('after', () => 'x')).rejects.toThrow(/was deleted/);
+    await store.close();
   });
 
   it('records the migrations and re-opens a file database with its data', async () => {
@@ -104,6 +130,19 @@ describe('sqlite specifics', () => {
     await openSqliteStore({ file, onMigrated: (v) => reported.push(v) }).close();
     await openSqliteStore({ file, onMigrated: (v) => reported.push(v) }).close();
     expect(reported).toEqual([MIGRATIONS.map((m) => m.version)]);
+  });
+
+  it('refuses a file that is not a database, or a damaged one, naming it and what to do', async () => {
+    const garbage = tempFile();
+    writeFileSync(garbage, Buffer.alloc(8192, 0x5a));
+    expect(() => openSqliteStore({ file: garbage })).toThrow(new RegExp(`${garbage.replace(/[.]/g, '\\.')} cannot be read .*Restore it from a backup`));
+    // A real database cut short.
+    const cut = tempFile();
+    const store = openSqliteStore({ file: cut });
+    await write(store, 'id-1', 'ds', { k: 'v'.repeat(20_000) });
+    await store.close();
+    truncateSync(cut, 4096);
+    expect(() => openSqliteStore({ file: cut })).toThrow(/cannot be read \(database disk image is malformed\)/);
   });
 
   it('refuses a database with a newer schema version', async () => {

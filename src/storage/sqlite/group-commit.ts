@@ -36,7 +36,14 @@ type Outcome = { ok: true; value: WritePlan } | { ok: false; error: unknown };
  * with each command in a savepoint of its own, so that failure undoes that command only. Savepoints cost two
  * statements per command, which is why the common case goes without them.
  */
-export function createGroupCommit(db: Database, s: Statements, options: { ownsWriteLock: boolean }) {
+export function createGroupCommit(
+  db: Database, s: Statements,
+  options: {
+    ownsWriteLock: boolean;
+    /** Runs after each COMMIT, before any of the batch is acknowledged; a throw fails the whole batch. */
+    afterCommit?: () => void;
+  },
+) {
   let queue: PendingWrite[] = [];
   let scheduled = false;
   /** When the queued batch first found another process holding the write lock. */
@@ -110,6 +117,7 @@ export function createGroupCommit(db: Database, s: Statements, options: { ownsWr
       begin();
       outcomes = runBatch(batch);
       s.commit.run();
+      options.afterCommit?.();
     } catch (error) {
       // Outside a savepoint (BEGIN, COMMIT, a failed ROLLBACK TO): the whole batch is lost; reject all of it.
       if (db.inTransaction) s.rollback.run();

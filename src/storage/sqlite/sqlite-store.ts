@@ -8,6 +8,7 @@ import type {
 import { migrate } from './migrations.js';
 import { prepareIdentityLinks } from './identity-links.js';
 import { BUSY_TIMEOUT_MS, createGroupCommit } from './group-commit.js';
+import { NO_FILE_GUARD, guardDatabaseFile, type FileGuard } from './file-guard.js';
 import { identityAt, map, poolDoc, recordOf, toDataset, toDatasetView, toDevice, toIdentity, toPool } from './rows.js';
 import { prepareStatements, readSettings } from './statements.js';
 
@@ -53,7 +54,15 @@ export function openSqliteDatabase(options: SqliteStoreOptions): Database {
     return db;
   } catch (error) {
     db.close();
-    if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
+    const code = (error as { code?: unknown }).code;
+    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+      throw new Error(
+        `The SQLite database ${options.file} cannot be read (${(error as Error).message}): it is not a database, or it ` +
+          'is damaged. Restore it from a backup, or move it away to start with an empty one.',
+        { cause: error },
+      );
+    }
+    if (code !== 'SQLITE_BUSY') throw error;
     // Only another process's exclusive hold fails before busy_timeout is set: say what to do about it.
     throw new Error(
       `The SQLite database ${options.file} is in use by another process (another cosync serve on the same data ` +
@@ -71,7 +80,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   // Exclusive locking holds the file's lock from the open on, and nothing else can reach a private in-memory
   // database: no other process can take the write lock.
   const ownsWriteLock = options.exclusive === true || options.file === ':memory:';
-  const groupCommit = createGroupCommit(db, s, { ownsWriteLock });
+  const guard = options.file === ':memory:' ? NO_FILE_GUARD : guardDatabaseFile(options.file);
+  const groupCommit = createGroupCommit(db, s, { ownsWriteLock, afterCommit: guard.check });
   const links = prepareIdentityLinks(db, () => groupCommit.flush());
   // After close(), better-sqlite3 itself rejects every call ("database connection is not open"); only
   // writeRecords needs its own check, since a queued command would otherwise never settle.
@@ -129,8 +139,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     return s.deletePool.run(poolId).changes > 0;
   });
 
-  return {
-    engine: 'sqlite',
+  const methods: Omit<SyncStore, 'engine' | 'close'> = {
     async getOrCreateSecret(name, generate) {
       const existing = s.getSecret.get(name);
       if (existing) return existing.value;
@@ -191,13 +200,45 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     subscribe: async (identityId, name, deviceId, now) => addSubscription.immediate(identityId, name, deviceId, now),
     unsubscribe: async (identityId, name, deviceId) => s.unsubscribe.run(identityId, name, deviceId).changes > 0,
     listSubscribedDevices: async (identityId, name) => s.subscribedDevices.all(identityId, name).map(toDevice),
+  };
 
+  return {
+    engine: 'sqlite',
+    ...guarded(methods, guard),
     close() {
       closing ??= (async () => {
+        guard.stop();
         groupCommit.flush();
         db.close();
       })();
       return closing;
     },
   };
+}
+
+/** The store's methods that may write, writeRecords apart (its group commit checks the file after each COMMIT). */
+const WRITE_METHODS: ReadonlySet<string> = new Set<keyof SyncStore>([
+  'getOrCreateSecret', 'createIdentityPool', 'modifyIdentityPool', 'deleteIdentityPool', 'createIdentity',
+  'deleteIdentity', 'linkLogin', 'unlinkLogins', 'mergeIdentities', 'updatePoolSyncSettings', 'deleteDataset',
+  'pruneConsumedSessions', 'registerDevice', 'subscribe', 'unsubscribe',
+]);
+
+/**
+ * The methods, failing once the file is found gone (file-guard.ts): every call first asks the guard (no system
+ * call), and a write looks at the file after it committed, so that it is never acknowledged when it went to a
+ * deleted file. Plain functions, not async ones: the hot reads pay no extra promise.
+ */
+function guarded<T extends object>(methods: T, guard: FileGuard): T {
+  return Object.fromEntries(Object.entries(methods).map(([name, method]) => {
+    const call = method as (...args: unknown[]) => Promise<unknown>;
+    const checked = (...args: unknown[]): Promise<unknown> => {
+      try {
+        guard.assertIntact();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return WRITE_METHODS.has(name) ? call(...args).then((result) => (guard.check(), result)) : call(...args);
+    };
+    return [name, checked];
+  })) as T;
 }
