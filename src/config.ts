@@ -121,6 +121,12 @@ interface StorageDraft {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/**
+ * The most --max-body-bytes may allow: a body is held whole in memory before it is checked, by anyone able to send
+ * one (signatures are checked after). The largest valid request, a full dataset's patch list with every character
+ * escaped, stays well under it.
+ */
+const MAX_BODY_BYTES_CAP = 64 * 1024 * 1024;
 
 // Decimal notation only: Number() would also read '' and ' ' as 0 (for a rate: throttling off), '0x10' and '1e3'.
 function integer(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -149,7 +155,9 @@ export const SETTINGS: readonly Setting[] = [
     d.region = v;
   } },
   { flag: 'log-level', env: 'COSYNC_LOG_LEVEL', apply: (d, v) => {
-    if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+    if (!(LOG_LEVELS as readonly string[]).includes(v)) {
+      throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${v}'`);
+    }
     d.logLevel = v as Config['logLevel'];
   } },
   { flag: 'workers', env: 'COSYNC_WORKERS', apply: (d, v) => {
@@ -180,7 +188,9 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'throttle-pool-rps', env: 'COSYNC_THROTTLE_POOL_RPS', apply: (d, v) => { d.throttle.poolRatePerSecond = number('--throttle-pool-rps', v); } },
   { flag: 'throttle-pool-burst', env: 'COSYNC_THROTTLE_POOL_BURST', apply: (d, v) => { d.throttle.poolBurst = integer('--throttle-pool-burst', v, 1); } },
   { flag: 'sync-session-ttl', env: 'COSYNC_SYNC_SESSION_TTL', apply: (d, v) => { d.syncSessionTtlSeconds = integer('--sync-session-ttl', v, 1); } },
-  { flag: 'max-body-bytes', env: 'COSYNC_MAX_BODY_BYTES', apply: (d, v) => { d.maxBodyBytes = integer('--max-body-bytes', v, 1024); } },
+  { flag: 'max-body-bytes', env: 'COSYNC_MAX_BODY_BYTES', apply: (d, v) => {
+    d.maxBodyBytes = integer('--max-body-bytes', v, 1024, MAX_BODY_BYTES_CAP);
+  } },
   { flag: 'max-connections', env: 'COSYNC_MAX_CONNECTIONS', apply: (d, v) => { d.maxConnections = integer('--max-connections', v, 1); } },
   { flag: 'http-headers-timeout-ms', env: 'COSYNC_HTTP_HEADERS_TIMEOUT_MS', apply: (d, v) => { d.http.headersTimeoutMs = integer('--http-headers-timeout-ms', v, 1); } },
   { flag: 'http-request-timeout-ms', env: 'COSYNC_HTTP_REQUEST_TIMEOUT_MS', apply: (d, v) => { d.http.requestTimeoutMs = integer('--http-request-timeout-ms', v, 1); } },
@@ -244,6 +254,11 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv, over
     }
   }
   const { sqliteFile: _f, sqliteSynchronous: _s, sqliteLocking: _l, databaseUrl: _u, pgPoolSize: _p, pgStatementTimeoutMs: _t, pgConnectTimeoutMs: _c, ...config } = draft;
+  if (config.http.idleTimeoutMs <= config.http.requestTimeoutMs) {
+    // A connection idle in the middle of a request would be cut before the request's own deadline.
+    throw new Error(`--http-idle-timeout-ms (${config.http.idleTimeoutMs}) must be above --http-request-timeout-ms ` +
+      `(${config.http.requestTimeoutMs})`);
+  }
   config.dataDir = resolve(config.dataDir);
   config.storage = storageConfig(config.storage, config.dataDir, draft, config.workers);
   // node:cluster hands a connection a worker refuses to another worker, and on and on: the connection is never
@@ -266,6 +281,9 @@ function flagValues(args: readonly string[]): Map<string, string> {
     if (!known.has(name)) throw new Error(`unknown option --${name}`);
     const value = eq === -1 ? args[++i] : arg.slice(eq + 1);
     if (value === undefined) throw new Error(`--${name} needs a value`);
+    // An empty value is a mistake, most often an unset shell variable (`--host "$BIND"`): taken as given, it would
+    // listen on every interface, or put the data in the working folder.
+    if (value === '') throw new Error(`--${name} needs a value, got an empty one`);
     values.set(name, value);
   }
   return values;

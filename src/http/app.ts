@@ -16,6 +16,7 @@ import { answerConnect, isClosing, sendClientError, sendError, sendResult } from
 import { sendThisTurn } from './reply-batch.js';
 import { CORS_HEADERS, registerCorsPreflight } from './cors.js';
 import { registerOpenIdRoutes } from './openid-routes.js';
+import { registerAccessLog } from './access-log.js';
 import { METHOD_OVERRIDE_CONSTRAINT, methodOverrideStrategy } from './method-override.js';
 
 export interface EdgeDeps {
@@ -80,6 +81,7 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
   });
   // What node:http handles outside any route. An Expect other than 100-continue, which it would refuse with a bare
   // 417, is ignored (RFC 9110 §10.1.1 allows either): the request is served as if it had none.
+  if (logger.isLevelEnabled('debug')) registerAccessLog(app, logger);
   app.server.on('checkExpectation', (req, res) => app.server.emit('request', req, res));
   app.server.on('connect', answerConnect);
   if (config.maxConnections !== null) app.server.maxConnections = config.maxConnections;

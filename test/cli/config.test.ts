@@ -21,6 +21,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig(['--port'], {})).toThrow(/--port needs a value/);
   });
 
+  it('refuses an empty flag value: an unset shell variable must not open every interface or move the data', () => {
+    for (const flag of ['host', 'data', 'sqlite-file', 'login-providers', 'region']) {
+      expect(() => loadConfig([`--${flag}=`], {}), flag).toThrow(new RegExp(`^--${flag} needs a value, got an empty one`));
+      expect(() => loadConfig([`--${flag}`, ''], {}), flag).toThrow(new RegExp(`^--${flag} needs a value`));
+    }
+    // An empty variable is unset, as documented.
+    expect(loadConfig([], { COSYNC_HOST: '' }).host).toBe('127.0.0.1');
+  });
+
+  it('echoes a bad log level, caps the body size, and keeps the idle timeout above the request timeout', () => {
+    expect(() => loadConfig(['--log-level', 'INFO'], {})).toThrow(/--log-level must be one of .*, got 'INFO'/);
+    expect(() => loadConfig(['--max-body-bytes', '99999999999999'], {})).toThrow(/^--max-body-bytes must be at most 67108864/);
+    expect(loadConfig(['--max-body-bytes', String(64 * 1024 * 1024)], {}).maxBodyBytes).toBe(64 * 1024 * 1024);
+    expect(() => loadConfig(['--http-idle-timeout-ms', '50', '--http-request-timeout-ms', '100'], {}))
+      .toThrow(/--http-idle-timeout-ms \(50\) must be above --http-request-timeout-ms \(100\)/);
+  });
+
   it('names the flag in every value error', () => {
     expect(() => loadConfig(['--max-body-bytes', '10'], {})).toThrow(/^--max-body-bytes must be an integer >= 1024/);
     expect(() => loadConfig(['--max-connections', '0'], {})).toThrow(/^--max-connections must be an integer >= 1/);
@@ -32,7 +49,7 @@ describe('loadConfig', () => {
   });
 
   it('reads numbers in decimal only: an empty rate is not "off", nor 0x10 sixteen', () => {
-    expect(() => loadConfig(['--throttle-identity-rps='], {})).toThrow(/^--throttle-identity-rps must be a number >= 0, got ''/);
+    expect(() => loadConfig(['--throttle-identity-rps='], {})).toThrow(/^--throttle-identity-rps needs a value, got an empty one/);
     expect(() => loadConfig([], { COSYNC_THROTTLE_POOL_RPS: ' ' })).toThrow(/--throttle-pool-rps must be a number/);
     expect(() => loadConfig(['--throttle-pool-burst', '0x10'], {})).toThrow(/--throttle-pool-burst must be an integer/);
     expect(() => loadConfig(['--port', '1e3'], {})).toThrow(/--port must be an integer/);
