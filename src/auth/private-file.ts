@@ -3,7 +3,8 @@
  * 0600 and read back with a warning when other users can read them. Nothing here logs a secret.
  */
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 /** The subset of a pino logger used here. */
 export interface FileLog {
@@ -79,5 +80,33 @@ async function withTempFile(file: string, text: string, place: (temp: string) =>
   } catch (err) {
     await rm(temp, { force: true });
     throw new Error(`cannot write ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Creates `dir` and the folders it needs, readable by their owner alone, or checks that it is a folder; an error
+ * names the folder and the setting. Folder by folder rather than `mkdir({ recursive: true })`, which on Node 20
+ * never returns for a path it cannot create under a pseudo file system (e.g. /proc/x).
+ */
+export async function makePrivateFolder(dir: string, setting: string): Promise<void> {
+  try {
+    await makeFolder(dir);
+  } catch (err) {
+    throw new Error(`cannot use ${dir} as the data folder (${setting}): ${(err as Error).message}`);
+  }
+}
+
+async function makeFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if (!(await stat(dir)).isDirectory()) throw new Error('it exists and is not a folder');
+      return;
+    }
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw err;
+    await makeFolder(dirname(dir));
+    await mkdir(dir, { mode: 0o700 });
   }
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -134,6 +134,23 @@ describe('cosync serve', () => {
       { COSYNC_ACCESS_KEY_ID: 'AKIAENVKEY', COSYNC_SECRET_ACCESS_KEY: 'env-secret' });
     expect(await unresolvable.exited).toBe(1);
     expect(unresolvable.output()).toContain('cannot listen on no-such-host.invalid port 0 (--host, --port): getaddrinfo');
+  });
+
+  it('exits at once, naming the folder and the setting, when the data folder cannot be used', async () => {
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, 'x');
+    const cases: Array<[string, string]> = [
+      [file, 'it exists and is not a folder'],
+      [join(file, 'below'), 'ENOTDIR'],
+      // Node 20's recursive mkdir never returned for such a path, spinning a core.
+      ...(process.platform === 'linux' ? [['/proc/cosync-nope', 'ENOENT'] as [string, string]] : []),
+    ];
+    for (const [data, reason] of cases) {
+      const failed = serve(['--port', '0', '--data', data]);
+      expect(await failed.exitWithin(10_000), data).toBe(1);
+      expect(failed.output()).toContain(`cannot use ${data} as the data folder (--data, COSYNC_DATA): `);
+      expect(failed.output()).toContain(reason);
+    }
   });
 
   it('refuses to start a second server on a data folder that one is serving from, and says what to do', async () => {
