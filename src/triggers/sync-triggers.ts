@@ -53,7 +53,8 @@ export interface TriggeredWrite {
  *
  * Failures, with nothing written and the session left usable: the function fails or breaks the output rules →
  * InvalidLambdaFunctionOutputException; the target answers 429, or --sync-trigger-concurrency calls are already in
- * flight → LambdaThrottledException; no answer within --sync-trigger-timeout-ms → LambdaSocketTimeoutException.
+ * flight, or earlier writes to the dataset kept it waiting longer than the trigger timeout → LambdaThrottledException;
+ * no answer within --sync-trigger-timeout-ms → LambdaSocketTimeoutException.
  */
 export class SyncTriggers {
   private readonly config: Config;
@@ -89,7 +90,7 @@ export class SyncTriggers {
     const value = (await store.getPoolSyncSettings(req.identityPoolId)).events[SYNC_TRIGGER];
     if (value === undefined || value === '') return undefined;
 
-    const release = await this.turn(`${req.identityId}\u0000${req.datasetName}`);
+    const release = await this.turn(`${req.identityId}\u0000${req.datasetName}`, this.config.syncTriggers.timeoutMs);
     try {
       const snapshot = await this.snapshot(req.identityId, req.datasetName);
       if (await store.isSessionConsumed(req.identityId, req.session)) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
@@ -203,22 +204,35 @@ export class SyncTriggers {
 
   /**
    * Waits for this instance's earlier requests on the same dataset to commit (or fail), then returns the function
-   * that lets the next one go. Calling it twice is harmless.
+   * that lets the next one go. Calling it twice is harmless. A request that waits longer than `maxWaitMs` (the
+   * trigger timeout) gives up its place with LambdaThrottledException, which the SDKs retry: without a bound, writes
+   * queued behind a slow trigger would wait past their clients' timeouts and then commit, unseen by a client that
+   * was told the call failed.
    */
-  private async turn(key: string): Promise<() => void> {
+  private async turn(key: string, maxWaitMs: number): Promise<() => void> {
     const previous = this.turns.get(key) ?? Promise.resolve();
     let open = () => {};
     const mine = new Promise<void>((resolve) => { open = resolve; });
     const tail = previous.then(() => mine);
     this.turns.set(key, tail);
-    await previous;
     let done = false;
-    return () => {
+    const release = () => {
       if (done) return;
       done = true;
       open();
       if (this.turns.get(key) === tail) this.turns.delete(key);
     };
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<true>((resolve) => { timer = setTimeout(() => resolve(true), maxWaitMs); });
+    const late = await Promise.race([previous.then(() => false), gaveUp]);
+    clearTimeout(timer);
+    if (late) {
+      // Those queued behind this request wait for the earlier ones only.
+      void previous.then(release);
+      throw errors.lambdaThrottled(
+        `Earlier writes to this dataset are still waiting for its Sync Trigger; try the sync operation again`);
+    }
+    return release;
   }
 }
 

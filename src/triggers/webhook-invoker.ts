@@ -24,10 +24,17 @@ export class WebhookInvokers {
     this.https.destroy();
   }
 
-  private invoke(url: URL, call: TriggerCall): Promise<unknown> {
+  /**
+   * One call; `retried` once it is the second attempt. A kept-alive socket the receiver closes as idle at the moment
+   * it is reused fails before any answer (ECONNRESET, EPIPE): the receiver never read that request, so it is sent
+   * again once on a new socket (Node's documented `reusedSocket` pattern), rather than failing the app's sync for a
+   * fault of neither side. nginx and Go servers close idle connections without saying when.
+   */
+  private invoke(url: URL, call: TriggerCall, retried = false): Promise<unknown> {
     const body = Buffer.from(call.body, 'utf8');
     const secure = url.protocol === 'https:';
     return new Promise<unknown>((resolve, reject) => {
+      let answered = false;
       const req = (secure ? httpsRequest : httpRequest)(url, {
         method: 'POST',
         agent: secure ? this.https : this.http,
@@ -41,9 +48,16 @@ export class WebhookInvokers {
         },
       });
       req.on('error', (err) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        const beforeAnswer = !answered && !retried && req.reusedSocket && !call.signal.aborted;
+        if (beforeAnswer && (code === 'ECONNRESET' || code === 'EPIPE')) {
+          resolve(this.invoke(url, call, true));
+          return;
+        }
         reject(call.signal.aborted ? err : new TriggerFailed('error', 'the Sync Trigger webhook could not be reached', err));
       });
       req.on('response', (res) => {
+        answered = true;
         answer(res).then(resolve, reject);
       });
       req.end(body);
