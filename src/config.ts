@@ -123,8 +123,9 @@ interface StorageDraft {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /**
  * The most --max-body-bytes may allow: a body is held whole in memory before it is checked, by anyone able to send
- * one (signatures are checked after). The largest valid request, a full dataset's patch list with every character
- * escaped, stays well under it.
+ * one (signatures are checked after). With the default dataset limit (1 MiB), the largest valid request, a full
+ * dataset's patch list with every character escaped, stays well under it; a --max-dataset-bytes above about 10 MiB
+ * can hold datasets no single request can fill.
  */
 const MAX_BODY_BYTES_CAP = 64 * 1024 * 1024;
 
@@ -254,11 +255,6 @@ export function loadConfig(args: readonly string[], env: NodeJS.ProcessEnv, over
     }
   }
   const { sqliteFile: _f, sqliteSynchronous: _s, sqliteLocking: _l, databaseUrl: _u, pgPoolSize: _p, pgStatementTimeoutMs: _t, pgConnectTimeoutMs: _c, ...config } = draft;
-  if (config.http.idleTimeoutMs <= config.http.requestTimeoutMs) {
-    // A connection idle in the middle of a request would be cut before the request's own deadline.
-    throw new Error(`--http-idle-timeout-ms (${config.http.idleTimeoutMs}) must be above --http-request-timeout-ms ` +
-      `(${config.http.requestTimeoutMs})`);
-  }
   config.dataDir = resolve(config.dataDir);
   config.storage = storageConfig(config.storage, config.dataDir, draft, config.workers);
   // node:cluster hands a connection a worker refuses to another worker, and on and on: the connection is never

@@ -49,6 +49,8 @@ export interface RequestContext {
   readonly requestId: string;
   readonly principal: Principal;
   readonly services: Services;
+  /** True once the client's connection has closed; absent outside the HTTP edge. */
+  readonly clientGone?: (() => boolean) | undefined;
 }
 
 /**

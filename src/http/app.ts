@@ -38,6 +38,8 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
   const { config, logger } = deps.services;
   const timeouts = config.http;
   const headersTimeout = Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs);
+  /** The access log's, for the answers no hook sees; set below when the logger writes debug lines. */
+  let logFrameworkError: ((req: FastifyRequest, reply: FastifyReply) => void) | undefined;
   const app = Fastify({
     logger: false,
     bodyLimit: config.maxBodyBytes,
@@ -68,7 +70,11 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
       querystringParser: () => ({}),
       constraints: { [METHOD_OVERRIDE_CONSTRAINT]: methodOverrideStrategy },
     },
-    frameworkErrors: (err, req, reply) => sendError(reply, protocolOf(req), req.id, err, logger),
+    // Requests refused before routing (a path that is not percent-encoding, say): no onRequest hook runs for them.
+    frameworkErrors: (err, req, reply) => {
+      logFrameworkError?.(req, reply);
+      sendError(reply, protocolOf(req), req.id, err, logger);
+    },
     clientErrorHandler: (err, socket) => sendClientError(err, socket, logger),
   });
   // What every answer Fastify sends carries; API results are written by respond.ts with the same headers. Once
@@ -81,7 +87,7 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
   });
   // What node:http handles outside any route. An Expect other than 100-continue, which it would refuse with a bare
   // 417, is ignored (RFC 9110 §10.1.1 allows either): the request is served as if it had none.
-  if (logger.isLevelEnabled('debug')) registerAccessLog(app, logger);
+  if (logger.isLevelEnabled('debug')) logFrameworkError = registerAccessLog(app, logger);
   app.server.on('checkExpectation', (req, res) => app.server.emit('request', req, res));
   app.server.on('connect', answerConnect);
   if (config.maxConnections !== null) app.server.maxConnections = config.maxConnections;
@@ -163,8 +169,9 @@ function authenticate(deps: EdgeDeps, raw: RawRequest, service: string, op: Oper
 
 function run(
   deps: EdgeDeps, op: Operation<string, never>, model: ServiceModel, inputShape: string | null,
-  input: Record<string, unknown>, principal: Principal, requestId: string,
+  input: Record<string, unknown>, principal: Principal, req: FastifyRequest,
 ): Promise<object> {
+  const ctx = { requestId: req.id, principal, services: deps.services, clientGone: () => req.raw.socket.destroyed };
   if (inputShape) validateInput(model, inputShape, input);
   authorize(op.auth, principal, input);
   if (model.operations[op.name]?.errors.includes('TooManyRequestsException')) {
@@ -173,9 +180,9 @@ function run(
     // A promise only when the buckets are shared across instances (PostgreSQL).
     const poolId = typeof input['IdentityPoolId'] === 'string' ? input['IdentityPoolId'] : undefined;
     const taken = deps.limiter.take(poolId, identityId, op.auth === 'public' ? 'public' : 'signed');
-    if (taken) return taken.then(() => op.handler(input as never, { requestId, principal, services: deps.services }));
+    if (taken) return taken.then(() => op.handler(input as never, ctx));
   }
-  return op.handler(input as never, { requestId, principal, services: deps.services });
+  return op.handler(input as never, ctx);
 }
 
 // The API handlers never reject (every failure becomes an AWS-shaped answer) and answer through sendThisTurn
@@ -189,7 +196,7 @@ async function handleSync(
     const raw = rawRequest(req, method);
     const principal = await authenticate(deps, raw, 'cognito-sync', op);
     const input = inputShape ? restJsonInput(cognitoSyncModel, inputShape, template, raw) : {};
-    const result = await run(deps, op, cognitoSyncModel, inputShape, input, principal, req.id);
+    const result = await run(deps, op, cognitoSyncModel, inputShape, input, principal, req);
     sendThisTurn(reply, () => sendResult(reply, 'restJson1', req.id, result));
   } catch (err) {
     sendThisTurn(reply, () => sendError(reply, 'restJson1', req.id, err, deps.services.logger));
@@ -206,7 +213,7 @@ async function handleIdentity(deps: EdgeDeps, req: FastifyRequest, reply: Fastif
     if (!op) throw errors.unknownOperation(target ? `Unknown operation ${target}` : 'Missing X-Amz-Target header');
     const principal = await authenticate(deps, raw, 'cognito-identity', op);
     const inputShape = cognitoIdentityModel.operations[name as keyof typeof cognitoIdentityModel.operations]?.input ?? null;
-    const result = await run(deps, op, cognitoIdentityModel, inputShape, jsonBody(raw.body), principal, req.id);
+    const result = await run(deps, op, cognitoIdentityModel, inputShape, jsonBody(raw.body), principal, req);
     sendThisTurn(reply, () => sendResult(reply, 'awsJson1_1', req.id, result));
   } catch (err) {
     sendThisTurn(reply, () => sendError(reply, 'awsJson1_1', req.id, err, deps.services.logger));

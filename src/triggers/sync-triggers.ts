@@ -28,6 +28,8 @@ export interface TriggerRequest {
   /** The request's sync session (its token was verified). */
   readonly session: ConsumedSessionKey;
   readonly patches: readonly Patch[];
+  /** True once the client's connection has closed (the HTTP edge knows; absent elsewhere). */
+  readonly clientGone?: (() => boolean) | undefined;
 }
 
 /** An UpdateRecords the pool's Sync Trigger has approved, ready for the commit. */
@@ -109,6 +111,11 @@ export class SyncTriggers {
       return {
         patches,
         guard: (state) => {
+          // A write that waited for its turn and its trigger may outlast its client's patience, or the server's
+          // idle timeout: a client cut off was told nothing, and syncs again, so nothing is committed for it.
+          if (req.clientGone?.()) {
+            throw errors.lambdaThrottled('The client closed its connection while the Sync Trigger ran; nothing was written');
+          }
           const now = state.dataset;
           if (now?.syncCount !== before?.syncCount || (now?.deleted ?? false) !== (before?.deleted ?? false)) {
             throw errors.conflict(

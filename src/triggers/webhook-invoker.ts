@@ -26,9 +26,10 @@ export class WebhookInvokers {
 
   /**
    * One call; `retried` once it is the second attempt. A kept-alive socket the receiver closes as idle at the moment
-   * it is reused fails before any answer (ECONNRESET, EPIPE): the receiver never read that request, so it is sent
-   * again once on a new socket (Node's documented `reusedSocket` pattern), rather than failing the app's sync for a
-   * fault of neither side. nginx and Go servers close idle connections without saying when.
+   * it is reused fails before any answer (ECONNRESET, EPIPE), and the app's sync would fail for a fault of neither
+   * side (nginx and Go servers close idle connections without saying when). Such a call is sent once more, on a new
+   * connection (Node's documented `reusedSocket` pattern). A receiver that did read the first one (and then failed
+   * to answer) sees the call twice, with the same X-Cosync-Request-Id (docs/sync-triggers.md).
    */
   private invoke(url: URL, call: TriggerCall, retried = false): Promise<unknown> {
     const body = Buffer.from(call.body, 'utf8');
@@ -37,7 +38,8 @@ export class WebhookInvokers {
       let answered = false;
       const req = (secure ? httpsRequest : httpRequest)(url, {
         method: 'POST',
-        agent: secure ? this.https : this.http,
+        // The retry on a connection of its own: the pool may hold other sockets the receiver is closing.
+        agent: retried ? false : secure ? this.https : this.http,
         signal: call.signal,
         headers: {
           'content-type': 'application/json',

@@ -42,7 +42,7 @@ describe('access log', () => {
     const missing = await identity.send(new DescribeIdentityPoolCommand({ IdentityPoolId: 'us-east-1:00000000-0000-0000-0000-000000000000' }))
       .catch((err: { $metadata: { requestId?: string } }) => err);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const requests = debug.lines.filter((l) => l['msg'] === 'request');
+    let requests = debug.lines.filter((l) => l['msg'] === 'request');
     const ok = requests.find((l) => l['requestId'] === listed.$metadata.requestId);
     expect(ok).toMatchObject({
       method: 'GET', path: `/identitypools/${encodeURIComponent(poolId)}/identities/${encodeURIComponent(identityId)}/datasets/settings/records`,
@@ -53,7 +53,15 @@ describe('access log', () => {
       method: 'POST', path: '/', target: 'AWSCognitoIdentityService.DescribeIdentityPool', status: 400,
       errorType: 'ResourceNotFoundException',
     });
+    // Refused before routing, where no hook runs: logged too.
+    const bad = await fetch(`${t.endpoint}/identitypools/%zz/identities`);
+    expect(bad.status).toBe(400);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(debug.lines.find((l) => l['requestId'] === bad.headers.get('x-amzn-RequestId'))).toMatchObject({
+      msg: 'request', method: 'GET', path: '/identitypools/%zz/identities', status: 400, errorType: 'InvalidParameterException',
+    });
     // Neither the query (page and session tokens) nor a signature or secret.
+    requests = debug.lines.filter((l) => l['msg'] === 'request');
     const text = JSON.stringify(requests);
     expect(text).not.toMatch(/lastSyncCount|Signature|AWS4-HMAC|SyncSessionToken/);
     expect(text).not.toContain(t.credentials.secretAccessKey);

@@ -613,6 +613,27 @@ describe('concurrency with a slow trigger', () => {
     }
   });
 
+  it('a triggered write whose connection the idle timeout cut while it waited is not committed', async () => {
+    // Idle timeout 1,500 ms; each trigger call 900 ms. The second push waits 900 ms for the first, runs its own
+    // trigger for 900 ms more, and its connection is cut at 1,500 ms: its client is told nothing.
+    const cut = await server({ timeoutMs: 1000, concurrency: 64 },
+      { http: { headersTimeoutMs: 500, requestTimeoutMs: 1000, idleTimeoutMs: 1500, keepAliveTimeoutMs: 500 } });
+    try {
+      const pool = await newPool(cut);
+      await webhook(pool, async (e) => { await delay(900); return { json: e }; }, cut);
+      const phone = await guest(pool, cut);
+      const tokens = await Promise.all([0, 1].map(() => token(phone)));
+      const outcomes = await Promise.allSettled(tokens.map((tok, i) => update(phone, tok, [put(`k${i}`, String(i))])));
+      const failed = outcomes.findIndex((o) => o.status === 'rejected');
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      await delay(1200);
+      const served = 1 - failed;
+      expect(await stored(cut, phone.ref)).toMatchObject({ syncCount: 1, values: { [`k${served}`]: String(served) } });
+    } finally {
+      await cut.close();
+    }
+  });
+
   it('a write that lands while the trigger runs makes the triggered write answer 409, with nothing written', async () => {
     const pool = await newPool();
     const d = await guest(pool);

@@ -49,6 +49,7 @@ export const updateRecords = defineSyncOperation({
     const triggered = await ctx.services.triggers.prepare({
       principal: ctx.principal, requestId: ctx.requestId, identityPoolId: input.IdentityPoolId,
       identityId: input.IdentityId, datasetName: input.DatasetName, session, patches: requested,
+      clientGone: ctx.clientGone,
     });
     const patches = triggered?.patches ?? requested;
     const plan = await store.writeRecords(
