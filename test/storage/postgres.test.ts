@@ -415,13 +415,16 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
           const killed = await s.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app]);
           expect(killed.rowCount).toBe(4);
           const c = command('id-1', 'ds', ['k']);
-          const [written, , device] = await Promise.all([
+          const [written, , device, empty] = await Promise.all([
             store.writeRecords(c, plan(c, round + 1, { k: `v${round}` })),
             store.getDataset('id-1', 'ds'),
             store.registerDevice({ deviceId: `dev-${round}`, identityId: 'id-1', platform: 'APNS', token: 't', createdAt: 1 }),
+            // The shared throttle's token take, which every request of the moment waits for, reads included.
+            store.takeTokens!([{ name: `i:id-1:${round}`, ratePerSecond: 10, burst: 10 }]),
           ]);
           expect(written.dataset.syncCount).toBe(round + 1);
           expect(device?.deviceId).toBe('dev-0');
+          expect(empty).toBeUndefined();
         }
         expect((await store.getDataset('id-1', 'ds'))?.syncCount).toBe(3);
         for (let waited = 0; poolErrors.length === 0 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
