@@ -85,9 +85,9 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     if (isClosing(reply)) reply.header('Connection', 'close');
     done(null, payload);
   });
+  if (logger.isLevelEnabled('debug')) logFrameworkError = registerAccessLog(app, logger);
   // What node:http handles outside any route. An Expect other than 100-continue, which it would refuse with a bare
   // 417, is ignored (RFC 9110 §10.1.1 allows either): the request is served as if it had none.
-  if (logger.isLevelEnabled('debug')) logFrameworkError = registerAccessLog(app, logger);
   app.server.on('checkExpectation', (req, res) => app.server.emit('request', req, res));
   app.server.on('connect', answerConnect);
   if (config.maxConnections !== null) app.server.maxConnections = config.maxConnections;
