@@ -118,3 +118,11 @@ export const errors = {
   requestEntityTooLarge: make('RequestEntityTooLargeException'),
   unsupportedMediaType: make('UnsupportedMediaTypeException'),
 } as const;
+
+/** The 404 for a pool that is not there (or was deleted meanwhile), worded once for every operation. */
+export const poolNotFound = (identityPoolId: string): ServiceError =>
+  errors.notFound(`IdentityPool '${identityPoolId}' not found.`);
+
+/** The 404 for an identity that is not there (or was deleted meanwhile), worded once for every operation. */
+export const identityNotFound = (identityId: string): ServiceError =>
+  errors.notFound(`Identity '${identityId}' not found.`);

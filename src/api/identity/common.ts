@@ -1,4 +1,4 @@
-import { errors } from '../errors.js';
+import { errors, identityNotFound, poolNotFound } from '../errors.js';
 import { toEpochSeconds, type RequestContext } from '../operation.js';
 import { decodePageToken, encodePageToken, isNamePosition } from '../../domain/page-token.js';
 import type { Identity, IdentityPool } from '../../storage/types.js';
@@ -31,7 +31,6 @@ export async function changePool(
   return changed;
 }
 
-const poolNotFound = (identityPoolId: string) => errors.notFound(`IdentityPool '${identityPoolId}' not found.`);
 
 /** The pool, which must use `providerName` as its developer provider (else InvalidParameterException). */
 export async function requireDeveloperPool(ctx: RequestContext, identityPoolId: string, providerName: string): Promise<IdentityPool> {
@@ -44,7 +43,7 @@ export async function requireDeveloperPool(ctx: RequestContext, identityPoolId: 
 
 export async function requireIdentity(ctx: RequestContext, identityId: string): Promise<Identity> {
   const identity = await ctx.services.store.getIdentity(identityId);
-  if (!identity) throw errors.notFound(`Identity '${identityId}' not found.`);
+  if (!identity) throw identityNotFound(identityId);
   return identity;
 }
 

@@ -1,4 +1,4 @@
-import { errors } from '../errors.js';
+import { errors, poolNotFound } from '../errors.js';
 import type { RequestContext } from '../operation.js';
 import type { Identity, IdentityPool } from '../../storage/types.js';
 import { verifyOwnOpenIdToken } from '../../auth/openid-tokens.js';
@@ -188,7 +188,7 @@ export async function createIdentity(ctx: RequestContext, pool: IdentityPool): P
   };
   // A pool deleted meanwhile (DeleteIdentityPool) gets no identity: it would outlive its pool.
   if (!(await ctx.services.store.createIdentity(identity, { poolMustExist: true }))) {
-    throw errors.notFound(`IdentityPool '${pool.identityPoolId}' not found.`);
+    throw poolNotFound(pool.identityPoolId);
   }
   return identity;
 }

@@ -1,4 +1,4 @@
-import { errors, type ServiceError } from '../errors.js';
+import { errors, poolNotFound, type ServiceError } from '../errors.js';
 import type { RequestContext } from '../operation.js';
 import { toEpochSeconds } from '../operation.js';
 import type { DatasetRow, Identity, IdentityPool, PoolSyncSettings, RecordRow } from '../../storage/types.js';
@@ -25,7 +25,7 @@ export async function updatePoolSettings(
   ctx: RequestContext, identityPoolId: string, update: (current: PoolSyncSettings) => PoolSyncSettings,
 ): Promise<PoolSyncSettings> {
   const settings = await ctx.services.store.updatePoolSyncSettings(identityPoolId, update);
-  if (!settings) throw errors.notFound(`IdentityPool '${identityPoolId}' not found.`);
+  if (!settings) throw poolNotFound(identityPoolId);
   return settings;
 }
 

@@ -1,5 +1,5 @@
 import { defineIdentityOperation } from '../../operation.js';
-import { errors } from '../../errors.js';
+import { poolNotFound } from '../../errors.js';
 
 interface DeleteIdentityPoolInput {
   IdentityPoolId: string;
@@ -14,7 +14,7 @@ export const deleteIdentityPool = defineIdentityOperation({
   auth: 'developer',
   async handler(input: DeleteIdentityPoolInput, ctx) {
     if (!(await ctx.services.store.deleteIdentityPool(input.IdentityPoolId))) {
-      throw errors.notFound(`IdentityPool '${input.IdentityPoolId}' not found.`);
+      throw poolNotFound(input.IdentityPoolId);
     }
     return {};
   },

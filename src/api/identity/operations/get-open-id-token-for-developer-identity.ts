@@ -1,5 +1,5 @@
 import { defineIdentityOperation } from '../../operation.js';
-import { errors } from '../../errors.js';
+import { errors, identityNotFound } from '../../errors.js';
 import { issueOpenIdToken } from '../../../auth/openid-tokens.js';
 import { requirePool } from '../common.js';
 import { loginProviders, resolveIdentity, verifyLogins } from '../logins.js';
@@ -46,7 +46,7 @@ export const getOpenIdTokenForDeveloperIdentity = defineIdentityOperation({
     let claimed;
     if (input.IdentityId !== undefined) {
       claimed = await store.getIdentity(input.IdentityId);
-      if (!claimed || claimed.identityPoolId !== pool.identityPoolId) throw errors.notFound(`Identity '${input.IdentityId}' not found.`);
+      if (!claimed || claimed.identityPoolId !== pool.identityPoolId) throw identityNotFound(input.IdentityId);
       if (owner && owner.identityId !== input.IdentityId) {
         throw errors.developerUserAlreadyRegistered('The provided developer user identifier is already registered with Cognito under a different identity ID.');
       }

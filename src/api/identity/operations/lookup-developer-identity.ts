@@ -1,5 +1,5 @@
 import { defineIdentityOperation } from '../../operation.js';
-import { errors } from '../../errors.js';
+import { errors, identityNotFound } from '../../errors.js';
 import { afterFromToken, requirePool, tokenAfter } from '../common.js';
 
 interface LookupDeveloperIdentityInput {
@@ -37,13 +37,13 @@ export const lookupDeveloperIdentity = defineIdentityOperation({
       // Otherwise a ResourceConflictException is thrown". An identity that is not there is not found, as alone.
       if (identityId !== undefined && login.identityId !== identityId) {
         const claimed = await store.getIdentity(identityId);
-        if (!claimed || claimed.identityPoolId !== pool.identityPoolId) throw errors.notFound(`Identity '${identityId}' not found.`);
+        if (!claimed || claimed.identityPoolId !== pool.identityPoolId) throw identityNotFound(identityId);
         throw errors.conflict(`Developer user '${input.DeveloperUserIdentifier}' is not linked to identity '${identityId}'.`);
       }
       identityId = login.identityId;
     }
     const identity = identityId === undefined ? undefined : await store.getIdentity(identityId);
-    if (!identity || identity.identityPoolId !== pool.identityPoolId) throw errors.notFound(`Identity '${identityId ?? ''}' not found.`);
+    if (!identity || identity.identityPoolId !== pool.identityPoolId) throw identityNotFound(identityId ?? '');
     const listing = ['LookupDeveloperIdentity', pool.identityPoolId, identity.identityId, provider];
     const after = afterFromToken(ctx, listing, input.NextToken);
     // Ordered by UTF-8 bytes here, whatever order the database keeps: a page starts after the token's identifier

@@ -1,5 +1,5 @@
 import { defineIdentityOperation } from '../../operation.js';
-import { errors } from '../../errors.js';
+import { errors, identityNotFound } from '../../errors.js';
 import { requireDeveloperPool } from '../common.js';
 
 interface UnlinkDeveloperIdentityInput {
@@ -24,10 +24,10 @@ export const unlinkDeveloperIdentity = defineIdentityOperation({
     const { IdentityId, DeveloperProviderName, DeveloperUserIdentifier } = input;
     // Another pool's identity is not this pool's to change, even under the same developer provider name.
     const owner = await store.getIdentity(IdentityId);
-    if (!owner || owner.identityPoolId !== input.IdentityPoolId) throw errors.notFound(`Identity '${IdentityId}' not found.`);
+    if (!owner || owner.identityPoolId !== input.IdentityPoolId) throw identityNotFound(IdentityId);
     const login = { providerName: DeveloperProviderName, subject: DeveloperUserIdentifier };
     const removed = await store.unlinkLogins(IdentityId, [login], clock.now());
-    if (removed === undefined) throw errors.notFound(`Identity '${IdentityId}' not found.`);
+    if (removed === undefined) throw identityNotFound(IdentityId);
     if (removed === 0) {
       throw errors.notFound(`Developer user '${DeveloperUserIdentifier}' is not linked to identity '${IdentityId}'.`);
     }

@@ -1,5 +1,5 @@
 import { defineIdentityOperation } from '../../operation.js';
-import { errors } from '../../errors.js';
+import { errors, identityNotFound } from '../../errors.js';
 import { requireIdentity, requirePool } from '../common.js';
 import { LOGINS_DONT_MATCH, verifyLogins } from '../logins.js';
 
@@ -34,7 +34,7 @@ export const unlinkIdentity = defineIdentityOperation({
     const removing = linked.filter((login) => input.LoginsToRemove.includes(login.providerName));
     // Deleted meanwhile (DeleteIdentities): as for an identity that is not there.
     if ((await store.unlinkLogins(identity.identityId, removing, clock.now())) === undefined) {
-      throw errors.notFound(`Identity '${identity.identityId}' not found.`);
+      throw identityNotFound(identity.identityId);
     }
     return {};
   },

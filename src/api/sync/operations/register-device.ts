@@ -1,5 +1,5 @@
 import { defineSyncOperation } from '../../operation.js';
-import { errors } from '../../errors.js';
+import { identityNotFound } from '../../errors.js';
 import { requireIdentity } from '../common.js';
 import { requirePushConfigured } from '../push-config.js';
 
@@ -29,7 +29,7 @@ export const registerDevice = defineSyncOperation({
       createdAt: clock.now(),
     });
     // Deleted meanwhile (DeleteIdentities), as requireIdentity answers an identity that is not there.
-    if (!device) throw errors.notFound(`Identity '${input.IdentityId}' not found.`);
+    if (!device) throw identityNotFound(input.IdentityId);
     return { DeviceId: device.deviceId };
   },
 });
