@@ -3,7 +3,7 @@ import { createServer, listenOrClose } from './server.js';
 import { createLogger, type Logger } from './logger.js';
 import { formatCredentialsBanner, markCredentialsShown, loadDeveloperCredentials } from './auth/developer-credentials.js';
 import { loadServerKeys, type ServerKeys } from './auth/server-keys.js';
-import { makePrivateFolder, warnIfReadableByOthers } from './auth/private-file.js';
+import { warnIfReadableByOthers } from './auth/private-file.js';
 import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { runWorker, startWorkerPool } from './cluster.js';
@@ -30,7 +30,6 @@ export async function main(args: string[]): Promise<void> {
   const logger = createLogger(config.logLevel);
   // A worker forked by `--workers N` (src/cluster.ts) finds the files its primary wrote and prints nothing.
   const quiet = cluster.isWorker ? logger.child({}, { level: 'warn' }) : logger;
-  await makePrivateFolder(config.dataDir, '--data, COSYNC_DATA');
   const credentials = await loadDeveloperCredentials({ dataDir: config.dataDir, env: process.env, log: quiet });
   const serverKeys = await loadServerKeys({ dataDir: config.dataDir, env: process.env, log: quiet });
   // The SQLite file holds every user's data and the session-token key. Cosync creates it with mode 0600; a file made

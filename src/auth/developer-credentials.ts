@@ -4,9 +4,10 @@
  * prints formatCredentialsBanner() when `generated` is true.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createPrivateFile, readPrivateJson, writePrivateFile, type FileLog } from './private-file.js';
+import {
+  DATA_FOLDER_SETTING, createPrivateFile, makePrivateFolder, readPrivateJson, writePrivateFile, type FileLog,
+} from './private-file.js';
 
 export interface DeveloperCredentials {
   readonly accessKeyId: string;
@@ -73,6 +74,7 @@ export async function loadDeveloperCredentials(opts: LoadDeveloperCredentialsOpt
     };
   }
 
+  await makePrivateFolder(dataDir, DATA_FOLDER_SETTING);
   const file = join(dataDir, CREDENTIALS_FILE_NAME);
   const stored = await readStored(file, log);
   if (stored !== undefined) {
@@ -81,7 +83,6 @@ export async function loadDeveloperCredentials(opts: LoadDeveloperCredentialsOpt
     return { ...pair, accountId: accountOverride ?? stored.accountId, generated: false, bannerDue: shown === false, file };
   }
   const fresh = generateCredentials();
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   // Another instance starting on this folder at the same moment may have created the file first: theirs is used.
   if (!(await createPrivateFile(file, storedText({ ...fresh, shown: false })))) return loadDeveloperCredentials(opts);
   log?.info(`generated developer credentials ${fresh.accessKeyId}; stored in ${file}`);

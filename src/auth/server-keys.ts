@@ -8,9 +8,8 @@
  * everything they issued has expired (SECURITY.md), then drop them.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createPrivateFile, readPrivateJson, type FileLog } from './private-file.js';
+import { DATA_FOLDER_SETTING, createPrivateFile, makePrivateFolder, readPrivateJson, type FileLog } from './private-file.js';
 
 export interface ServerKey {
   readonly id: string;
@@ -57,6 +56,7 @@ export async function loadServerKeys(opts: {
 }): Promise<ServerKeys> {
   const fromEnv = opts.env['COSYNC_SERVER_KEYS'];
   if (fromEnv) return parseServerKeys(fromEnv);
+  await makePrivateFolder(opts.dataDir, DATA_FOLDER_SETTING);
   const file = join(opts.dataDir, SERVER_KEYS_FILE_NAME);
   const fix = 'fix it, or restore it from a backup (deleting it invalidates every credential issued)';
   const stored = await readPrivateJson(file, fix, opts.log);
@@ -69,7 +69,6 @@ export async function loadServerKeys(opts: {
     }));
   }
   const key = { id: `k${Date.now().toString(36)}`, secret: randomBytes(32) };
-  await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const text = `${JSON.stringify({ keys: [{ id: key.id, secret: key.secret.toString('base64') }] }, null, 2)}\n`;
   // Another instance starting on this folder at the same moment may have created the file first: theirs is used.
   if (!(await createPrivateFile(file, text))) return loadServerKeys(opts);
