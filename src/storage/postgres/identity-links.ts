@@ -211,7 +211,6 @@ const findLogin = (poolId: string, providerName: string, subject: string): State
   values: [poolId, providerName, subject],
 });
 
-/** Locks an identity's sync_locks row, creating it (under the identity's pool) if the identity exists. */
 /**
  * Drops the identity's lock row when the identity is gone: lockKnownIdentity, waiting for a deletion that held the
  * row, inserts a new one once the deletion commits (its snapshot still showed the identity). Sent before COMMIT.
@@ -221,6 +220,7 @@ export const dropLockOfDeleted = (identityId: string): Statement => ({
   values: [identityId],
 });
 
+/** Locks an identity's sync_locks row, creating it (under the identity's pool) if the identity exists. */
 export const lockKnownIdentity = (identityId: string): Statement => ({
   text: `INSERT INTO sync_locks (identity_id, pool_id) SELECT identity_id, pool_id FROM identities WHERE identity_id = $1
          ON CONFLICT (identity_id) DO UPDATE SET pool_id = excluded.pool_id WHERE false`,
