@@ -168,8 +168,9 @@ export function checkClock(time: SigningTime, now: Date, maxSkewMs: number): voi
 }
 
 /**
- * Name/value pairs of the raw query, percent-decoded (smithy RFC 3986-encodes and sorts them again). `+` stays a
- * literal plus: no client sends it for a space (WIRE.md §1.2), and a client that sends a raw `+` signs it as `%2B`.
+ * Name/value pairs of the raw query, percent-decoded (smithy RFC 3986-encodes and sorts them again). A raw `+` is a
+ * space, as in a form: the Android SDK sends a space so (java.net.URLEncoder) and signs it as `%20`, while every
+ * client that means a plus sends and signs `%2B` (docs/decisions.md).
  */
 export function parseQuery(rawQuery: string): Record<string, string | string[]> {
   const query: Record<string, string | string[]> = {};
@@ -177,8 +178,8 @@ export function parseQuery(rawQuery: string): Record<string, string | string[]> 
   for (const piece of rawQuery.split('&')) {
     if (piece === '') continue;
     const eq = piece.indexOf('=');
-    const name = decodeLenient(eq === -1 ? piece : piece.slice(0, eq));
-    const value = eq === -1 ? '' : decodeLenient(piece.slice(eq + 1));
+    const name = decodeLenient(plusAsSpace(eq === -1 ? piece : piece.slice(0, eq)));
+    const value = eq === -1 ? '' : decodeLenient(plusAsSpace(piece.slice(eq + 1)));
     const previous = Object.hasOwn(query, name) ? query[name] : undefined;
     setOwn(query, name, previous === undefined ? value : typeof previous === 'string' ? [previous, value] : [...previous, value]);
   }
@@ -195,6 +196,11 @@ export function setOwn<T>(target: Record<string, T>, name: string, value: T): vo
 }
 
 /** Malformed percent-escapes are kept as sent; they are then signed as literal text, like any other character. */
+/** A query's raw `+` as the space it stands for (see parseQuery). */
+export function plusAsSpace(text: string): string {
+  return text.includes('+') ? text.replaceAll('+', ' ') : text;
+}
+
 function decodeLenient(text: string): string {
   if (!text.includes('%')) return text;
   try {

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { errors } from '../api/errors.js';
 import type { ServiceModel } from '../api/model/types.js';
 import { NotAnInteger, isInt32 } from '../api/validate.js';
+import { plusAsSpace } from '../auth/sigv4-request.js';
 
 /** The pieces of a raw request the edge works from, before any interpretation. */
 export interface RawRequest {
@@ -56,15 +57,17 @@ function labelPositions(template: string): readonly (readonly [number, string])[
   return positions;
 }
 
-/** Query parameters, percent-decoded (`+` stays `+`: no official client sends it for a space). */
+/** Query parameters, percent-decoded; a raw `+` is a space, as the signature check reads it (sigv4-request.ts). */
 export function queryParams(rawQuery: string): Map<string, string> {
   const params = new Map<string, string>();
   if (!rawQuery) return params;
   for (const part of rawQuery.split('&')) {
     if (!part) continue;
     const eq = part.indexOf('=');
-    const name = decodeComponent(eq === -1 ? part : part.slice(0, eq), 'Query parameter name');
-    if (!params.has(name)) params.set(name, decodeComponent(eq === -1 ? '' : part.slice(eq + 1), `Query parameter ${name}`));
+    const name = decodeComponent(plusAsSpace(eq === -1 ? part : part.slice(0, eq)), 'Query parameter name');
+    if (!params.has(name)) {
+      params.set(name, decodeComponent(plusAsSpace(eq === -1 ? '' : part.slice(eq + 1)), `Query parameter ${name}`));
+    }
   }
   return params;
 }

@@ -326,7 +326,8 @@ function referenceSign(req: SignedRequest, opts: ReferenceSigning): SignedReques
     .split('&')
     .filter((pair) => pair !== '')
     .map((pair) => {
-      const [name = '', value = ''] = pair.split('=');
+      // A raw `+` is a space, as the Android SDK sends one (URLEncoder) and signs it (`%20`).
+      const [name = '', value = ''] = pair.replaceAll('+', ' ').split('=');
       return `${encode(decodeURIComponent(name))}=${encode(decodeURIComponent(value))}`;
     })
     .sort()
@@ -374,6 +375,14 @@ describe('signing shapes beyond the recorded clients', () => {
     await expect(verifySigV4(signed, opts)).resolves.toEqual(principals[key]);
     await mismatch(verifySigV4(withHeaders(signed, { 'user-agent': 'other' }), opts));
     await mismatch(verifySigV4({ ...signed, rawQuery: 'b=2&a=z&c&d=x%2By+z' }, opts));
+  });
+
+  it('reads a raw `+` in the query as a space, as the Android SDK sends it and signs it (`%20`)', async () => {
+    const signed = referenceSign(request, { key, secret, longDate: '20261127T073928Z', signed: ['host', 'x-amz-date'] });
+    await expect(verifySigV4(signed, opts)).resolves.toEqual(principals[key]);
+    // The same value sent as `%20` is the same query; a plus sent as `%2B` is another.
+    await expect(verifySigV4({ ...signed, rawQuery: 'b=2&a=z&a=y&c&d=x%2By%20z' }, opts)).resolves.toEqual(principals[key]);
+    await mismatch(verifySigV4({ ...signed, rawQuery: 'b=2&a=z&a=y&c&d=x%2By%2Bz' }, opts));
   });
 
   it('accepts the Date header in place of X-Amz-Date, signed as `date`', async () => {

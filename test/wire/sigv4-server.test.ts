@@ -112,6 +112,17 @@ describe('SigV4 failures with raw requests', () => {
     expectAwsError(await send(t.endpoint, 'GET', path.replace('/ds/', '/dt/'), headers, Buffer.alloc(0)), 403, 'InvalidSignatureException');
   });
 
+  it('a raw `+` in the query is a space, as the Android SDK sends one and signs it (`%20`)', async () => {
+    const path = `${datasetPath(poolId, identityId, 'ds')}/records`;
+    const headers = await signRequest(t, 'GET', path, { nextToken: 'a b' }, {}, Buffer.alloc(0), {});
+    // Past the signature check, the value read is the signed one (the made-up token is then refused).
+    const res = await send(t.endpoint, 'GET', `${path}?nextToken=a+b`, headers, Buffer.alloc(0));
+    expectAwsError(res, 400, 'InvalidParameterException', "Invalid NextToken: 'a b'");
+    // A plus the client means is sent and signed as `%2B`, so a `%2B` on the wire is not the signed space.
+    const plus = await send(t.endpoint, 'GET', `${path}?nextToken=a%2Bb`, headers, Buffer.alloc(0));
+    expectAwsError(plus, 403, 'InvalidSignatureException');
+  });
+
   it('the absolute form of the request target (some forward proxies send it) is verified on its path', async () => {
     const path = `${datasetPath(poolId, identityId, 'ds')}/records`;
     const headers = await signRequest(t, 'GET', path, { lastSyncCount: '0' }, {}, Buffer.alloc(0), {});
