@@ -48,10 +48,14 @@ export function sendError(
   // `complete` rather than `destroyed`: node:http destroys a request once its body has been read, so a reset of
   // another socket (the database's) during the operation would pass for the client's.
   const serviceError = toServiceError(err, requestId, logger, !reply.request.raw.complete);
+  // Set on node:http's response, which keeps a name's case, where Fastify's would lower-case it: AWS sends these two
+  // as written here, and the Android SDK looks them up case-sensitively (it then missed the request id).
+  if (!reply.raw.headersSent) {
+    reply.raw.setHeader('x-amzn-RequestId', requestId);
+    reply.raw.setHeader('x-amzn-ErrorType', serviceError.code);
+  }
   reply
     .code(serviceError.statusFor(protocol))
-    .header('x-amzn-RequestId', requestId)
-    .header('x-amzn-ErrorType', serviceError.code)
     .header('content-type', contentType(protocol))
     .headers(serviceError.headers)
     // A Buffer, not a string: Fastify adds `; charset=utf-8` to a string's Content-Type, which AWS does not send.

@@ -250,6 +250,20 @@ describe('requests node:http would answer itself', () => {
 });
 
 describe('routing errors', () => {
+  it('x-amzn-RequestId and x-amzn-ErrorType go out in AWS\'s case (the Android SDK looks them up case-sensitively)', async () => {
+    const failed = await updateRecords(freshDataset(), '{"SyncSessionToken": "$TOKEN", "RecordPatches": [');
+    expectAwsError(failed, 400, 'SerializationException');
+    const unknownRoute = await raw(t, { method: 'GET', path: '/nowhere' });
+    const unsigned = await raw(t, { method: 'GET', path: `${datasetPath(poolId, identityId, 'ds')}/records` });
+    for (const res of [failed, unknownRoute, unsigned]) {
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.headerNames).toEqual(expect.arrayContaining(['x-amzn-RequestId', 'x-amzn-ErrorType']));
+    }
+    const listed = await raw(t, { method: 'GET', path: `${datasetPath(poolId, identityId, freshDataset())}/records`, sign: true });
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.headerNames).toContain('x-amzn-RequestId');
+  });
+
   it('an unknown route → 404 UnknownOperationException', async () => {
     for (const path of ['/nope', '/identitypools/p/unknown', `${datasetPath(poolId, identityId, 'd')}/records/extra`]) {
       const res = await raw(t, { method: 'GET', path, sign: true });

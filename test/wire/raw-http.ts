@@ -14,6 +14,8 @@ type SmithyRequest = Parameters<typeof getCanonicalHeaders>[0];
 export interface RawResponse {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
+  /** Header names as the server wrote them, case kept. */
+  readonly headerNames: readonly string[];
   readonly text: string;
   /** The body parsed as JSON (undefined when it is not JSON). */
   readonly json: unknown;
@@ -133,6 +135,7 @@ export function send(
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers,
+          headerNames: res.rawHeaders.filter((_, i) => i % 2 === 0),
           text,
           json,
           header: (name) => {
