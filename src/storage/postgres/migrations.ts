@@ -281,12 +281,18 @@ export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATI
     const [, , , current] = await tx.run([
       BEGIN,
       { text: 'SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))', values: [LOCK_CLASS] },
+      // Created only when missing, not with CREATE TABLE IF NOT EXISTS: PostgreSQL checks the CREATE privilege even
+      // when the table exists, and a role that may only read and write rows must still start on a migrated schema.
       {
-        text: `CREATE TABLE IF NOT EXISTS schema_migrations (
-          version    integer PRIMARY KEY,
-          name       text NOT NULL,
-          applied_at bigint NOT NULL
-        )`,
+        text: `DO $$ BEGIN
+          IF current_schema() IS NULL OR to_regclass(format('%I.schema_migrations', current_schema())) IS NULL THEN
+            CREATE TABLE schema_migrations (
+              version    integer PRIMARY KEY,
+              name       text NOT NULL,
+              applied_at bigint NOT NULL
+            );
+          END IF;
+        END $$`,
       },
       { text: 'SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations' },
     ]);

@@ -20,7 +20,7 @@ export interface PgPoolOptions {
   readonly url: string;
   /** Most connections open at once (per server instance). */
   readonly poolSize: number;
-  /** Server-side statement_timeout in milliseconds (also bounds lock waits); 0 = none. */
+  /** Server-side statement_timeout in milliseconds (also bounds lock waits); 0 = none, whatever the role's default. */
   readonly statementTimeoutMs: number;
   /** How long to wait for a connection (opening one, or a free one when the pool is full), in milliseconds. */
   readonly connectTimeoutMs: number;
@@ -81,6 +81,27 @@ const types = {
     oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/** A transaction left open (which the adapter never does on purpose) must not hold row locks for ever. */
+const IDLE_IN_TRANSACTION_MS = 60_000;
+
+/**
+ * The limits every statement of the adapter runs under, as one statement: `scope` 'session' (set once per connection)
+ * or 'transaction' (SET LOCAL, run after each BEGIN). lock_timeout is 0 because the statement timeout bounds lock
+ * waits: a role's own lock_timeout would turn a racing writer's wait, which ends in a 409, into a 500.
+ *
+ * Why not startup parameters (node-postgres's `statement_timeout` option): PgBouncer refuses a connection that sends
+ * them. Why per transaction too: behind PgBouncer in transaction mode a session setting stays on whichever server
+ * connection ran it, so the limits a write holds its locks under are set in its own transaction.
+ */
+function limitsStatement(statementTimeoutMs: number, scope: 'session' | 'transaction'): Statement {
+  const local = scope === 'transaction';
+  return {
+    text: "SELECT set_config('lock_timeout', '0', $1), set_config('statement_timeout', $2, $1), " +
+      "set_config('idle_in_transaction_session_timeout', $3, $1)",
+    values: [local, String(statementTimeoutMs), String(IDLE_IN_TRANSACTION_MS)],
+  };
+}
+
 export function createDb(options: PgPoolOptions): Db {
   const pool = new pg.Pool({
     connectionString: options.url,
@@ -89,20 +110,19 @@ export function createDb(options: PgPoolOptions): Db {
     idleTimeoutMillis: 30_000,
     // Detects a peer that vanished without closing the socket (a crashed host, a dropped network).
     keepAlive: true,
-    ...(options.statementTimeoutMs > 0
-      ? {
-          statement_timeout: options.statementTimeoutMs,
-          // The client-side bound for a server that no longer answers at all; the server's own timeout fires first.
-          query_timeout: options.statementTimeoutMs + 5_000,
-        }
-      : {}),
-    // A transaction left open (which the adapter never does on purpose) must not hold row locks forever.
-    idle_in_transaction_session_timeout: 60_000,
+    // The client-side bound for a server that no longer answers at all; the server's own timeout fires first.
+    ...(options.statementTimeoutMs > 0 ? { query_timeout: options.statementTimeoutMs + 5_000 } : {}),
     application_name: 'cosync',
     types,
     pipeline: true,
   });
   pool.on('error', (error) => options.onPoolError?.(error));
+  const sessionLimits = limitsStatement(options.statementTimeoutMs, 'session');
+  const transactionLimits = limitsStatement(options.statementTimeoutMs, 'transaction');
+  // Queued before any statement a caller sends on the new connection; a failure breaks that caller's statements.
+  pool.on('connect', (client) => {
+    client.query(toConfig(sessionLimits)).catch(() => {});
+  });
 
   /**
    * Errors of statements sent on a connection that turned out to be dead (lost, terminated by the server, timed
@@ -173,9 +193,13 @@ export function createDb(options: PgPoolOptions): Db {
         try {
           return await withClient(async (conn) => {
             const tx: Tx = {
-              run(statements) {
+              async run(statements) {
                 if (statements.includes(COMMIT)) committing = true;
-                return conn.run(statements);
+                if (statements[0] !== BEGIN) return conn.run(statements);
+                // The limits go in right after BEGIN, and their result out of what the caller reads.
+                const results = await conn.run([BEGIN, transactionLimits, ...statements.slice(1)]);
+                results.splice(1, 1);
+                return results;
               },
             };
             try {
