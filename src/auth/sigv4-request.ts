@@ -195,12 +195,12 @@ export function setOwn<T>(target: Record<string, T>, name: string, value: T): vo
   else target[name] = value;
 }
 
-/** Malformed percent-escapes are kept as sent; they are then signed as literal text, like any other character. */
 /** A query's raw `+` as the space it stands for (see parseQuery). */
 export function plusAsSpace(text: string): string {
   return text.includes('+') ? text.replaceAll('+', ' ') : text;
 }
 
+/** Malformed percent-escapes are kept as sent; they are then signed as literal text, like any other character. */
 function decodeLenient(text: string): string {
   if (!text.includes('%')) return text;
   try {

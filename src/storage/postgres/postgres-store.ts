@@ -1,4 +1,3 @@
-import pg from 'pg';
 import type { SyncStore } from '../store.js';
 import type { DatasetWriteState, IdentityPool, PoolSyncSettings, PoolUsage, WriteCommand, WritePlan } from '../types.js';
 import { batchedCalls } from './batched-calls.js';
@@ -10,6 +9,7 @@ import {
   toRecord, type DatasetDb, type DeviceDb, type IdentityDb, type PoolDb,
 } from './rows.js';
 import { writeBatcher } from './write-batcher.js';
+import { explainStartFailure } from './start-failures.js';
 
 export interface PostgresStoreOptions extends PgPoolOptions {
   /** Told the schema versions the open applied, when it applied any. */
@@ -33,51 +33,6 @@ async function migrateSchema(options: PostgresStoreOptions): Promise<void> {
     throw explainStartFailure(error, options.url);
   } finally {
     await db.end().catch(() => {});
-  }
-}
-
-/**
- * The first thing a start does on PostgreSQL is migrate, so its failures are what an operator meets when the URL,
- * the server or the role's privileges are wrong: they are said in those words, naming the server (never the
- * password) and what to do, with PostgreSQL's own message after.
- */
-function explainStartFailure(error: unknown, url: string): unknown {
-  const code = String((error as { code?: unknown }).code ?? '');
-  const message = error instanceof Error ? error.message : String(error);
-  // invalid_schema_name: the URL's search_path names a schema that does not exist (PostgreSQL's own message,
-  // "no schema has been selected to create in", does not say so).
-  if (code === '3F000') {
-    return new Error('the schema the database URL selects (search_path) does not exist: create it first ' +
-      `(CREATE SCHEMA <name>), docs/postgres.md; ${message}`, { cause: error });
-  }
-  if (code === '42501') {
-    return new Error('the database role may not create Cosync\'s tables. From PostgreSQL 15 on, not every role may ' +
-      'create in the schema public: grant CREATE on the schema, or create a schema the role owns and select it ' +
-      `(docs/postgres.md, "Roles and privileges"); ${message}`, { cause: error });
-  }
-  if (code === 'ERR_INVALID_URL') {
-    return new Error('the database URL (--database) is not a valid URL; characters such as @ : / % # in the ' +
-      'password must be percent-encoded', { cause: error });
-  }
-  // No answer from a server (refused, unknown host, timed out, no TLS) or a refusal before any statement: the login
-  // (28), the database (3D000), too many connections (53300), a server starting or shutting down (57P0x).
-  const unreachable = error instanceof pg.DatabaseError
-    ? /^(08|28|3D|53300|57P0)/.test(code)
-    : /^E[A-Z]+$/.test(code) || /^Connection terminated|SSL/.test(message);
-  if (unreachable) {
-    return new Error(`could not connect to PostgreSQL at ${describeServer(url)} (--database): ${message}`, { cause: error });
-  }
-  return error;
-}
-
-/** host:port/database of a postgres:// URL, without the user or the password. */
-function describeServer(url: string): string {
-  try {
-    const u = new URL(url);
-    const host = u.hostname || u.searchParams.get('host') || 'localhost';
-    return `${decodeURIComponent(host)}:${u.port || '5432'}${u.pathname}`;
-  } catch {
-    return 'the URL given';
   }
 }
 
