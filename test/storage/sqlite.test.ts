@@ -5,7 +5,7 @@ import { Database } from '../../src/storage/sqlite/driver.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/storage/index.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, SchemaTooNewError, migrate } from '../../src/storage/sqlite/migrations.js';
-import { openSqliteDatabase, openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { WAL_SIZE_LIMIT_BYTES, openSqliteDatabase, openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { runStoreConformance, write } from './conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cosync-sqlite-'));
@@ -92,10 +92,11 @@ describe('sqlite specifics', () => {
     expect(LATEST_SCHEMA_VERSION).toBe(MIGRATIONS.length);
   });
 
-  it('uses WAL and synchronous FULL by default, NORMAL on request', () => {
+  it('uses WAL, cut back to a bounded size, and synchronous FULL by default, NORMAL on request', () => {
     const file = tempFile();
     const db = openSqliteDatabase({ file });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('journal_size_limit', { simple: true })).toBe(WAL_SIZE_LIMIT_BYTES);
     expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
     db.close();
     const relaxed = openSqliteDatabase({ file, synchronous: 'NORMAL' });

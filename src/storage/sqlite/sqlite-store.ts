@@ -28,6 +28,9 @@ export interface SqliteStoreOptions {
   readonly onMigrated?: ((applied: readonly number[]) => void) | undefined;
 }
 
+/** The size a grown WAL is cut back to (journal_size_limit). */
+export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
 /**
  * Opens the database with the engine's pragmas and migrates it. Exported for tests that inspect the pragmas.
  * Throws (and closes the handle) when migration fails, e.g. SchemaTooNewError.
@@ -47,6 +50,9 @@ export function openSqliteDatabase(options: SqliteStoreOptions): Database {
     // WAL: readers never block the writer, and a commit is one sequential append (+ one fsync under FULL).
     if (options.file !== ':memory:') db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+    // A WAL that grew while checkpoints could not restart it (a sibling worker's reads held them back) is cut back to
+    // this size at its next restart, rather than keeping its largest size for as long as the server runs.
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     // Another process holding the write lock is waited for rather than failing at once.
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const applied = migrate(db);
