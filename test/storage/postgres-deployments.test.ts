@@ -128,6 +128,17 @@ describeWithPostgres('PostgreSQL deployments', 'test/storage/postgres-deployment
     }
   });
 
+  it('throttle buckets can be updated in place (HOT): no index on the column every token take changes', async () => {
+    const s = await freshSchema();
+    await (await openPostgresStore(options(s.url))).close();
+    const { rows } = await s.query(
+      "SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'throttle_buckets'", [s.name]);
+    expect(rows.map((r: { indexdef: string }) => r.indexdef)).toEqual([expect.stringMatching(/UNIQUE INDEX .*\(bucket\)/)]);
+    const options_ = await s.query(
+      "SELECT reloptions FROM pg_class WHERE oid = to_regclass($1)", [`${s.name}.throttle_buckets`]);
+    expect(options_.rows[0]).toEqual({ reloptions: ['fillfactor=50'] });
+  });
+
   it('a server that cannot be reached is named, without the password', async () => {
     const u = new URL(PG_URL);
     u.port = '1';

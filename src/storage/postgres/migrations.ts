@@ -257,6 +257,18 @@ export const MIGRATIONS: readonly Migration[] = [
       $fn$;
     `,
   },
+  {
+    version: 5,
+    name: 'throttle buckets updated in place',
+    sql: `
+      -- Every token take rewrites full_at, which had an index of its own, so no take could be a HOT update: each
+      -- left a dead row version and new entries in both indexes, two per request on a busy pool's bucket. The
+      -- ten-minute prune that used the index scans the table of recently used buckets instead, and free room on
+      -- each page keeps a bucket's new versions beside the old. Instances of the release before keep working on it.
+      DROP INDEX IF EXISTS throttle_buckets_by_full_at;
+      ALTER TABLE throttle_buckets SET (fillfactor = 50);
+    `,
+  },
 ];
 
 /** The schema version this code writes and understands. */
