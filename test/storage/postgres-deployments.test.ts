@@ -139,6 +139,19 @@ describeWithPostgres('PostgreSQL deployments', 'test/storage/postgres-deployment
     expect(options_.rows[0]).toEqual({ reloptions: ['fillfactor=50'] });
   });
 
+  it('a database that migration 4 reached before it created the batched throttle function gets it from migration 5', async () => {
+    const s = await freshSchema();
+    await (await openPostgresStore(options(s.url))).close();
+    // As the builds that shipped migration 4 without the function left a database.
+    await s.query('DROP FUNCTION cosync_take_tokens_batch; DELETE FROM schema_migrations WHERE version >= 5');
+    const store = await openPostgresStore(options(s.url));
+    try {
+      await expect(store.takeTokens!([{ name: 'p:pool', ratePerSecond: 1, burst: 2 }])).resolves.toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a server that cannot be reached is named, without the password', async () => {
     const u = new URL(PG_URL);
     u.port = '1';

@@ -24,6 +24,37 @@ export { SchemaTooNewError };
 export type { Migration } from '../migration.js';
 import type { Migration } from '../migration.js';
 
+/**
+ * The batched throttle function, as migration 4 created it. A database that migration 4 reached before the function
+ * was added to it (an edit made after it had shipped) lacks it: migration 5 creates it again.
+ */
+const TAKE_TOKENS_BATCH = `      -- The throttle for many requests in one call: request i owns the entries whose owner is i (1-based), and
+      -- requests are served in order, each all or nothing (cosync_take_tokens). Every bucket of the call is
+      -- locked first, in name order, so concurrent calls never deadlock. Answers, per request, the first empty
+      -- bucket's name or NULL when its tokens were taken.
+      CREATE FUNCTION cosync_take_tokens_batch(owners int[], names text[], rates float8[], bursts float8[])
+      RETURNS text[]
+      LANGUAGE plpgsql AS $fn$
+      DECLARE
+        n int := COALESCE((SELECT MAX(o) FROM unnest(owners) AS o), 0);
+        answers text[] := '{}';
+      BEGIN
+        INSERT INTO throttle_buckets (bucket, tokens, updated_at, full_at)
+          SELECT DISTINCT ON (u.n) u.n, u.b, extract(epoch FROM clock_timestamp()), extract(epoch FROM clock_timestamp())
+          FROM unnest(names, bursts) AS u(n, b) ORDER BY u.n
+          ON CONFLICT (bucket) DO NOTHING;
+        PERFORM 1 FROM throttle_buckets WHERE bucket = ANY(names) ORDER BY bucket FOR UPDATE;
+        FOR i IN 1..n LOOP
+          answers := array_append(answers, cosync_take_tokens(
+            ARRAY(SELECT u.n FROM unnest(owners, names) WITH ORDINALITY AS u(o, n, k) WHERE u.o = i ORDER BY u.k),
+            ARRAY(SELECT u.r FROM unnest(owners, rates) WITH ORDINALITY AS u(o, r, k) WHERE u.o = i ORDER BY u.k),
+            ARRAY(SELECT u.b FROM unnest(owners, bursts) WITH ORDINALITY AS u(o, b, k) WHERE u.o = i ORDER BY u.k)));
+        END LOOP;
+        RETURN answers;
+      END
+      $fn$;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -230,32 +261,7 @@ export const MIGRATIONS: readonly Migration[] = [
         deleted_at bigint NOT NULL
       );
 
-      -- The throttle for many requests in one call: request i owns the entries whose owner is i (1-based), and
-      -- requests are served in order, each all or nothing (cosync_take_tokens). Every bucket of the call is
-      -- locked first, in name order, so concurrent calls never deadlock. Answers, per request, the first empty
-      -- bucket's name or NULL when its tokens were taken.
-      CREATE FUNCTION cosync_take_tokens_batch(owners int[], names text[], rates float8[], bursts float8[])
-      RETURNS text[]
-      LANGUAGE plpgsql AS $fn$
-      DECLARE
-        n int := COALESCE((SELECT MAX(o) FROM unnest(owners) AS o), 0);
-        answers text[] := '{}';
-      BEGIN
-        INSERT INTO throttle_buckets (bucket, tokens, updated_at, full_at)
-          SELECT DISTINCT ON (u.n) u.n, u.b, extract(epoch FROM clock_timestamp()), extract(epoch FROM clock_timestamp())
-          FROM unnest(names, bursts) AS u(n, b) ORDER BY u.n
-          ON CONFLICT (bucket) DO NOTHING;
-        PERFORM 1 FROM throttle_buckets WHERE bucket = ANY(names) ORDER BY bucket FOR UPDATE;
-        FOR i IN 1..n LOOP
-          answers := array_append(answers, cosync_take_tokens(
-            ARRAY(SELECT u.n FROM unnest(owners, names) WITH ORDINALITY AS u(o, n, k) WHERE u.o = i ORDER BY u.k),
-            ARRAY(SELECT u.r FROM unnest(owners, rates) WITH ORDINALITY AS u(o, r, k) WHERE u.o = i ORDER BY u.k),
-            ARRAY(SELECT u.b FROM unnest(owners, bursts) WITH ORDINALITY AS u(o, b, k) WHERE u.o = i ORDER BY u.k)));
-        END LOOP;
-        RETURN answers;
-      END
-      $fn$;
-    `,
+${TAKE_TOKENS_BATCH}    `,
   },
   {
     version: 5,
@@ -267,7 +273,10 @@ export const MIGRATIONS: readonly Migration[] = [
       -- each page keeps a bucket's new versions beside the old. Instances of the release before keep working on it.
       DROP INDEX IF EXISTS throttle_buckets_by_full_at;
       ALTER TABLE throttle_buckets SET (fillfactor = 50);
-    `,
+
+      -- Migration 4 was edited after it had shipped, to add this function: the databases it had already reached
+      -- lack it, and their every throttled call failed.
+${TAKE_TOKENS_BATCH.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION')}    `,
   },
 ];
 
