@@ -8,7 +8,7 @@
  * ID), `amr` (["unauthenticated"] or ["authenticated", <login providers>…]), `iat`, `exp`.
  */
 import { createECDH, createHmac } from 'node:crypto';
-import { SignJWT, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { SignJWT, errors as joseErrors, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { ServerKey, ServerKeys } from './server-keys.js';
 
 /** The order of the P-256 group: a private scalar must lie in [1, n-1]. */
@@ -79,4 +79,9 @@ export async function verifyOwnOpenIdToken(
   if (typeof payload.sub !== 'string' || typeof aud !== 'string') throw new Error('token lacks sub or aud');
   const amr = Array.isArray(payload['amr']) ? payload['amr'].filter((a): a is string => typeof a === 'string') : [];
   return { identityId: payload.sub, identityPoolId: aud, amr, payload };
+}
+
+/** True when verifyOwnOpenIdToken refused a token only because it has expired. */
+export function isExpiredToken(error: unknown): boolean {
+  return error instanceof joseErrors.JWTExpired;
 }

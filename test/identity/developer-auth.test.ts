@@ -139,7 +139,7 @@ describe('the developer-authenticated flow', () => {
       clock.advance(59_000);
       expect((await creds()).accessKeyId).toMatch(/^ASIA/);
       clock.advance(2_000);
-      await expectRefused(creds(), 'NotAuthorizedException', 400, /^Invalid login token\./);
+      await expectRefused(creds(), 'NotAuthorizedException', 400, /^Invalid login token\. Token is expired\.$/);
     } finally {
       await s.close();
     }

@@ -1,7 +1,7 @@
 import { errors, poolNotFound } from '../errors.js';
 import type { RequestContext } from '../operation.js';
 import type { Identity, IdentityPool } from '../../storage/types.js';
-import { verifyOwnOpenIdToken } from '../../auth/openid-tokens.js';
+import { isExpiredToken, verifyOwnOpenIdToken } from '../../auth/openid-tokens.js';
 import { newRegionalId } from './common.js';
 
 /** The Logins key under which clients present Cognito Identity's own OpenID tokens (developer-authenticated flow). */
@@ -34,8 +34,9 @@ export async function verifyLogins(
   let tokenIdentityId: string | undefined;
   for (const [providerName, token] of Object.entries(logins ?? {})) {
     if (providerName === COGNITO_IDENTITY_PROVIDER) {
-      const claims = await verifyOwnOpenIdToken(keys, token, { issuer: urls.issuer, now: clock.now() }).catch(() => {
-        throw errors.notAuthorized('Invalid login token. Not a valid OpenId Connect identity token.');
+      const claims = await verifyOwnOpenIdToken(keys, token, { issuer: urls.issuer, now: clock.now() }).catch((e: unknown) => {
+        // Worded as for other providers' tokens (login-providers.ts).
+        throw errors.notAuthorized(`Invalid login token. ${isExpiredToken(e) ? 'Token is expired.' : 'Not a valid OpenId Connect identity token.'}`);
       });
       if (claims.identityPoolId !== pool.identityPoolId) throw errors.notAuthorized('Invalid login token. Incorrect token audience.');
       tokenIdentityId = claims.identityId;
