@@ -86,6 +86,18 @@ describeWithPostgres('PostgreSQL deployments', 'test/storage/postgres-deployment
       .rejects.toThrow(/may not create Cosync's tables.*grant CREATE on the schema/s);
   });
 
+  it('a role that does not own the tables is told to run a migration as their owner', async () => {
+    const s = await freshSchema();
+    await (await openPostgresStore(options(s.url))).close();
+    await s.query('DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)');
+    const role = await freshRole();
+    await adminQuery(`GRANT USAGE, CREATE ON SCHEMA ${s.name} TO ${role};
+      GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${s.name} TO ${role};
+      GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA ${s.name} TO ${role}`);
+    await expect(openPostgresStore(options(asRole(s.url, role))))
+      .rejects.toThrow(/does not own Cosync's tables.*as the role that owns them/s);
+  });
+
   it('migrations run without the role\'s statement timeout', async () => {
     const s = await freshSchema();
     const db = createDb(options(withSessionDefaults(s.url, { statement_timeout: '100' }), { poolSize: 1, statementTimeoutMs: 0 }));

@@ -14,6 +14,12 @@ export function explainStartFailure(error: unknown, url: string): unknown {
     return new Error('the schema the database URL selects (search_path) does not exist: create it first ' +
       `(CREATE SCHEMA <name>), docs/postgres.md; ${message}`, { cause: error });
   }
+  // A migration that changes an existing table needs its owner, not only CREATE on the schema.
+  if (code === '42501' && message.includes('must be owner')) {
+    return new Error('the database role does not own Cosync\'s tables, and a migration of this release changes them: ' +
+      'start this release once as the role that owns them, then run the instances as before ' +
+      `(docs/postgres.md, "Roles and privileges"); ${message}`, { cause: error });
+  }
   if (code === '42501') {
     return new Error('the database role may not create Cosync\'s tables. From PostgreSQL 15 on, not every role may ' +
       'create in the schema public: grant CREATE on the schema, or create a schema the role owns and select it ' +
