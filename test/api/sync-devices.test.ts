@@ -177,6 +177,12 @@ describe('RegisterDevice', () => {
       expect(other.DeviceId).not.toBe(first.DeviceId);
     });
 
+    it('a token holding U+0000 is refused with 400 (no push service issues one; PostgreSQL cannot store it)', async () => {
+      const { identityId, sync } = await newIdentity();
+      const err = await register(sync, identityId, 'abc\u0000def').catch((e: unknown) => e as { name?: string; message?: string });
+      expect(err).toMatchObject({ name: 'InvalidParameterException', message: expect.stringMatching(/'token'.*U\+0000/) });
+    });
+
     it('the same token for another identity is another device', async () => {
       const a = await newIdentity();
       const b = await newIdentity();

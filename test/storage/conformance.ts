@@ -495,6 +495,8 @@ export function runStoreConformance(opts: {
       expect(await store.getDevice('id-1', 'dev-1')).toEqual(first);
       // A device is found only under its own identity.
       expect(await store.getDevice('id-2', 'dev-1')).toBeUndefined();
+      // An ID holding U+0000 (PostgreSQL's text cannot carry one) names no device, on every engine.
+      expect(await store.getDevice('id-1', 'dev-1\u0000')).toBeUndefined();
     });
 
     test('subscriptions: subscribe is idempotent, unsubscribe reports, deleteDataset drops them', async () => {
@@ -515,6 +517,8 @@ export function runStoreConformance(opts: {
       expect(await ids('ds')).toEqual(['dev-1', 'dev-2']);
       expect(await store.unsubscribe('id-1', 'ds', 'dev-2')).toBe(true);
       expect(await store.unsubscribe('id-1', 'ds', 'dev-2')).toBe(false);
+      expect(await store.subscribe('id-1', 'ds', 'dev-1\u0000', 1)).toBe(false);
+      expect(await store.unsubscribe('id-1', 'ds', 'dev-1\u0000')).toBe(false);
       expect(await ids('ds')).toEqual(['dev-1']);
       await store.deleteDataset('id-1', 'ds', 9000);
       expect(await ids('ds')).toEqual([]);

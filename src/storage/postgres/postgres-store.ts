@@ -293,13 +293,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await tx.run([dropLockOfDeleted(d.identityId), COMMIT]);
       return map(results[3]!.rows[0] as DeviceDb | undefined, toDevice);
     }),
-    getDevice: async (identityId, deviceId) => map(await row<DeviceDb>({
+    // Device IDs are server-made UUIDs: one holding U+0000 (which a text parameter cannot carry) names no device.
+    getDevice: async (identityId, deviceId) => hasNul(deviceId) ? undefined : map(await row<DeviceDb>({
       text: `SELECT ${DEVICE} FROM devices WHERE identity_id = $1 AND device_id = $2`,
       values: [identityId, deviceId],
     }), toDevice),
     // As registerDevice: under the identity's lock (which deleteDataset takes too), and only for a device the identity
     // still has and a dataset that is not deleted.
-    subscribe: (identityId, name, deviceId, now) => db.transaction(async (tx) => {
+    subscribe: async (identityId, name, deviceId, now) => !hasNul(deviceId) && db.transaction(async (tx) => {
       const results = await tx.run([
         BEGIN,
         lockKnownIdentity(identityId),
@@ -319,7 +320,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await tx.run([dropLockOfDeleted(identityId), COMMIT]);
       return (results[3]!.rowCount ?? 0) > 0;
     }),
-    unsubscribe: async (identityId, name, deviceId) => (await db.query({
+    unsubscribe: async (identityId, name, deviceId) => !hasNul(deviceId) && (await db.query({
       text: 'DELETE FROM subscriptions WHERE identity_id = $1 AND dataset_name = $2 AND device_id = $3',
       values: [identityId, name, deviceId],
     })).rowCount > 0,
@@ -465,3 +466,7 @@ const q = {
     values: [identityId, name, now],
   }),
 };
+
+function hasNul(text: string): boolean {
+  return text.includes('\u0000');
+}

@@ -1,5 +1,5 @@
 import { defineSyncOperation } from '../../operation.js';
-import { identityNotFound } from '../../errors.js';
+import { errors, identityNotFound } from '../../errors.js';
 import { requireIdentity } from '../common.js';
 import { requirePushConfigured } from '../push-config.js';
 
@@ -19,6 +19,10 @@ export const registerDevice = defineSyncOperation({
   auth: 'identity',
   async handler(input: RegisterDeviceInput, ctx) {
     const { store, ids, clock } = ctx.services;
+    // No push service issues a token holding U+0000, and PostgreSQL's text cannot store one: refused on every engine.
+    if (input.Token.includes('\u0000')) {
+      throw errors.invalidParameter("1 validation error detected: Value at 'token' failed to satisfy constraint: Member must not contain U+0000");
+    }
     await requireIdentity(ctx, input.IdentityPoolId, input.IdentityId, 'notFound');
     await requirePushConfigured(ctx, input.IdentityPoolId, input.Platform);
     const device = await store.registerDevice({
