@@ -185,6 +185,13 @@ describe('LookupDeveloperIdentity, DeveloperUserAlreadyRegisteredException and U
     await expectRefused(developerToken(`${longest}x`), 'InvalidParameterException', 400, /less than or equal to 1024/);
   });
 
+  it('refuses a developer user identifier holding U+0000 (PostgreSQL cannot store it), and finds none by it', async () => {
+    await expectRefused(developerToken(`${newUser()}\u0000`), 'InvalidParameterException', 400, /must not contain U\+0000/);
+    await expectRefused(clients(t).identity.send(new LookupDeveloperIdentityCommand({
+      IdentityPoolId: poolId, DeveloperUserIdentifier: 'nobody\u0000',
+    })), 'ResourceNotFoundException', 400);
+  });
+
   it('answers ResourceConflictException when IdentityId and DeveloperUserIdentifier do not belong together', async () => {
     const user = newUser();
     const { identityId } = await developerToken(user);

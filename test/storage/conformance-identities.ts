@@ -29,6 +29,9 @@ export function runIdentityConformance(
     await store.linkLogin(login(M, 'graph.facebook.com', 'f1'));
     expect(await store.findLogin(P, 'login.dev', 'u1')).toEqual(links[2]);
     expect(await store.findLogin(P, 'login.dev', 'nobody')).toBeUndefined();
+    // A subject holding U+0000 (PostgreSQL's text cannot carry one) is nobody's, and unlinks nothing.
+    expect(await store.findLogin(P, 'login.dev', 'u1\u0000')).toBeUndefined();
+    expect(await store.unlinkLogins(S, [{ providerName: 'login.dev', subject: 'u1\u0000' }], 3000)).toBe(0);
     expect(await store.listLogins(S)).toEqual([links[1], links[2], links[0]]);
     expect(await store.listLogins(M)).toEqual([login(M, 'graph.facebook.com', 'f1')]);
     expect(await store.listLogins('us-east-1:none')).toEqual([]);

@@ -1,6 +1,7 @@
 import type { SyncStore } from '../store.js';
 import type { Login, MergeOutcome } from '../types.js';
 import { BEGIN, COMMIT, type Db, type Statement } from './pool.js';
+import { hasNul } from './rows.js';
 
 /**
  * The PostgreSQL side of identity lifecycle and logins (Cognito Identity): deleteIdentity, the login methods and
@@ -68,6 +69,7 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
     }),
 
     async findLogin(poolId, providerName, subject) {
+      if (hasNul(providerName) || hasNul(subject)) return undefined;
       const row = (await db.read(findLogin(poolId, providerName, subject))).rows[0] as LoginDb | undefined;
       return row && toLogin(row);
     },
@@ -78,7 +80,9 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
       values: [identityId],
     })).rows.map((r) => toLogin(r as LoginDb)),
 
-    unlinkLogins: (identityId, logins, now) => db.transaction(async (tx) => {
+    unlinkLogins: (identityId, requested, now) => db.transaction(async (tx) => {
+      // A login holding U+0000 cannot have been linked (hasNul): there is nothing of it to remove.
+      const logins = requested.filter((l) => !hasNul(l.providerName) && !hasNul(l.subject));
       // Under the identity's lock, as linkLogin and mergeIdentities take it: the logins left, and so whether the
       // identity is disabled, are those this statement sees, with no link or merge landing in between.
       const results = await tx.run([

@@ -5,7 +5,7 @@ import { SCHEMA_CHECK_INTERVAL_MS, migrate, watchSchemaVersion } from './migrati
 import { BEGIN, COMMIT, createDb, type PgPoolOptions, type Statement } from './pool.js';
 import { dropLockOfDeleted, identityLinkMethods, lockKnownIdentity } from './identity-links.js';
 import {
-  DATASET, DEFAULT_SETTINGS, DEVICE, IDENTITY, map, poolDoc, toDataset, toDatasetView, toDevice, toIdentity, toPool,
+  DATASET, DEFAULT_SETTINGS, DEVICE, IDENTITY, hasNul, map, poolDoc, toDataset, toDatasetView, toDevice, toIdentity, toPool,
   toRecord, type DatasetDb, type DeviceDb, type IdentityDb, type PoolDb,
 } from './rows.js';
 import { writeBatcher } from './write-batcher.js';
@@ -466,7 +466,3 @@ const q = {
     values: [identityId, name, now],
   }),
 };
-
-function hasNul(text: string): boolean {
-  return text.includes('\u0000');
-}

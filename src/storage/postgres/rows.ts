@@ -96,3 +96,11 @@ export const DEFAULT_SETTINGS: PoolSyncSettings = {
   events: {}, pushSync: null, cognitoStreams: null,
   bulkPublish: { status: 'NOT_STARTED', startedAt: null, completedAt: null, failureMessage: null },
 };
+
+/**
+ * True when `text` holds U+0000, which a PostgreSQL text parameter cannot carry (22021). Identifiers the server
+ * makes never hold one, so a lookup by such a value finds nothing rather than fail.
+ */
+export function hasNul(text: string): boolean {
+  return text.includes('\u0000');
+}

@@ -42,6 +42,11 @@ export const getOpenIdTokenForDeveloperIdentity = defineIdentityOperation({
       throw errors.invalidParameter(`1 validation error detected: Value at 'logins' failed to satisfy constraint: ` +
         `the developer user identifier of ${provider} must have length less than or equal to ${MAX_DEVELOPER_USER_IDENTIFIER}`);
     }
+    // PostgreSQL's text cannot store U+0000: refused on every engine, as the identifier could not be named again.
+    if (userId.includes('\u0000')) {
+      throw errors.invalidParameter(`1 validation error detected: Value at 'logins' failed to satisfy constraint: ` +
+        `the developer user identifier of ${provider} must not contain U+0000`);
+    }
     const owner = await store.findLogin(pool.identityPoolId, provider, userId);
     let claimed;
     if (input.IdentityId !== undefined) {
