@@ -5,9 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import {
-  DATA_FOLDER_SETTING, createPrivateFile, makePrivateFolder, readPrivateJson, writePrivateFile, type FileLog,
-} from './private-file.js';
+import { createPrivateFile, makePrivateFolder, readPrivateJson, writePrivateFile, type FileLog } from './private-file.js';
 
 export interface DeveloperCredentials {
   readonly accessKeyId: string;
@@ -74,7 +72,7 @@ export async function loadDeveloperCredentials(opts: LoadDeveloperCredentialsOpt
     };
   }
 
-  await makePrivateFolder(dataDir, DATA_FOLDER_SETTING);
+  await makePrivateFolder(dataDir);
   const file = join(dataDir, CREDENTIALS_FILE_NAME);
   const stored = await readStored(file, log);
   if (stored !== undefined) {

@@ -83,21 +83,18 @@ async function withTempFile(file: string, text: string, place: (temp: string) =>
   }
 }
 
-/** The setting that names the data folder, for the errors of makePrivateFolder. */
-export const DATA_FOLDER_SETTING = '--data, COSYNC_DATA';
-
 /**
- * Creates `dir` and the folders it needs, readable by their owner alone, or checks that it is a folder; an error
- * names the folder and the setting. Called by what reads or writes a file there, before it does, so that a start with
+ * Creates the data folder `dir` and the folders it needs, readable by their owner alone, or checks that it is a
+ * folder; an error names the folder and the setting that chose it. Called by what reads or writes a file there, before it does, so that a start with
  * every secret in the environment (PostgreSQL) creates no folder at all. Folder by folder rather than
  * `mkdir({ recursive: true })`, which on Node 20 never returns for a path it cannot create under a pseudo file system
  * (e.g. /proc/x).
  */
-export async function makePrivateFolder(dir: string, setting: string): Promise<void> {
+export async function makePrivateFolder(dir: string): Promise<void> {
   try {
     await makeFolder(dir);
   } catch (err) {
-    throw new Error(`cannot use ${dir} as the data folder (${setting}): ${(err as Error).message}`);
+    throw new Error(`cannot use ${dir} as the data folder (--data, COSYNC_DATA): ${(err as Error).message}`);
   }
 }
 

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { DATA_FOLDER_SETTING, createPrivateFile, makePrivateFolder, readPrivateJson, type FileLog } from './private-file.js';
+import { createPrivateFile, makePrivateFolder, readPrivateJson, type FileLog } from './private-file.js';
 
 export interface ServerKey {
   readonly id: string;
@@ -56,7 +56,7 @@ export async function loadServerKeys(opts: {
 }): Promise<ServerKeys> {
   const fromEnv = opts.env['COSYNC_SERVER_KEYS'];
   if (fromEnv) return parseServerKeys(fromEnv);
-  await makePrivateFolder(opts.dataDir, DATA_FOLDER_SETTING);
+  await makePrivateFolder(opts.dataDir);
   const file = join(opts.dataDir, SERVER_KEYS_FILE_NAME);
   const fix = 'fix it, or restore it from a backup (deleting it invalidates every credential issued)';
   const stored = await readPrivateJson(file, fix, opts.log);
