@@ -427,8 +427,13 @@ describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () =
           expect(empty).toBeUndefined();
         }
         expect((await store.getDataset('id-1', 'ds'))?.syncCount).toBe(3);
+        // Above, calls may take every connection before its termination notice is read, so no idle error need
+        // arise there. Connections ended while nothing uses them must reach the pool's error hook, not crash.
+        await Promise.all([1, 2, 3, 4].map((i) => store.getDataset(`warm-${i}`, 'ds')));
+        await s.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [app]);
         for (let waited = 0; poolErrors.length === 0 && waited < 5000; waited += 20) await new Promise((r) => setTimeout(r, 20));
         expect(poolErrors.length).toBeGreaterThan(0);
+        expect((await store.getDataset('id-1', 'ds'))?.syncCount).toBe(3);
       } finally {
         await store.close();
       }
