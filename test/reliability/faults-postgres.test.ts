@@ -1,5 +1,6 @@
 import { createServer, Socket, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { CreateIdentityPoolCommand, GetIdCommand } from '@aws-sdk/client-cognito-identity';
 import type { CognitoSyncClient } from '@aws-sdk/client-cognito-sync';
 import { clients, startServer, type TestServer } from '../helpers/server.js';
@@ -122,11 +123,14 @@ describeWithPostgres('PostgreSQL unavailable under load', 'reliability/faults-po
   let schema: TestSchema;
   let proxy: Proxy;
   let t: TestServer;
+  type LogLine = { level: number; msg: string; unloggedSinceLast?: number };
+  const logLines: LogLine[] = [];
 
   beforeAll(async () => {
     schema = await createTestSchema('faults');
     proxy = await startProxy(pgTarget(PG_URL));
     t = await startServer({
+      logger: pino({ level: 'warn' }, { write: (line: string) => void logLines.push(JSON.parse(line) as LogLine) }),
       config: {
         storage: {
           engine: 'postgres', url: viaPort(schema.url, proxy.port), poolSize: 4, statementTimeoutMs: 2000, connectTimeoutMs: 1000,
@@ -168,10 +172,12 @@ describeWithPostgres('PostgreSQL unavailable under load', 'reliability/faults-po
     const load = runLoad(sync, all);
     await load.everyWriterAcks();
     await sleep(200);
+    const linesBefore = logLines.length;
     await proxy.cut();
     const ackedBeforeOutage = load.acks();
     await sleep(1000);
     const failuresInOutage = load.failures.length;
+    const outageLog = logLines.slice(linesBefore);
     const ackedInOutage = load.acks() - ackedBeforeOutage;
     await proxy.restore();
     await load.everyWriterAcks();
@@ -185,6 +191,9 @@ describeWithPostgres('PostgreSQL unavailable under load', 'reliability/faults-po
     expect(ackedInOutage).toBeLessThanOrEqual(all.length);
     expect(ackedAfter).toBeGreaterThan(0);
     expect(new Set(load.failures.map((f) => `${f.status} ${f.name}`))).toEqual(new Set(['500 InternalErrorException']));
+    // One error line says the database is unavailable, not one per failed request (an outage would flood the log);
+    // warnings of idle connections lost are one per pooled connection.
+    expect(outageLog.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([expect.stringMatching(/^the database is unavailable; requests fail/)]);
     await checkAll(sync, all);
   });
 

@@ -8,6 +8,7 @@ import pg from 'pg';
 import { MIGRATIONS, migrate } from '../../src/storage/postgres/migrations.js';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/storage/postgres/postgres-store.js';
 import { createDb } from '../../src/storage/postgres/pool.js';
+import { StorageUnavailableError } from '../../src/storage/unavailable.js';
 import { command, identity, pool, putPlan } from './conformance.js';
 import type { SyncStore } from '../../src/storage/store.js';
 import { describeWithPostgres, PG_URL, createTestSchema, type TestSchema } from './postgres-support.js';
@@ -161,6 +162,31 @@ describeWithPostgres('PostgreSQL deployments', 'test/storage/postgres-deployment
       await expect(store.takeTokens!([{ name: 'p:pool', ratePerSecond: 1, burst: 2 }])).resolves.toBeUndefined();
     } finally {
       await store.close();
+    }
+  });
+
+  it('a connection refused for now (too many connections) is asked for again within the connect timeout', async () => {
+    const s = await freshSchema();
+    const role = await freshRole();
+    await adminQuery(`ALTER ROLE ${role} CONNECTION LIMIT 1`);
+    const db = createDb(options(asRole(s.url, role), { poolSize: 3 }));
+    try {
+      // One connection at a time for the role: the other two calls are refused until the first's is free again.
+      const slow = { text: 'SELECT pg_sleep(0.1) AS slept' };
+      await expect(Promise.all([db.read(slow), db.read(slow), db.read(slow)])).resolves.toHaveLength(3);
+    } finally {
+      await db.end();
+    }
+    await adminQuery(`ALTER ROLE ${role} CONNECTION LIMIT 0`);
+    const refused = createDb(options(asRole(s.url, role), { connectTimeoutMs: 300 }));
+    try {
+      const began = Date.now();
+      const failure = refused.read({ text: 'SELECT 1' });
+      await expect(failure).rejects.toBeInstanceOf(StorageUnavailableError);
+      await expect(failure).rejects.toThrow(/^could not connect to PostgreSQL: too many connections for role/);
+      expect(Date.now() - began).toBeGreaterThanOrEqual(200);
+    } finally {
+      await refused.end();
     }
   });
 

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { StorageUnavailableError } from '../unavailable.js';
 
 /**
  * The connection pool of the PostgreSQL adapter and the three ways the adapter talks through it:
@@ -140,7 +141,7 @@ export function createDb(options: PgPoolOptions): Db {
    * for another reason than a statement error (connection lost, client-side timeout).
    */
   async function withClient<T>(use: (conn: Conn) => Promise<T>): Promise<T> {
-    const client = await pool.connect();
+    const client = await connect(pool, options.connectTimeoutMs);
     let broken: Error | undefined;
     const onError = (error: Error) => {
       broken ??= error;
@@ -179,48 +180,88 @@ export function createDb(options: PgPoolOptions): Db {
     }
   }
 
+  /** What a call rejects with once retrying is over: a connection failure says so (StorageUnavailableError). */
+  function settled<T>(call: Promise<T>): Promise<T> {
+    return call.catch((error: unknown) => {
+      if (error instanceof StorageUnavailableError || !connectionFailures.has(error as object)) throw error;
+      throw new StorageUnavailableError(`the connection to PostgreSQL broke: ${messageOf(error)}`, { cause: error });
+    });
+  }
+
   const db: Db = {
     pool,
     read: async <R>(statement: Statement): Promise<Result<R>> =>
-      onLiveConnection(async () => (await withClient((conn) => conn.run([statement])))[0] as Result<R>),
+      settled(onLiveConnection(async () => (await withClient((conn) => conn.run([statement])))[0] as Result<R>)),
     query: async <R>(statement: Statement): Promise<Result<R>> =>
-      (await withClient((conn) => conn.run([statement])))[0] as Result<R>,
-    batch: (statements) => onLiveConnection(() => withClient((conn) => conn.run(statements))),
-    async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-      let stale = 0;
-      for (let attempt = 1; ; attempt++) {
-        let committing = false;
-        try {
-          return await withClient(async (conn) => {
-            const tx: Tx = {
-              async run(statements) {
-                if (statements.includes(COMMIT)) committing = true;
-                if (statements[0] !== BEGIN) return conn.run(statements);
-                // The limits go in right after BEGIN, and their result out of what the caller reads.
-                const results = await conn.run([BEGIN, transactionLimits, ...statements.slice(1)]);
-                results.splice(1, 1);
-                return results;
-              },
-            };
-            try {
-              return await work(tx);
-            } catch (error) {
-              // Ends the transaction whatever state it is in (a harmless warning when COMMIT already ended it).
-              // A failure here means the connection is gone, which conn.run has noted; the cause is `error`.
-              await conn.run([ROLLBACK]).catch(() => {});
-              throw error;
-            }
-          });
-        } catch (error) {
-          if (attempt < MAX_ATTEMPTS && isRetryable(error)) continue;
-          if (!committing && stale++ < staleRetries && connectionFailures.has(error as object)) continue;
-          throw error;
-        }
-      }
-    },
+      settled(withClient((conn) => conn.run([statement]))).then((results) => results[0] as Result<R>),
+    batch: (statements) => settled(onLiveConnection(() => withClient((conn) => conn.run(statements)))),
+    transaction: (work) => settled(runTransaction(work)),
     end: () => pool.end(),
   };
   return db;
+
+  async function runTransaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    let stale = 0;
+    for (let attempt = 1; ; attempt++) {
+      let committing = false;
+      try {
+        return await withClient(async (conn) => {
+          const tx: Tx = {
+            async run(statements) {
+              if (statements.includes(COMMIT)) committing = true;
+              if (statements[0] !== BEGIN) return conn.run(statements);
+              // The limits go in right after BEGIN, and their result out of what the caller reads.
+              const results = await conn.run([BEGIN, transactionLimits, ...statements.slice(1)]);
+              results.splice(1, 1);
+              return results;
+            },
+          };
+          try {
+            return await work(tx);
+          } catch (error) {
+            // Ends the transaction whatever state it is in (a harmless warning when COMMIT already ended it).
+            // A failure here means the connection is gone, which conn.run has noted; the cause is `error`.
+            await conn.run([ROLLBACK]).catch(() => {});
+            throw error;
+          }
+        });
+      } catch (error) {
+        if (attempt < MAX_ATTEMPTS && isRetryable(error)) continue;
+        if (!committing && stale++ < staleRetries && connectionFailures.has(error as object)) continue;
+        throw error;
+      }
+    }
+  }
+}
+
+/** PostgreSQL's answers to a new connection that mean "not now" rather than "never": too many connections
+ * (for the server, the role or the database) and a server that is starting up. */
+const REFUSED_FOR_NOW = new Set(['53300', '57P03']);
+const FIRST_CONNECT_RETRY_MS = 20;
+const LAST_CONNECT_RETRY_MS = 250;
+
+/**
+ * A connection from the pool. A server that refuses one for now is asked again, with growing pauses, until
+ * `timeoutMs` has passed since the first try, as a pool that is full is waited for; any other failure to connect
+ * (nothing listens, the login is refused) fails at once. Either way the caller gets a StorageUnavailableError.
+ */
+async function connect(pool: pg.Pool, timeoutMs: number): Promise<pg.PoolClient> {
+  const deadline = Date.now() + timeoutMs;
+  for (let pause = FIRST_CONNECT_RETRY_MS; ; pause = Math.min(pause * 2, LAST_CONNECT_RETRY_MS)) {
+    try {
+      return await pool.connect();
+    } catch (error) {
+      const code = error instanceof pg.DatabaseError ? error.code ?? '' : '';
+      if (!REFUSED_FOR_NOW.has(code) || Date.now() + pause >= deadline) {
+        throw new StorageUnavailableError(`could not connect to PostgreSQL: ${messageOf(error)}`, { cause: error });
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 type Conn = Tx;

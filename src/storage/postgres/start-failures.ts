@@ -1,11 +1,14 @@
 import pg from 'pg';
+import { StorageUnavailableError } from '../unavailable.js';
 
 /**
  * The first thing a start does on PostgreSQL is migrate, so its failures are what an operator meets when the URL,
  * the server or the role's privileges are wrong: they are said in those words, naming the server (never the
  * password) and what to do, with PostgreSQL's own message after.
  */
-export function explainStartFailure(error: unknown, url: string): unknown {
+export function explainStartFailure(failure: unknown, url: string): unknown {
+  // The pool reports a connection it could not have as StorageUnavailableError, PostgreSQL's own error its cause.
+  const error = failure instanceof StorageUnavailableError ? failure.cause : failure;
   const code = String((error as { code?: unknown }).code ?? '');
   const message = error instanceof Error ? error.message : String(error);
   // invalid_schema_name: the URL's search_path names a schema that does not exist (PostgreSQL's own message,
@@ -37,7 +40,7 @@ export function explainStartFailure(error: unknown, url: string): unknown {
   if (unreachable) {
     return new Error(`could not connect to PostgreSQL at ${describeServer(url)} (--database): ${message}`, { cause: error });
   }
-  return error;
+  return failure;
 }
 
 /** host:port/database of a postgres:// URL, without the user or the password. */
