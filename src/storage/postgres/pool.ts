@@ -252,10 +252,11 @@ async function connect(pool: pg.Pool, timeoutMs: number): Promise<pg.PoolClient>
       return await pool.connect();
     } catch (error) {
       const code = error instanceof pg.DatabaseError ? error.code ?? '' : '';
-      if (!REFUSED_FOR_NOW.has(code) || Date.now() + pause >= deadline) {
+      const left = deadline - Date.now();
+      if (!REFUSED_FOR_NOW.has(code) || left <= 0) {
         throw new StorageUnavailableError(`could not connect to PostgreSQL: ${messageOf(error)}`, { cause: error });
       }
-      await new Promise((resolve) => setTimeout(resolve, pause));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
     }
   }
 }
