@@ -2,17 +2,19 @@ import { CognitoIdentityClient, type CognitoIdentityClientConfig } from '@aws-sd
 import { CognitoSyncClient } from '@aws-sdk/client-cognito-sync';
 import { fromCognitoIdentity } from '@aws-sdk/credential-provider-cognito-identity';
 import { Dataset } from './dataset.js';
-import { Emitter } from './emitter.js';
+import { Emitter, reportListenerError, type ListenerErrorHandler } from './emitter.js';
 import { ClosedError } from './errors.js';
 import { getIdentityId, keys, loadIdentity, loginGuest, moveGuestChanges, type Logins } from './identity.js';
 import { LocalCopy } from './local-copy.js';
 import { Remote } from './remote.js';
 import { lastWriterWins, type ConflictResolver } from './resolvers.js';
 import { classify, DEFAULT_RETRY, type RetryOptions } from './retry.js';
+import { claimStore, releaseStore, usedByAnother } from './store/claim.js';
 import { MemoryStore } from './store/memory.js';
 import type { LocalStore } from './store/store.js';
 import { deletionDone, type RemoteDeletionPolicy, type SyncPolicies } from './sync.js';
 import type { IdentityState } from './types.js';
+import { boundRequests, DEFAULT_REQUEST_TIMEOUT_MS } from './timeout.js';
 import { checkDatasetName } from './validate.js';
 
 export interface CosyncClientOptions {
@@ -32,10 +34,17 @@ export interface CosyncClientOptions {
   /** Fold merged datasets (`<name>.<oldIdentityId>`) into `<name>` on sync, then delete them (default true). */
   readonly foldMergedDatasets?: boolean;
   readonly retry?: Partial<RetryOptions>;
+  /**
+   * How long one request may wait for its answer before it is abandoned and counted as a network failure, which
+   * synchronize() retries (default 20,000 ms). Credential requests are bounded the same way.
+   */
+  readonly requestTimeoutMs?: number;
   /** Extra settings for both SDK clients (e.g. a requestHandler). */
   readonly clientConfig?: Omit<CognitoIdentityClientConfig, 'region' | 'endpoint' | 'credentials'>;
   /** The clock used to stamp local edits (default Date.now). */
   readonly now?: () => number;
+  /** Receives what an event listener throws (default: console.error); listeners never throw into the library. */
+  readonly onListenerError?: ListenerErrorHandler;
 }
 
 export interface IdentityChange {
@@ -57,7 +66,7 @@ export class CosyncClient {
   private readonly store: LocalStore;
   private readonly identityClient: CognitoIdentityClient;
   private readonly policies: SyncPolicies;
-  private readonly events = new Emitter<ClientEvents>();
+  private readonly events: Emitter<ClientEvents>;
   private readonly open = new Map<string, Promise<Dataset>>();
   /** Resolved on first use; a failed start (e.g. offline on first launch) is retried by the next call. */
   private state: Promise<{ identity: IdentityState; logins: Logins | undefined; sync: CognitoSyncClient }> | undefined;
@@ -67,7 +76,8 @@ export class CosyncClient {
 
   constructor(private readonly options: CosyncClientOptions) {
     this.store = options.store ?? new MemoryStore();
-    this.identityClient = new CognitoIdentityClient(this.sdkConfig());
+    this.events = new Emitter(options.onListenerError);
+    this.identityClient = boundRequests(new CognitoIdentityClient(this.sdkConfig()), this.requestTimeoutMs());
     this.policies = {
       resolver: options.resolver ?? lastWriterWins,
       onRemoteDeleted: options.onRemoteDeleted ?? ('keep-unsynced' satisfies RemoteDeletionPolicy),
@@ -75,6 +85,7 @@ export class CosyncClient {
       retry: { ...DEFAULT_RETRY, ...options.retry },
       now: options.now ?? Date.now,
       random: Math.random,
+      onListenerError: options.onListenerError ?? reportListenerError,
     };
   }
 
@@ -131,7 +142,13 @@ export class CosyncClient {
   async close(): Promise<void> {
     this.closed = true;
     await this.closeDatasets();
-    await this.store.close();
+    // A client that was refused the store (StoreInUseError) leaves it open for the client using it.
+    if (usedByAnother(this.store, this)) return;
+    try {
+      await this.store.close();
+    } finally {
+      releaseStore(this.store, this);
+    }
   }
 
   private async current() {
@@ -145,6 +162,8 @@ export class CosyncClient {
   }
 
   private async start() {
+    // One client per store (StoreInUseError otherwise); a FileStore or IndexedDbStore also locks on first use.
+    claimStore(this.store, this);
     const poolId = this.options.identityPoolId;
     const stored = await loadIdentity(this.store, poolId);
     const logins = this.options.logins;
@@ -234,7 +253,15 @@ export class CosyncClient {
   }
 
   private syncClientFor(identityId: string, logins: Logins | undefined): CognitoSyncClient {
-    const credentials = fromCognitoIdentity({ clientConfig: this.sdkConfig(), identityId, ...(logins ? { logins } : {}) });
-    return new CognitoSyncClient({ ...this.sdkConfig(), credentials });
+    // The client's own identity client, so that credential requests are bounded like the rest even when the app
+    // brings its own requestHandler. The provider declares its client type from the SDK's internal copy of this
+    // client (@aws-sdk/nested-clients); the two are the same service client, which is what it calls send() on.
+    const client = this.identityClient as unknown as NonNullable<Parameters<typeof fromCognitoIdentity>[0]['client']>;
+    const credentials = fromCognitoIdentity({ client, identityId, ...(logins ? { logins } : {}) });
+    return boundRequests(new CognitoSyncClient({ ...this.sdkConfig(), credentials }), this.requestTimeoutMs());
+  }
+
+  private requestTimeoutMs(): number {
+    return this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 }

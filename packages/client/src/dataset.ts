@@ -11,7 +11,7 @@ import { checkKey, checkValue } from './validate.js';
  * server. Works offline; nothing is sent until synchronize().
  */
 export class Dataset {
-  private readonly events = new Emitter<DatasetEvents>();
+  private readonly events: Emitter<DatasetEvents>;
   private syncQueue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -22,7 +22,9 @@ export class Dataset {
     private readonly copy: LocalCopy,
     private readonly remote: () => Promise<Remote>,
     private readonly policies: SyncPolicies,
-  ) {}
+  ) {
+    this.events = new Emitter(policies.onListenerError);
+  }
 
   /** The value of `key`, or undefined when there is none (never written, or removed). */
   get(key: string): string | undefined {
@@ -49,7 +51,10 @@ export class Dataset {
     return this.copy.pendingDelete;
   }
 
-  /** Sets a value (the empty string is a value); resolves once the change is in the local store. */
+  /**
+   * Sets a value (the empty string is a value); resolves once the change is in the local store. Rejects with
+   * LocalStoreError when the store cannot keep it, and then the change is not made at all.
+   */
   async put(key: string, value: string): Promise<void> {
     this.checkOpen();
     checkKey(key);
@@ -58,11 +63,14 @@ export class Dataset {
     await this.copy.persist();
   }
 
-  /** Removes a record; the removal is pushed as an explicit `remove`. */
+  /**
+   * Removes a record; the removal is pushed as an explicit `remove`. A key this device has not pulled yet may still
+   * exist on the server (written by another device since): its removal is pushed too, and meets that value as a
+   * conflict for the resolver, as any removal of a record another device changed does.
+   */
   async remove(key: string): Promise<void> {
     this.checkOpen();
     checkKey(key);
-    if (this.copy.record(key) === undefined) return;
     this.copy.edit(key, null, this.policies.now());
     await this.copy.persist();
   }

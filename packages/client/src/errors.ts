@@ -5,7 +5,13 @@ export type SyncFailure =
   /** The server refused the request for good (credentials, quota, validation); `cause` says why. */
   | 'rejected'
   /** The dataset handle was closed (the client changed identity or was closed). */
-  | 'closed';
+  | 'closed'
+  /**
+   * Something on this device failed, not the server or the network: the local store could not write (full,
+   * unavailable), or the conflict resolver or deletion policy function threw. Retrying would not help; `cause`
+   * says which. Nothing of the failed step was applied.
+   */
+  | 'local-failure';
 
 export class SyncError extends Error {
   override readonly name = 'SyncError';
@@ -22,4 +28,12 @@ export class InvalidArgumentError extends Error {
 /** The dataset handle belongs to an identity the client no longer uses, or the client was closed. */
 export class ClosedError extends Error {
   override readonly name = 'ClosedError';
+}
+
+/**
+ * The local store failed to keep a change (for example IndexedDB's QuotaExceededError, or a full disk): `cause` is
+ * the store's error. The change it was keeping is undone in memory too, so what the app reads is what is stored.
+ */
+export class LocalStoreError extends Error {
+  override readonly name = 'LocalStoreError';
 }

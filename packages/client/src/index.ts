@@ -2,11 +2,13 @@ export { CosyncClient, type CosyncClientOptions, type IdentityChange, type Clien
 export { Dataset } from './dataset.js';
 export type { DatasetEvents, RemoteDeletionPolicy, ResolvedConflict, SyncResult } from './sync.js';
 export { lastWriterWins, localWins, remoteWins, type Conflict, type ConflictResolver, type Resolution } from './resolvers.js';
-export { SyncError, InvalidArgumentError, ClosedError, type SyncFailure } from './errors.js';
+export { SyncError, InvalidArgumentError, ClosedError, LocalStoreError, type SyncFailure } from './errors.js';
+export type { ListenerErrorHandler } from './emitter.js';
 export type { RetryOptions } from './retry.js';
 export type { RequestCounts } from './remote.js';
 export type { Logins } from './identity.js';
 export type { LocalStore } from './store/store.js';
 export { MemoryStore } from './store/memory.js';
-export { IndexedDbStore } from './store/indexeddb.js';
+export { IndexedDbStore, type IndexedDbFactory } from './store/indexeddb.js';
+export { CorruptValueError, StoreInUseError } from './store/errors.js';
 export type { DatasetSnapshot, LocalRecord, StoredValue, IdentityState } from './types.js';

@@ -1,3 +1,4 @@
+import { LocalStoreError } from './errors.js';
 import type { LocalStore } from './store/store.js';
 import { emptySnapshot, type DatasetSnapshot, type LocalRecord } from './types.js';
 import type { RemoteRecord } from './remote.js';
@@ -5,6 +6,8 @@ import type { RemoteRecord } from './remote.js';
 /** What applying one remote record did to the local copy. */
 export type RemoteOutcome =
   | { readonly kind: 'unchanged' }
+  /** The server's version is a push of this device whose answer never arrived (a lost response). */
+  | { readonly kind: 'own' }
   | { readonly kind: 'applied'; readonly valueChanged: boolean }
   | { readonly kind: 'conflict'; readonly local: LocalRecord };
 
@@ -22,6 +25,13 @@ export class LocalCopy {
   private changeCounter = 0;
   private lastWrite: Promise<void> = Promise.resolve();
   private nextWrite: Promise<void> | undefined;
+  /**
+   * Records pushed and not acknowledged: the push failed (a lost answer, a timeout) and may have been stored. In
+   * memory only; after a restart such a record is met as a conflict with itself, which every resolver settles.
+   */
+  private readonly unacknowledged = new Map<string, LocalRecord>();
+  /** How to take back each app edit (edit, wipe) made since the last write began, oldest first. */
+  private unwritten: Array<() => void> = [];
 
   private constructor(private readonly store: LocalStore, readonly storeKey: string) {}
 
@@ -53,30 +63,66 @@ export class LocalCopy {
     return [...this.records.values()].filter((r) => r.pending > 0).sort((a, b) => a.pending - b.pending);
   }
 
-  /** A local edit: a new value, or `null` to remove. Keeps the record's sync count (what the server must hold). */
+  /**
+   * A local edit: a new value, or `null` to remove. Keeps the record's sync count (what the server must hold).
+   * Taken back, if the record has not changed since, when the write that carries it fails.
+   */
   edit(key: string, value: string | null, now: number): void {
-    const syncCount = this.records.get(key)?.syncCount ?? 0;
-    this.records.set(key, { key, value, syncCount, modifiedAt: now, pending: ++this.changeCounter });
+    const before = this.records.get(key);
+    const edited: LocalRecord = { key, value, syncCount: before?.syncCount ?? 0, modifiedAt: now, pending: ++this.changeCounter };
+    this.records.set(key, edited);
+    this.unwritten.push(() => {
+      if (this.records.get(key) !== edited) return;
+      if (before) this.records.set(key, before);
+      else this.records.delete(key);
+    });
   }
 
-  /** The app deleted the dataset: everything local goes, and the next sync deletes it on the server. */
+  /**
+   * The app deleted the dataset: everything local goes, and the next sync deletes it on the server. Taken back,
+   * if nothing was edited since, when the write that carries it fails.
+   */
   wipe(): void {
-    this.records.clear();
+    const before = { records: this.records, pendingDelete: this.pendingDelete, changeCounter: this.changeCounter };
+    this.records = new Map();
+    this.unacknowledged.clear();
     this.pendingDelete = true;
     this.generation += 1;
+    this.unwritten.push(() => {
+      if (this.changeCounter !== before.changeCounter || this.records.size > 0) return;
+      this.records = before.records;
+      this.pendingDelete = before.pendingDelete;
+    });
   }
 
   /** The server deleted the dataset: start over from sync count 0, keeping only what `keep` selects, re-based. */
   rebase(keep: (r: LocalRecord) => boolean): void {
+    this.unacknowledged.clear();
     const kept = [...this.records.values()].filter(keep);
     this.records = new Map(kept.map((r) => [r.key, { ...r, syncCount: 0, pending: r.pending || ++this.changeCounter }]));
     this.lastSyncCount = 0;
   }
 
-  /** Takes a server record unless it conflicts with a local change (Android's rule: dirty, other version, other value). */
+  /** Notes the records a push is about to send (see `unacknowledged`). */
+  pushing(records: readonly LocalRecord[]): void {
+    for (const r of records) this.unacknowledged.set(r.key, r);
+  }
+
+  /**
+   * Takes a server record unless it conflicts with a local change (Android's rule: dirty, other version, other
+   * value). The server's version of an unacknowledged push of this device is no conflict: an edit made since is
+   * based on it, and stays to be pushed.
+   */
   applyRemote(remote: RemoteRecord): RemoteOutcome {
     const local = this.records.get(remote.key);
     if (local && remote.syncCount < local.syncCount) return { kind: 'unchanged' };
+    const sent = this.unacknowledged.get(remote.key);
+    if (sent && sent.value === remote.value && Math.abs(sent.modifiedAt - remote.modifiedAt) <= 1) {
+      this.unacknowledged.delete(remote.key);
+      if (local && local.pending > 0 && local.pending !== sent.pending) this.records.set(remote.key, { ...local, syncCount: remote.syncCount });
+      else this.records.set(remote.key, { ...remote, pending: 0 });
+      return { kind: 'own' };
+    }
     if (local && local.pending > 0) {
       if (remote.syncCount === local.syncCount) return { kind: 'unchanged' };
       if (local.value !== remote.value) return { kind: 'conflict', local };
@@ -117,6 +163,7 @@ export class LocalCopy {
 
   /** The server stored `stored` for a pushed record that had `pushedPending`: clean unless edited meanwhile. */
   acknowledge(stored: RemoteRecord, pushedPending: number | undefined): void {
+    this.unacknowledged.delete(stored.key);
     const local = this.records.get(stored.key);
     if (local && local.pending > 0 && local.pending !== pushedPending) {
       this.records.set(stored.key, { ...local, syncCount: stored.syncCount });
@@ -126,12 +173,23 @@ export class LocalCopy {
     this.records.set(stored.key, { ...stored, pending: 0 });
   }
 
-  /** Writes the current state; resolves once a write containing every change made so far is durable. */
+  /**
+   * Writes the current state; resolves once a write containing every change made so far is durable. A failed
+   * write rejects with LocalStoreError after taking back the app edits it carried (newest first), before any
+   * later write reads the state: what the app reads again matches the store.
+   */
   persist(): Promise<void> {
     if (!this.nextWrite) {
-      const write = this.lastWrite.then(() => {
+      const write = this.lastWrite.then(async () => {
         this.nextWrite = undefined;
-        return this.store.set(this.storeKey, this.snapshot());
+        const carried = this.unwritten;
+        this.unwritten = [];
+        try {
+          await this.store.set(this.storeKey, this.snapshot());
+        } catch (err) {
+          for (const undo of carried.reverse()) undo();
+          throw new LocalStoreError(`the local store could not save dataset ${this.storeKey}: ${String(err)}`, { cause: err });
+        }
       });
       this.nextWrite = write;
       this.lastWrite = write.catch(() => undefined);

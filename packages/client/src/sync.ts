@@ -1,5 +1,5 @@
-import type { Emitter } from './emitter.js';
-import { ClosedError, SyncError } from './errors.js';
+import type { Emitter, ListenerErrorHandler } from './emitter.js';
+import { ClosedError, LocalStoreError, SyncError } from './errors.js';
 import type { LocalCopy } from './local-copy.js';
 import { MAX_PATCHES_PER_UPDATE, type RemoteListing, type RemoteRecord, type Remote, type RequestCounts } from './remote.js';
 import type { Conflict, ConflictResolver, Resolution } from './resolvers.js';
@@ -23,6 +23,7 @@ export interface SyncPolicies {
   readonly retry: RetryOptions;
   readonly now: () => number;
   readonly random: () => number;
+  readonly onListenerError: ListenerErrorHandler;
 }
 
 export interface ResolvedConflict extends Conflict {
@@ -93,6 +94,8 @@ export async function synchronizeDataset(ctx: SyncContext): Promise<SyncResult> 
 /** Decides whether a failed round is retried (and from which sync count it lists again), or throws. */
 async function recover(ctx: SyncContext, result: SyncResult, err: unknown): Promise<number | undefined> {
   if (err instanceof ClosedError) throw new SyncError('closed', err.message, { cause: err });
+  if (err instanceof SyncError) throw err;
+  if (err instanceof LocalStoreError) throw new SyncError('local-failure', `synchronize ${ctx.datasetName}: ${err.message}`, { cause: err });
   const kind = classify(err);
   const message = err instanceof Error ? err.message : String(err);
   if (kind === 'fatal') throw new SyncError('rejected', `synchronize ${ctx.datasetName}: ${message}`, { cause: err });
@@ -155,6 +158,15 @@ async function syncRound(ctx: SyncContext, result: SyncResult, relistFrom: numbe
   return more;
 }
 
+/** Runs the app's own code (a resolver, a policy function): what it throws fails the sync at once, as 'local-failure'. */
+async function appCode<T>(what: string, run: () => T | Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw new SyncError('local-failure', `${what} threw: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
 /** The server has deleted the dataset the app deleted: later local changes start a new one from count 0. */
 export async function deletionDone(copy: LocalCopy): Promise<void> {
   copy.pendingDelete = false;
@@ -180,7 +192,7 @@ function checkGeneration(ctx: SyncContext, generation: number): void {
 
 async function applyRemoteDeletion(ctx: SyncContext, result: SyncResult): Promise<void> {
   const p = ctx.policies.onRemoteDeleted;
-  const policy = typeof p === 'function' ? await p(ctx.datasetName) : p;
+  const policy = typeof p === 'function' ? await appCode('the onRemoteDeleted function', () => p(ctx.datasetName)) : p;
   const keep: Record<RemoteDeletionPolicy, (r: LocalRecord) => boolean> = {
     'keep-unsynced': (r) => r.pending > 0,
     delete: () => false,
@@ -197,6 +209,7 @@ async function applyListing(ctx: SyncContext, result: SyncResult, listing: Remot
   for (const remote of listing.records) {
     const outcome = ctx.copy.applyRemote(remote);
     if (outcome.kind === 'applied' && outcome.valueChanged) result.pulled.push(remote.key);
+    if (outcome.kind === 'own' && !result.pushed.includes(remote.key)) result.pushed.push(remote.key);
     if (outcome.kind === 'conflict') conflicts.push({ remote, local: outcome.local });
   }
   for (const c of conflicts) await resolveConflict(ctx, result, c.local, c.remote, generation);
@@ -212,7 +225,7 @@ async function resolveConflict(
     local: { value: local.value, modifiedAt: local.modifiedAt },
     remote: { value: remote.value, modifiedAt: remote.modifiedAt, syncCount: remote.syncCount },
   };
-  const resolution = await ctx.policies.resolver(conflict);
+  const resolution = await appCode(`the conflict resolver (key ${remote.key})`, () => ctx.policies.resolver(conflict));
   checkGeneration(ctx, generation);
   const now = ctx.copy.record(remote.key);
   if (now && now.pending !== local.pending) {
@@ -254,11 +267,11 @@ async function foldRecord(ctx: SyncContext, result: SyncResult, merged: RemoteRe
   }
   let resolution: Resolution = { use: 'remote' };
   if (local) {
-    resolution = await ctx.policies.resolver({
+    resolution = await appCode(`the conflict resolver (key ${merged.key})`, () => ctx.policies.resolver({
       datasetName: ctx.datasetName, key: merged.key,
       local: { value: local.value, modifiedAt: local.modifiedAt },
       remote: { value: merged.value, modifiedAt: merged.modifiedAt, syncCount: merged.syncCount },
-    });
+    }));
     checkGeneration(ctx, generation);
   }
   if (resolution.use === 'local') return;
@@ -274,10 +287,11 @@ async function push(ctx: SyncContext, result: SyncResult, listing: RemoteListing
   if (dirty.length === 0) return false;
   const chunk = dirty.slice(0, MAX_PATCHES_PER_UPDATE);
   const pushedPending = new Map(chunk.map((r) => [r.key, r.pending]));
+  ctx.copy.pushing(chunk);
   const stored = await ctx.remote.update(ctx.datasetName, listing.sessionToken, chunk);
   checkGeneration(ctx, generation);
   for (const s of stored) ctx.copy.acknowledge(s, pushedPending.get(s.key));
-  result.pushed.push(...chunk.map((r) => r.key));
+  for (const r of chunk) if (!result.pushed.includes(r.key)) result.pushed.push(r.key);
   // No fast-forward past this write (the official clients move to listing + 1 when the counts line up): a dataset
   // deleted between the listing and this write is re-created at that very count, so a listing from it would never
   // report the deletion. The next listing starts from the listing's count and gets these records back once.

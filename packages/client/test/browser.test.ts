@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
@@ -35,20 +36,26 @@ type PageApi = {
     reopenAndSync(x: Target): Promise<unknown>;
     storeSuite(): Promise<{ ran: string[]; failures: string[] }>;
   };
+  cosyncTabs: {
+    start(x: Target): Promise<{ identityId?: string; error?: { name: string; message: string } }>;
+    close(): Promise<void>;
+  };
 };
 
-/** Serves the page and the bundle from another origin than the Cosync server, so every call is cross-origin. */
+/** Serves the page and the bundles from another origin than the Cosync server, so every call is cross-origin. */
 async function serveBundle(): Promise<void> {
   const bundle = await build({
-    entryPoints: [fileURLToPath(new URL('./browser/page.ts', import.meta.url))],
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent',
+    entryPoints: { bundle: fileURLToPath(new URL('./browser/page.ts', import.meta.url)), tabs: fileURLToPath(new URL('./browser/tabs.ts', import.meta.url)) },
+    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent', outdir: '/',
   });
-  const js = bundle.outputFiles[0]?.text ?? '';
+  const scripts = new Map(bundle.outputFiles.map((f) => [`/${basename(f.path)}`, f.text]));
   site = createServer((req, res) => {
-    if (req.url === '/bundle.js') {
+    const js = scripts.get(req.url ?? '');
+    if (js !== undefined) {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(js);
     } else {
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><script type="module" src="/bundle.js"></script>');
+      res.writeHead(200, { 'content-type': 'text/html' })
+        .end('<!doctype html><script type="module" src="/bundle.js"></script><script type="module" src="/tabs.js"></script>');
     }
   });
   await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
@@ -104,6 +111,29 @@ describe.runIf(haveChromium)('the client in headless Chromium with the IndexedDB
     expect(second.after).toEqual({ theme: 'light', empty: '', fromNode: 'hello' });
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('lets one tab at a time use the store: a second tab gets StoreInUseError until the first is gone', async () => {
+    const context = await browser.newContext(); // the tabs of one profile: one IndexedDB, one lock manager
+    const [first, second] = [await context.newPage(), await context.newPage()];
+    for (const [page, tab] of [[first, 'first'], [second, 'second']] as const) {
+      await page.goto(`${origin}/#${tab}`);
+      await page.waitForFunction(() => 'cosyncTabs' in globalThis);
+    }
+    const target = { endpoint: t.endpoint, region: t.region, identityPoolId: poolId };
+    const start = (page: typeof first) => page.evaluate((x) => (globalThis as unknown as PageApi).cosyncTabs.start(x), target);
+
+    const holder = await start(first);
+    expect(holder.identityId).toMatch(/^[\w-]+:/);
+    const refused = await start(second);
+    expect(refused.error?.name).toBe('StoreInUseError');
+    expect(refused.error?.message).toContain('another tab');
+    // The first tab goes away without closing its client: the browser releases its lock (soon after, not at once).
+    // The second tab's client starts at a later call, on the first tab's guest identity (not a second guest).
+    await first.close();
+    await expect.poll(() => start(second), { timeout: 10_000, interval: 100 }).toEqual({ identityId: holder.identityId });
+    await second.evaluate(() => (globalThis as unknown as PageApi).cosyncTabs.close());
+    await context.close();
   });
 
   it('passes the store suite on the real IndexedDB', async () => {

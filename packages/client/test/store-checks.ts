@@ -4,19 +4,32 @@
  * broken contract (store.ts states them).
  */
 import type { DatasetSnapshot, LocalStore, StoredValue } from '../src/index.js';
+import { StoreInUseError } from '../src/store/errors.js';
 
 export interface StoreFactory {
   /** A new, empty store. */
   create(): Promise<LocalStore>;
   /** For durable stores: a second store over the same data as `store` (after closing it), to check persistence. */
   reopen?(store: LocalStore): Promise<LocalStore>;
+  /**
+   * A second store from `reopen` while the first is open is refused (StoreInUseError) until the first closes.
+   * Default true; false for a store without a lock there (IndexedDB without Web Locks, e.g. under Node.js).
+   */
+  exclusive?: boolean;
 }
 
 export interface StoreCheck {
   readonly name: string;
   /** Needs factory.reopen (durable stores only). */
   readonly durable?: boolean;
+  /** Needs an exclusive store (factory.exclusive not false). */
+  readonly exclusive?: boolean;
   run(factory: StoreFactory): Promise<void>;
+}
+
+/** Whether a check applies to the stores of a factory. */
+export function applies(check: StoreCheck, factory: StoreFactory): boolean {
+  return (!check.durable || factory.reopen !== undefined) && (!check.exclusive || factory.exclusive !== false);
 }
 
 const snapshot = (n: number, value: string | null = `v${n}`): DatasetSnapshot => ({
@@ -115,6 +128,28 @@ export const storeChecks: readonly StoreCheck[] = [
       await again.close();
     },
   },
+  {
+    name: 'refuses a second store over the same data until the first closes',
+    durable: true,
+    exclusive: true,
+    async run(f) {
+      const identity = { format: 1, identityId: 'us-east-1:x', authenticated: false } as const;
+      const first = await f.create();
+      await first.set('cosync/p/identity', identity);
+      const second = await f.reopen!(first);
+      const refused: unknown = await second.get('cosync/p/identity').then(() => 'nothing', (err: unknown) => err);
+      if (!(refused instanceof StoreInUseError)) throw new Error(`a second store while the first is open: expected StoreInUseError, got ${String(refused)}`);
+      equal(await first.get('cosync/p/identity'), identity, 'the first store, still in use');
+      await first.close();
+      // The refused store takes the lock at its next call, once the first has released it.
+      equal(await second.get('cosync/p/identity'), identity, 'the second store after the first closed');
+      const third = await f.reopen!(first);
+      const refusedAgain: unknown = await third.keys('').then(() => 'nothing', (err: unknown) => err);
+      if (!(refusedAgain instanceof StoreInUseError)) throw new Error(`a third store while the second is open: expected StoreInUseError, got ${String(refusedAgain)}`);
+      await second.close();
+      await third.close();
+    },
+  },
 ];
 
 /** Runs every check that applies to the factory; answers the failures (none: the store passes). */
@@ -122,7 +157,7 @@ export async function runStoreChecks(factory: StoreFactory): Promise<{ ran: stri
   const ran: string[] = [];
   const failures: string[] = [];
   for (const check of storeChecks) {
-    if (check.durable && !factory.reopen) continue;
+    if (!applies(check, factory)) continue;
     ran.push(check.name);
     await check.run(factory).catch((err: unknown) => failures.push(`${check.name}: ${err instanceof Error ? err.message : String(err)}`));
   }

@@ -51,8 +51,22 @@ export interface WireCounts {
   total: number;
 }
 
+/** Passes a request on to an HTTP server that accepts connections and never answers (a link that swallows it). */
+export function swallowed(request: HttpRequest, blackholePort: number, options?: Parameters<NodeHttpHandler['handle']>[1]) {
+  const inner = new NodeHttpHandler();
+  const moved = Object.assign(Object.create(Object.getPrototypeOf(request) as object) as HttpRequest, request,
+    { hostname: '127.0.0.1', port: blackholePort });
+  return inner.handle(moved, options).finally(() => inner.destroy());
+}
+
 export class Network {
   online = true;
+  /**
+   * Runs in place of passing a request on, when set: to swallow it (send it somewhere that never answers) or to
+   * lose its answer. `pass` sends the request on as usual.
+   */
+  intercept: ((request: HttpRequest, pass: () => ReturnType<NodeHttpHandler['handle']>,
+    options?: Parameters<NodeHttpHandler['handle']>[1]) => ReturnType<NodeHttpHandler['handle']>) | undefined;
   readonly counts: WireCounts = { ListRecords: 0, UpdateRecords: 0, DeleteDataset: 0, identity: 0, total: 0 };
   private readonly inner = new NodeHttpHandler();
 
@@ -61,7 +75,8 @@ export class Network {
     handle: async (request: HttpRequest, options?: Parameters<NodeHttpHandler['handle']>[1]) => {
       if (!this.online) throw Object.assign(new Error('getaddrinfo ENOTFOUND (simulated offline)'), { name: 'NetworkError', code: 'ENOTFOUND' });
       this.count(request);
-      return this.inner.handle(request, options);
+      const pass = () => this.inner.handle(request, options);
+      return this.intercept ? this.intercept(request, pass, options) : pass();
     },
     updateHttpClientConfig: () => undefined,
     httpHandlerConfigs: () => ({}),

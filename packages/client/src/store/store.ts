@@ -9,7 +9,12 @@ import type { StoredValue } from '../types.js';
  *   after a crash `get` returns the old or the new value, never a mix.
  * - `get` returns a value equal to the last one set (a copy: changing it does not change the store).
  * - `keys(prefix)` lists every key starting with `prefix`, in ascending order.
- * - Keys are arbitrary strings (they contain `/`, `:` and `.`).
+ * - Keys are arbitrary strings (they contain `/`, `:` and `.`; dataset keys reach about 250 characters).
+ * - A store whose data others can reach (a directory, an IndexedDB database) serves one instance at a time: another
+ *   instance over the same data fails at its first call with StoreInUseError (errors.ts) until the first one's
+ *   `close()`, and tries again at each later call. (The client adds: one client per store object.)
+ * - A value that cannot be read back (damaged outside the store) makes `get` throw CorruptValueError naming the
+ *   key and where it lives; `delete(key)` still removes it.
  */
 export interface LocalStore {
   get(key: string): Promise<StoredValue | undefined>;

@@ -1,0 +1,167 @@
+/**
+ * What a device meets besides the server's answers: a link that swallows requests, an answer lost after the server
+ * stored the write, a key removed before it was pulled, a local store that cannot write, and app code (resolvers,
+ * listeners) that throws. Against the real server.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, device, startServer, swallowed, type TestServer } from './support.js';
+import {
+  LocalStoreError, MemoryStore, SyncError, lastWriterWins, remoteWins, type CosyncClientOptions, type StoredValue,
+} from '../src/index.js';
+
+let t: TestServer;
+let poolId: string;
+let blackhole: Server;
+const held: Socket[] = [];
+
+beforeAll(async () => {
+  t = await startServer();
+  poolId = await createPool(t);
+  blackhole = createServer((socket) => { held.push(socket); });
+  await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+});
+afterAll(async () => {
+  for (const s of held) s.destroy();
+  await new Promise<void>((resolve) => blackhole.close(() => resolve()));
+  await t.close();
+});
+
+const blackholePort = () => (blackhole.address() as { port: number }).port;
+
+/** Two devices of one identity (the second told the first's ID through its store). */
+async function twoDevices(options: Partial<CosyncClientOptions> = {}) {
+  const a = device(t, poolId, options);
+  const id = await a.client.identityId();
+  const store = new MemoryStore();
+  await store.set(`cosync/${poolId}/identity`, { format: 1, identityId: id, authenticated: false });
+  const b = device(t, poolId, { ...options, store });
+  return { a, b };
+}
+
+/** A memory store whose writes fail while `failing` is set, as a full disk or IndexedDB's quota would. */
+class FailingStore extends MemoryStore {
+  failing = false;
+  override async set(key: string, value: StoredValue): Promise<void> {
+    if (this.failing) throw Object.assign(new Error('quota exceeded'), { name: 'QuotaExceededError' });
+    return super.set(key, value);
+  }
+}
+
+describe('a device meets faults', () => {
+  it('a request that is never answered is abandoned after requestTimeoutMs and retried; later syncs and close() work', async () => {
+    const d = device(t, poolId, { requestTimeoutMs: 150, retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
+    const ds = await d.client.openDataset('stalled');
+    await ds.put('k', 'v');
+    d.network.reset();
+    // Every request is swallowed: the credentials' first, which the library's client sends for the provider.
+    d.network.intercept = (request, _pass, options) => swallowed(request, blackholePort(), options);
+    const failure = await ds.synchronize().catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(SyncError);
+    expect((failure as SyncError).reason).toBe('retries-exhausted');
+    expect(d.network.counts.total).toBe(2);
+
+    d.network.intercept = undefined;
+    await expect(ds.synchronize()).resolves.toMatchObject({ pushed: ['k'] });
+    await expect(d.client.close()).resolves.toBeUndefined();
+  });
+
+  it('a push whose answer was lost is recognised as this device\'s own write: no conflict, and an edit made meanwhile stays', async () => {
+    const d = device(t, poolId, { resolver: remoteWins });
+    const ds = await d.client.openDataset('lost-answer');
+    await ds.put('x', '1');
+    await ds.synchronize();
+    await ds.put('x', '2');
+    d.network.intercept = async (request, pass) => {
+      const response = await pass();
+      if (request.method !== 'POST') return response;
+      d.network.intercept = undefined;
+      await ds.put('x', '3');
+      throw Object.assign(new Error('socket hang up (simulated lost answer)'), { code: 'ECONNRESET' });
+    };
+    const r = await ds.synchronize();
+    expect(r.conflicts).toEqual([]);
+    expect(r.pushed).toEqual(['x']);
+    expect(ds.get('x')).toBe('3');
+    expect(ds.pendingChanges()).toBe(0);
+
+    await d.client.close();
+    const other = device(t, poolId, { store: d.store });
+    const again = await other.client.openDataset('lost-answer');
+    await again.synchronize();
+    expect(again.get('x')).toBe('3');
+  });
+
+  it('removing a key this device has not pulled yet removes it everywhere', async () => {
+    const { a, b } = await twoDevices({ resolver: lastWriterWins });
+    const da = await a.client.openDataset('remove-unpulled');
+    await da.put('x', '1');
+    await da.synchronize();
+    const db = await b.client.openDataset('remove-unpulled');
+    await new Promise((r) => setTimeout(r, 5));
+    await db.remove('x');
+    expect(db.pendingChanges()).toBe(1);
+    await db.synchronize();
+    await da.synchronize();
+    expect(da.getAll()).toEqual({});
+    expect(db.getAll()).toEqual({});
+  });
+
+  it('a change the local store cannot keep is not made, and a sync that cannot save fails at once as local-failure', async () => {
+    const store = new FailingStore();
+    const d = device(t, poolId, { store, retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 } });
+    const ds = await d.client.openDataset('full-disk');
+    await ds.put('kept', '1');
+    store.failing = true;
+    await expect(ds.put('lost', '2')).rejects.toBeInstanceOf(LocalStoreError);
+    await expect(ds.remove('kept')).rejects.toBeInstanceOf(LocalStoreError);
+    await expect(ds.delete()).rejects.toBeInstanceOf(LocalStoreError);
+    expect(ds.getAll()).toEqual({ kept: '1' });
+    expect({ changes: ds.pendingChanges(), deletion: ds.pendingDeletion() }).toEqual({ changes: 1, deletion: false });
+
+    d.network.reset();
+    const failure = await ds.synchronize().catch((e: unknown) => e);
+    expect((failure as SyncError).reason).toBe('local-failure');
+    expect((failure as SyncError).cause).toBeInstanceOf(LocalStoreError);
+    expect(d.network.counts.ListRecords).toBe(1);
+
+    store.failing = false;
+    await expect(ds.synchronize()).resolves.toMatchObject({ pushed: ['kept'] });
+  });
+
+  it('a resolver that throws fails the sync at once as local-failure, and the next sync can settle the conflict', async () => {
+    let calls = 0;
+    let broken = true;
+    const { a, b } = await twoDevices({
+      resolver: (c) => {
+        calls++;
+        if (broken) throw new TypeError('resolver bug');
+        return lastWriterWins(c);
+      },
+    });
+    const da = await a.client.openDataset('throwing-resolver');
+    const db = await b.client.openDataset('throwing-resolver');
+    await da.put('k', 'a');
+    await db.put('k', 'b');
+    await da.synchronize();
+    const failure = await db.synchronize().catch((e: unknown) => e);
+    expect((failure as SyncError).reason).toBe('local-failure');
+    expect((failure as SyncError).message).toMatch(/conflict resolver \(key k\) threw: resolver bug/);
+    expect(calls).toBe(1);
+    broken = false;
+    await expect(db.synchronize()).resolves.toMatchObject({ conflicts: [expect.objectContaining({ key: 'k' })] });
+  });
+
+  it('a listener that throws is reported to onListenerError and stops neither the sync nor other listeners', async () => {
+    const reported: Array<{ event: string; message: string }> = [];
+    const d = device(t, poolId, { onListenerError: (e, event) => reported.push({ event, message: (e as Error).message }) });
+    const ds = await d.client.openDataset('throwing-listener');
+    let others = 0;
+    ds.on('synced', () => { throw new Error('listener bug'); });
+    ds.on('synced', () => { others++; });
+    await ds.put('k', 'v');
+    await expect(ds.synchronize()).resolves.toMatchObject({ pushed: ['k'] });
+    expect(reported).toEqual([{ event: 'synced', message: 'listener bug' }]);
+    expect(others).toBe(1);
+  });
+});
