@@ -30,9 +30,24 @@ export function sendResult(reply: FastifyReply, protocol: Protocol, requestId: s
   // headers that the onSend hook (app.ts) gives what Fastify sends. Fastify's send path (hooks, header bookkeeping,
   // payload checks) cost 2–6% of a ListRecords request's CPU (bench/README.md).
   reply.hijack();
-  reply.raw.writeHead(200, headers);
-  reply.raw.end(body);
+  const res = reply.raw;
+  res.writeHead(200, headers);
+  if (body.length <= ENDED_AT_ONCE_CHARS) {
+    res.end(body);
+    return;
+  }
+  // node:http's close() destroys every connection whose answer has been ended (`finished`), though its socket may
+  // still hold most of a large one unsent to a slow reader: ending it only once it has all gone to the kernel keeps
+  // it "under way" until then, so a shutdown finishes it (and then ends the connection, which close() no longer
+  // does). A small answer goes to the kernel at once.
+  res.write(body, () => {
+    res.end();
+    if (isClosing(reply)) res.socket?.end();
+  });
 }
+
+/** Answers up to this many characters are ended at once (see sendResult). */
+const ENDED_AT_ONCE_CHARS = 16 * 1024;
 
 /** True once the server has begun to close: answers then end their keep-alive connection. */
 export function isClosing(reply: FastifyReply): boolean {
