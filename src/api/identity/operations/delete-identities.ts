@@ -1,4 +1,5 @@
 import { defineIdentityOperation } from '../../operation.js';
+import { nextEventLoopTurn } from '../../turns.js';
 
 interface DeleteIdentitiesInput {
   /** 1–60 identity IDs (checked against the model before the handler runs). */
@@ -16,6 +17,7 @@ export const deleteIdentities = defineIdentityOperation({
   async handler(input: DeleteIdentitiesInput, ctx) {
     const unprocessed: { IdentityId: string; ErrorCode: string }[] = [];
     for (const identityId of new Set(input.IdentityIdsToDelete)) {
+      await nextEventLoopTurn();
       try {
         await ctx.services.store.deleteIdentity(identityId);
       } catch (err) {

@@ -1,4 +1,5 @@
 import { defineIdentityOperation } from '../../operation.js';
+import { nextEventLoopTurn } from '../../turns.js';
 import { afterFromToken, identityDescription, requirePool, tokenAfter } from '../common.js';
 import type { SyncStore } from '../../../storage/store.js';
 import type { Identity } from '../../../storage/types.js';
@@ -36,24 +37,30 @@ export const listIdentities = defineIdentityOperation({
   },
 });
 
+/** Identities read per store call while disabled ones are hidden: a run of them may be long (every merge leaves one). */
+const HIDING_BATCH = 500;
+
 /**
  * Up to `limit` listable identities after `after`, and whether another listable one follows. Reads the store in
- * batches of `limit + 1` and keeps reading while disabled identities thin a batch out.
+ * batches of `limit + 1` (HIDING_BATCH when disabled identities are left out) and keeps reading while disabled
+ * identities thin a batch out, letting other requests run between batches.
  */
 async function collectPage(
   store: SyncStore, identityPoolId: string, after: string | undefined, limit: number, hideDisabled: boolean,
 ): Promise<{ items: Identity[]; more: boolean }> {
   const items: Identity[] = [];
+  const batchSize = hideDisabled ? Math.max(limit + 1, HIDING_BATCH) : limit + 1;
   let cursor = after;
-  for (;;) {
-    const batch = await store.listIdentities(identityPoolId, { after: cursor, limit: limit + 1 });
+  for (let first = true; ; first = false) {
+    if (!first) await nextEventLoopTurn();
+    const batch = await store.listIdentities(identityPoolId, { after: cursor, limit: batchSize });
     for (const identity of batch) {
       if (hideDisabled && identity.disabled) continue;
       if (items.length === limit) return { items, more: true };
       items.push(identity);
     }
     const last = batch[batch.length - 1];
-    if (batch.length <= limit || !last) return { items, more: false };
+    if (batch.length < batchSize || !last) return { items, more: false };
     cursor = last.identityId;
   }
 }
