@@ -5,7 +5,7 @@ import { Database } from '../../src/storage/sqlite/driver.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/storage/index.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, SchemaTooNewError, migrate } from '../../src/storage/sqlite/migrations.js';
-import { WAL_SIZE_LIMIT_BYTES, openSqliteDatabase, openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { PRUNE_CHUNK, WAL_SIZE_LIMIT_BYTES, openSqliteDatabase, openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { runStoreConformance, write } from './conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cosync-sqlite-'));
@@ -221,6 +221,33 @@ describe('sqlite specifics', () => {
     expect(await store.pruneConsumedSessions(150)).toBe(1);
     expect(await store.isSessionConsumed('id', { sessionId: 'early', expiresAt: 100 })).toBe(false);
     expect(await store.isSessionConsumed('id', { sessionId: 'late', expiresAt: 200 })).toBe(true);
+    await store.close();
+  });
+
+  it('prunes expired session markers in chunks, taking turns of the event loop between them', async () => {
+    const file = tempFile();
+    const db = new Database(file);
+    migrate(db, MIGRATIONS);
+    const consume = db.prepare('INSERT INTO consumed_sessions (session_id, expires_at) VALUES (?, ?)');
+    const expired = PRUNE_CHUNK * 2 + 10;
+    db.transaction(() => {
+      for (let i = 0; i < expired; i++) consume.run(`s-${i}`, 100 + (i % 7));
+      consume.run('live', 500);
+    })();
+    db.close();
+    const store = openSqliteStore({ file });
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    expect(await store.pruneConsumedSessions(200)).toBe(expired);
+    counting = false;
+    expect(turns).toBeGreaterThanOrEqual(2);
+    expect(await store.isSessionConsumed('id', { sessionId: 'live', expiresAt: 500 })).toBe(true);
+    expect(await store.isSessionConsumed('id', { sessionId: 's-0', expiresAt: 100 })).toBe(false);
     await store.close();
   });
 

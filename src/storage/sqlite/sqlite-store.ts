@@ -1,4 +1,5 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { dirname } from 'node:path';
 import { Database } from './driver.js';
 import type { SyncStore } from '../store.js';
@@ -30,6 +31,8 @@ export interface SqliteStoreOptions {
 
 /** The size a grown WAL is cut back to (journal_size_limit). */
 export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/** Expired session markers deleted per statement by pruneConsumedSessions (a few ms of work). */
+export const PRUNE_CHUNK = 2000;
 
 /**
  * Opens the database with the engine's pragmas and migrates it. Exported for tests that inspect the pragmas.
@@ -187,7 +190,17 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     },
     deleteDataset: async (identityId, name, now) => removeDataset.immediate(identityId, name, now),
     isSessionConsumed: async (_identityId, session) => s.sessionConsumed.get(session.expiresAt, session.sessionId) !== undefined,
-    pruneConsumedSessions: async (now) => s.pruneSessions.run(now).changes,
+    async pruneConsumedSessions(now) {
+      // In chunks, with a turn of the event loop between them: one DELETE of every marker of ten busy minutes
+      // held every request of the process (an audit saw 122 ms for 60k markers).
+      let pruned = 0;
+      for (;;) {
+        const changes = s.pruneSessions.run(now, PRUNE_CHUNK).changes;
+        pruned += changes;
+        if (changes < PRUNE_CHUNK) return pruned;
+        await setImmediatePromise();
+      }
+    },
 
     async getIdentityUsage(identityId) {
       const row = s.identityUsage.get(identityId)!;

@@ -132,7 +132,10 @@ export function prepareStatements(db: Database) {
     sessionConsumed: q<[number, string], { one: number }>(
       'SELECT 1 AS one FROM consumed_sessions WHERE expires_at = ? AND session_id = ?'),
     consumeSession: q<[number, string]>('INSERT OR IGNORE INTO consumed_sessions (expires_at, session_id) VALUES (?, ?)'),
-    pruneSessions: q<[number]>('DELETE FROM consumed_sessions WHERE expires_at < ?'),
+    // One chunk of the expired markers, oldest first (pruneConsumedSessions runs chunks with turns in between).
+    pruneSessions: q<[number, number]>(
+      `DELETE FROM consumed_sessions WHERE (expires_at, session_id) IN
+         (SELECT expires_at, session_id FROM consumed_sessions WHERE expires_at < ? ORDER BY expires_at LIMIT ?)`),
 
     identityUsage: q<[string], { live: number; storage: number; modified: number | null }>(
       `SELECT COUNT(*) FILTER (WHERE deleted = 0) AS live, COALESCE(SUM(data_storage) FILTER (WHERE deleted = 0), 0) AS storage,
