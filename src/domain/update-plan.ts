@@ -99,6 +99,25 @@ export function checkConflicts(patches: readonly Patch[], currentCount: (key: st
   }
 }
 
+/**
+ * Most patches one UpdateRecords may carry: twice the per-dataset record limit, so that a client can replace every
+ * record of a full dataset and remove as many more (keys it created and removed offline) in one push. The model
+ * sets no bound; without one a single request of 100k removals held a SQLite server for seconds and outlasted
+ * PostgreSQL's statement timeout (docs/decisions.md).
+ */
+export function maxPatchesPerUpdate(limits: Limits): number {
+  return 2 * limits.maxRecordsPerDataset;
+}
+
+/** LimitExceededException for a request with more patches than maxPatchesPerUpdate; an input check. */
+export function checkPatchCount(count: number, limits: Limits): void {
+  const max = maxPatchesPerUpdate(limits);
+  if (count > max) {
+    throw errors.limitExceeded(
+      `UpdateRecords carries ${count} record patches; the maximum is ${max}: send the others in a further request`);
+  }
+}
+
 function sizeAfter(state: DatasetWriteState, patches: readonly Patch[], live: DatasetRow | undefined) {
   let numRecords = live?.numRecords ?? 0;
   let dataStorage = live?.dataStorage ?? 0;

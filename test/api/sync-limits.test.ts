@@ -209,6 +209,17 @@ describe('quotas', () => {
     expect(usage.IdentityUsage?.DatasetCount).toBe(20);
   });
 
+  it('2,048 patches per UpdateRecords (twice the record quota): 2,048 are accepted, 2,049 refused with nothing written', async () => {
+    const r = fresh();
+    const removes = (n: number, prefix: string): RecordPatch[] =>
+      Array.from({ length: n }, (_, i) => ({ Op: 'remove', Key: `${prefix}${i}`, SyncCount: 0 }));
+    const replaces = Array.from({ length: 1024 }, (_, i) => put(`live${i}`, 'v'));
+    await write(sync, r, [...replaces, ...removes(1024, 'gone')]);
+    expect((await listRecords(r)).Records).toHaveLength(2048);
+    await refusedAndUnchanged(r, removes(2049, 'more'), 'LimitExceededException', 400,
+      'UpdateRecords carries 2049 record patches; the maximum is 2048: send the others in a further request');
+  });
+
   it('1,024 records per dataset: 1,023 then one more are accepted, the 1,025th is refused', async () => {
     const r = fresh();
     const patches = Array.from({ length: 1023 }, (_, i) => put(`r${i}`, 'v'));

@@ -1,5 +1,5 @@
 import { defineSyncOperation, fromEpochSeconds } from '../../operation.js';
-import { planUpdate, type Patch } from '../../../domain/update-plan.js';
+import { checkPatchCount, planUpdate, type Patch } from '../../../domain/update-plan.js';
 import { verifySyncSessionToken, type SyncSession } from '../../../domain/sync-session.js';
 import { lastModifiedBy } from '../../../auth/principal.js';
 import { errors } from '../../errors.js';
@@ -37,6 +37,7 @@ export const updateRecords = defineSyncOperation({
   async handler(input: UpdateRecordsInput, ctx) {
     const { store, clock, config, hooks } = ctx.services;
     // The patches' own rules (no key twice, no negative count) are input checks: they come before any lookup.
+    checkPatchCount(input.RecordPatches?.length ?? 0, config.limits);
     const sent = toPatches(input.RecordPatches ?? []);
     // The identity is checked on the row the commit reads in its own transaction; identity credentials come with
     // the row their resolver read, checked first so that their errors keep their order.
