@@ -101,13 +101,16 @@ export function checkConflicts(patches: readonly Patch[], currentCount: (key: st
 
 /**
  * Most patches one UpdateRecords may carry: twice the per-dataset record limit, so that a client can replace every
- * record of a full dataset and remove as many more (keys it created and removed offline) in one push. The model
- * sets no bound; without one a single request of 100k removals held a SQLite server for seconds and outlasted
- * PostgreSQL's statement timeout (docs/decisions.md).
+ * record of a full dataset and remove as many more (keys it created and removed offline) in one push, and never
+ * under 2,048, what that is at the default limit: clients push in chunks sized for the default (@cosync/client
+ * 1,024), whatever limit a server sets. The model sets no bound; without one a single request of 100k removals
+ * held a SQLite server for seconds and outlasted PostgreSQL's statement timeout (docs/decisions.md).
  */
 export function maxPatchesPerUpdate(limits: Limits): number {
-  return 2 * limits.maxRecordsPerDataset;
+  return Math.max(MIN_PATCHES_PER_UPDATE, 2 * limits.maxRecordsPerDataset);
 }
+
+const MIN_PATCHES_PER_UPDATE = 2048;
 
 /** LimitExceededException for a request with more patches than maxPatchesPerUpdate; an input check. */
 export function checkPatchCount(count: number, limits: Limits): void {

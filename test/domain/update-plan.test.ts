@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planUpdate, type Patch } from '../../src/domain/update-plan.js';
+import { checkPatchCount, maxPatchesPerUpdate, planUpdate, type Patch } from '../../src/domain/update-plan.js';
 import { defaultConfig } from '../../src/config.js';
 import type { CurrentRecord, DatasetRow, DatasetWriteState } from '../../src/storage/types.js';
 import { ServiceError } from '../../src/api/errors.js';
@@ -109,5 +109,20 @@ describe('planUpdate with a session that saw an earlier deletion state', () => {
     ['a token that bound no deletion', deletedAt4, undefined],
   ])('writes when the session saw %s', (_name, s, mark) => {
     expect(planUpdate(s, [replace('a', '1')], { ...ctx, deletionMark: mark }).dataset).toBeDefined();
+  });
+});
+
+describe('patches per UpdateRecords', () => {
+  const limits = (maxRecordsPerDataset: number) => ({ ...defaultConfig().limits, maxRecordsPerDataset });
+
+  it('is twice the record limit, and never under 2,048 (clients push in chunks sized for the default)', () => {
+    expect(maxPatchesPerUpdate(limits(1024))).toBe(2048);
+    expect(maxPatchesPerUpdate(limits(10))).toBe(2048);
+    expect(maxPatchesPerUpdate(limits(5000))).toBe(10000);
+  });
+
+  it('refuses more with LimitExceededException', () => {
+    expect(() => checkPatchCount(2048, limits(10))).not.toThrow();
+    expect(() => checkPatchCount(2049, limits(10))).toThrow(expect.objectContaining({ code: 'LimitExceededException' }));
   });
 });

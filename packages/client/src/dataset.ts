@@ -59,7 +59,7 @@ export class Dataset {
     this.checkOpen();
     checkKey(key);
     checkValue(value);
-    this.copy.edit(key, value, this.policies.now());
+    this.copy.appEdit(key, value, this.policies.now());
     await this.copy.persist();
   }
 
@@ -71,7 +71,7 @@ export class Dataset {
   async remove(key: string): Promise<void> {
     this.checkOpen();
     checkKey(key);
-    this.copy.edit(key, null, this.policies.now());
+    this.copy.appEdit(key, null, this.policies.now());
     await this.copy.persist();
   }
 

@@ -65,12 +65,23 @@ export class LocalCopy {
 
   /**
    * A local edit: a new value, or `null` to remove. Keeps the record's sync count (what the server must hold).
-   * Taken back, if the record has not changed since, when the write that carries it fails.
+   * The sync's own edits (a merged dataset folded in, a guest's changes moved) are made this way: never taken back.
    */
-  edit(key: string, value: string | null, now: number): void {
-    const before = this.records.get(key);
-    const edited: LocalRecord = { key, value, syncCount: before?.syncCount ?? 0, modifiedAt: now, pending: ++this.changeCounter };
+  edit(key: string, value: string | null, now: number): LocalRecord {
+    const edited: LocalRecord = {
+      key, value, syncCount: this.records.get(key)?.syncCount ?? 0, modifiedAt: now, pending: ++this.changeCounter,
+    };
     this.records.set(key, edited);
+    return edited;
+  }
+
+  /**
+   * The app's edit (put, remove): as edit(), and taken back when the write that carries it fails, if the record is
+   * still this edit then (a later edit, or the sync's, stands).
+   */
+  appEdit(key: string, value: string | null, now: number): void {
+    const before = this.records.get(key);
+    const edited = this.edit(key, value, now);
     this.unwritten.push(() => {
       if (this.records.get(key) !== edited) return;
       if (before) this.records.set(key, before);
@@ -79,20 +90,38 @@ export class LocalCopy {
   }
 
   /**
-   * The app deleted the dataset: everything local goes, and the next sync deletes it on the server. Taken back,
-   * if nothing was edited since, when the write that carries it fails.
+   * The app deleted the dataset: everything local goes, and the next sync deletes it on the server. Taken back
+   * when the write that carries it fails, unless the sync has replaced the copy since (a remote deletion): the
+   * records come back, under any edits made since the wipe that are still there (they stay, on the old counts).
    */
   wipe(): void {
-    const before = { records: this.records, pendingDelete: this.pendingDelete, changeCounter: this.changeCounter };
-    this.records = new Map();
+    const before = { records: this.records, pendingDelete: this.pendingDelete };
+    const wiped = new Map<string, LocalRecord>();
+    this.records = wiped;
     this.unacknowledged.clear();
     this.pendingDelete = true;
     this.generation += 1;
     this.unwritten.push(() => {
-      if (this.changeCounter !== before.changeCounter || this.records.size > 0) return;
-      this.records = before.records;
+      if (this.records !== wiped || !this.pendingDelete) return;
+      const restored = new Map(before.records);
+      for (const later of wiped.values()) {
+        restored.set(later.key, { ...later, syncCount: before.records.get(later.key)?.syncCount ?? 0 });
+      }
+      this.records = restored;
       this.pendingDelete = before.pendingDelete;
     });
+  }
+
+  /**
+   * Forgets removals of keys the server never had (sync count 0) when its listing says the dataset does not exist:
+   * pushing them would create an empty dataset, which counts against the identity's quota.
+   */
+  dropRemovalsOfUnknownKeys(): number {
+    let dropped = 0;
+    for (const r of [...this.records.values()]) {
+      if (r.value === null && r.syncCount === 0 && r.pending > 0) dropped += Number(this.records.delete(r.key));
+    }
+    return dropped;
   }
 
   /** The server deleted the dataset: start over from sync count 0, keeping only what `keep` selects, re-based. */

@@ -150,6 +150,7 @@ async function syncRound(ctx: SyncContext, result: SyncResult, relistFrom: numbe
   if (!ctx.policies.foldMergedDatasets && listing.mergedDatasetNames.length > 0) {
     ctx.events.emit('merged', { datasetName, mergedDatasetNames: listing.mergedDatasetNames });
   }
+  if (!listing.exists && ctx.copy.dropRemovalsOfUnknownKeys() > 0) await ctx.copy.persist();
   const more = await push(ctx, result, listing, generation);
   for (const name of folded) {
     await remote.deleteDataset(name);
@@ -228,7 +229,14 @@ async function resolveConflict(
   const resolution = await appCode(`the conflict resolver (key ${remote.key})`, () => ctx.policies.resolver(conflict));
   checkGeneration(ctx, generation);
   const now = ctx.copy.record(remote.key);
-  if (now && now.pending !== local.pending) {
+  if (!now || now.pending < local.pending) {
+    // The edit the resolver was shown was taken back meanwhile (its local write failed): decide on what is there.
+    const outcome = ctx.copy.applyRemote(remote);
+    if (outcome.kind === 'conflict') return resolveConflict(ctx, result, outcome.local, remote, generation);
+    if (outcome.kind === 'applied' && outcome.valueChanged) result.pulled.push(remote.key);
+    return;
+  }
+  if (now.pending > local.pending) {
     // Edited again while the resolver ran: the newest edit stands and goes over the server's version.
     ctx.copy.rebaseOnto(remote.key, remote);
   } else if (resolution.use === 'remote' || (resolution.use === 'value' && resolution.value === remote.value)) {

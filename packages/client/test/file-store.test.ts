@@ -199,6 +199,17 @@ describe('one client per store', () => {
     }
   });
 
+  it('refuses a store locked by another thread of this process (same pid and start), and takes over a former process\'s', async () => {
+    const started = Math.round(Date.now() - process.uptime() * 1000);
+    const dir = newDir();
+    writeLock(dir, { pid: process.pid, host: hostname(), since: new Date().toISOString(), processStarted: started });
+    expect(await failure(new FileStore(dir).keys(''))).toBeInstanceOf(StoreInUseError);
+    writeLock(dir, { pid: process.pid, host: hostname(), since: '2020-01-01T00:00:00.000Z', processStarted: started - 3_600_000 });
+    const store = new FileStore(dir);
+    expect(await store.keys('')).toEqual([]);
+    await store.close();
+  });
+
   it('refuses a store locked by a live process or another host, until the lock goes', async () => {
     const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
     const dir = newDir();

@@ -11,7 +11,14 @@ export interface LockOwner {
   readonly pid: number;
   readonly host: string;
   readonly since: string;
+  /** When the holding process started (epoch ms): the same in each of its threads, another for a later process. */
+  readonly processStarted?: number;
 }
+
+/** This process's start (epoch ms), as every thread of it computes it, give or take a few ms. */
+const PROCESS_STARTED = Math.round(Date.now() - process.uptime() * 1000);
+/** How far two threads' readings of PROCESS_STARTED may differ and still name one process. */
+const SAME_PROCESS_MS = 1000;
 
 /** A lock file left unparseable this long is taken for the remains of a crash during its creation. */
 const UNREADABLE_STALE_MS = 10_000;
@@ -73,7 +80,9 @@ async function createLockFile(path: string): Promise<boolean> {
     throw err;
   }
   try {
-    const owner: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+    const owner: LockOwner = {
+      pid: process.pid, host: hostname(), since: new Date().toISOString(), processStarted: PROCESS_STARTED,
+    };
     await handle.writeFile(JSON.stringify(owner), 'utf8');
     await handle.sync();
   } finally {
@@ -97,7 +106,11 @@ async function isStale(path: string, owner: LockOwner | undefined): Promise<bool
     return age > UNREADABLE_STALE_MS;
   }
   if (owner.host !== hostname()) return false; // another machine's process: no way to tell, so it holds
-  if (owner.pid === process.pid) return true; // not held here (checked first): a former process with our pid
+  // Our pid, not held by this thread (checked first): another thread of this process (a worker thread, with its own
+  // copy of this module) holds it, or a former process had our pid (a restarted container), told apart by start.
+  if (owner.pid === process.pid) {
+    return owner.processStarted === undefined || Math.abs(owner.processStarted - PROCESS_STARTED) > SAME_PROCESS_MS;
+  }
   try {
     process.kill(owner.pid, 0);
     return false;

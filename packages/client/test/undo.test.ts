@@ -1,0 +1,141 @@
+/**
+ * App edits the local store could not keep are taken back, and only those: not the sync's own edits made meanwhile,
+ * not a deletion's restored records, and a conflict whose local side was taken back while the resolver ran is
+ * decided again on what is left. And a removal of a key that exists nowhere creates nothing on the server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ListDatasetsCommand } from '@aws-sdk/client-cognito-sync';
+import { clients, createPool, device, startServer, type TestServer } from './support.js';
+import { LocalStoreError, MemoryStore, lastWriterWins, type ConflictResolver, type StoredValue } from '../src/index.js';
+import { Emitter } from '../src/emitter.js';
+import { LocalCopy } from '../src/local-copy.js';
+import { DEFAULT_RETRY } from '../src/retry.js';
+import { synchronizeDataset } from '../src/sync.js';
+import type { Patch, Remote, RemoteListing } from '../src/remote.js';
+
+let t: TestServer;
+let poolId: string;
+beforeAll(async () => {
+  t = await startServer();
+  poolId = await createPool(t);
+});
+afterAll(async () => { await t.close(); });
+
+/** Writes fail while `failing`; writes of keys ending in `holdSuffix` wait, while `holding`, until failed by hand. */
+class FaultyStore extends MemoryStore {
+  failing = false;
+  holding = false;
+  holdSuffix = '';
+  readonly held: Array<(e: Error) => void> = [];
+  override async set(key: string, value: StoredValue): Promise<void> {
+    if (this.failing) throw new Error('quota exceeded');
+    if (this.holding && key.endsWith(this.holdSuffix)) return new Promise((_resolve, reject) => this.held.push(reject));
+    return super.set(key, value);
+  }
+  failHeld(): void {
+    this.holding = false;
+    for (const reject of this.held.splice(0)) reject(new Error('quota exceeded'));
+  }
+}
+
+describe('taking back what the store could not keep', () => {
+  it('delete() and put() refused in one write: the records come back, and the next sync deletes nothing', async () => {
+    const store = new FaultyStore();
+    const d = device(t, poolId, { store });
+    const ds = await d.client.openDataset('wipe-and-put');
+    await ds.put('a', '1');
+    await ds.put('b', '2');
+    await ds.synchronize();
+    store.failing = true;
+    const [deleted, put] = await Promise.allSettled([ds.delete(), ds.put('a', 'fresh')]);
+    expect([deleted.status, put.status]).toEqual(['rejected', 'rejected']);
+    expect(deleted.status === 'rejected' && deleted.reason).toBeInstanceOf(LocalStoreError);
+    expect({ values: ds.getAll(), deletion: ds.pendingDeletion() }).toEqual({ values: { a: '1', b: '2' }, deletion: false });
+    store.failing = false;
+    await ds.synchronize();
+    expect(ds.getAll()).toEqual({ a: '1', b: '2' });
+  });
+
+  it('an edit taken back while its conflict was with the resolver: the server\'s value is taken, devices agree', async () => {
+    const store = new FaultyStore();
+    store.holdSuffix = '/undo-conflict';
+    const a = device(t, poolId);
+    await store.set(`cosync/${poolId}/identity`, { format: 1, identityId: await a.client.identityId(), authenticated: false });
+    let inResolver = () => {};
+    const resolver: ConflictResolver = async (c) => {
+      inResolver();
+      await new Promise((r) => setTimeout(r, 20));
+      return lastWriterWins(c);
+    };
+    const b = device(t, poolId, { store, resolver });
+    const da = await a.client.openDataset('undo-conflict');
+    await da.put('k', 'A');
+    await da.synchronize();
+    const db = await b.client.openDataset('undo-conflict');
+    await db.synchronize();
+    await da.put('k', 'A2');
+    await da.synchronize();
+    store.holding = true;
+    const put = db.put('k', 'B').catch((e: unknown) => e);
+    inResolver = () => store.failHeld();
+    await db.synchronize();
+    expect(await put).toBeInstanceOf(LocalStoreError);
+    await db.synchronize();
+    await da.synchronize();
+    expect({ b: db.get('k'), pending: db.pendingChanges() }).toEqual({ b: 'A2', pending: 0 });
+  });
+
+  it('a merged dataset\'s record folded in stays when an app write fails meanwhile, and is pushed', async () => {
+    const store = new FaultyStore();
+    const copy = await LocalCopy.load(store, 'main');
+    const listing = (over: Partial<RemoteListing>): RemoteListing => ({
+      records: [], datasetSyncCount: 0, exists: true, deletedAfter: false, mergedDatasetNames: [], sessionToken: 't', ...over,
+    });
+    let release = () => {};
+    const slowListing = new Promise<void>((resolve) => { release = resolve; });
+    const pushed: string[] = [];
+    let mainListings = 0;
+    const remote = {
+      counts: { listRecords: 0, updateRecords: 0, deleteDataset: 0 },
+      async listAll(name: string) {
+        if (name === 'main') return listing({ mergedDatasetNames: mainListings++ === 0 ? ['main.g1', 'main.g2'] : [] });
+        if (name === 'main.g1') return listing({ records: [{ key: 'fromGuest', value: 'kept', syncCount: 1, modifiedAt: 1 }] });
+        await slowListing;
+        return listing({});
+      },
+      async update(_name: string, _token: string, patches: readonly Patch[]) {
+        pushed.push(...patches.map((p) => p.key));
+        return patches.map((p) => ({ ...p, syncCount: 1 }));
+      },
+      async deleteDataset() {},
+    } as unknown as Remote;
+    const sync = synchronizeDataset({
+      datasetName: 'main', copy, remote, events: new Emitter(), isClosed: () => false,
+      policies: {
+        resolver: lastWriterWins, onRemoteDeleted: 'keep-unsynced', foldMergedDatasets: true, retry: DEFAULT_RETRY,
+        now: Date.now, random: Math.random, onListenerError: () => {},
+      },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(copy.record('fromGuest')?.value).toBe('kept');
+    store.failing = true;
+    copy.appEdit('appKey', 'x', Date.now());
+    await expect(copy.persist()).rejects.toBeInstanceOf(LocalStoreError);
+    store.failing = false;
+    release();
+    await sync;
+    expect(pushed).toContain('fromGuest');
+  });
+});
+
+describe('removing a key that exists nowhere', () => {
+  it('creates no dataset on the server and leaves nothing pending', async () => {
+    const d = device(t, poolId);
+    const ds = await d.client.openDataset('never-written');
+    await ds.remove('obsoleteFlag');
+    await expect(ds.synchronize()).resolves.toMatchObject({ pushed: [] });
+    expect(ds.pendingChanges()).toBe(0);
+    const listed = await clients(t).sync.send(new ListDatasetsCommand({ IdentityPoolId: poolId, IdentityId: await d.client.identityId() }));
+    expect(listed.Datasets ?? []).toEqual([]);
+  });
+});
