@@ -53,7 +53,8 @@ export class Dataset {
 
   /**
    * Sets a value (the empty string is a value); resolves once the change is in the local store. Rejects with
-   * LocalStoreError when the store cannot keep it, and then the change is not made at all.
+   * LocalStoreError when the store cannot keep it, and then the change is taken back (unless a sync has already
+   * replaced the record with the server's answer to it, which the store then gets).
    */
   async put(key: string, value: string): Promise<void> {
     this.checkOpen();
