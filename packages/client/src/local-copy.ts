@@ -112,18 +112,6 @@ export class LocalCopy {
     });
   }
 
-  /**
-   * Forgets removals of keys the server never had (sync count 0) when its listing says the dataset does not exist:
-   * pushing them would create an empty dataset, which counts against the identity's quota.
-   */
-  dropRemovalsOfUnknownKeys(): number {
-    let dropped = 0;
-    for (const r of [...this.records.values()]) {
-      if (r.value === null && r.syncCount === 0 && r.pending > 0) dropped += Number(this.records.delete(r.key));
-    }
-    return dropped;
-  }
-
   /** The server deleted the dataset: start over from sync count 0, keeping only what `keep` selects, re-based. */
   rebase(keep: (r: LocalRecord) => boolean): void {
     this.unacknowledged.clear();

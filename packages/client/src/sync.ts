@@ -150,7 +150,6 @@ async function syncRound(ctx: SyncContext, result: SyncResult, relistFrom: numbe
   if (!ctx.policies.foldMergedDatasets && listing.mergedDatasetNames.length > 0) {
     ctx.events.emit('merged', { datasetName, mergedDatasetNames: listing.mergedDatasetNames });
   }
-  if (!listing.exists && ctx.copy.dropRemovalsOfUnknownKeys() > 0) await ctx.copy.persist();
   const more = await push(ctx, result, listing, generation);
   for (const name of folded) {
     await remote.deleteDataset(name);

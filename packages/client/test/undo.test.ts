@@ -1,11 +1,10 @@
 /**
  * App edits the local store could not keep are taken back, and only those: not the sync's own edits made meanwhile,
  * not a deletion's restored records, and a conflict whose local side was taken back while the resolver ran is
- * decided again on what is left. And a removal of a key that exists nowhere creates nothing on the server.
+ * decided again on what is left.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ListDatasetsCommand } from '@aws-sdk/client-cognito-sync';
-import { clients, createPool, device, startServer, type TestServer } from './support.js';
+import { createPool, device, startServer, type TestServer } from './support.js';
 import { LocalStoreError, MemoryStore, lastWriterWins, type ConflictResolver, type StoredValue } from '../src/index.js';
 import { Emitter } from '../src/emitter.js';
 import { LocalCopy } from '../src/local-copy.js';
@@ -125,17 +124,5 @@ describe('taking back what the store could not keep', () => {
     release();
     await sync;
     expect(pushed).toContain('fromGuest');
-  });
-});
-
-describe('removing a key that exists nowhere', () => {
-  it('creates no dataset on the server and leaves nothing pending', async () => {
-    const d = device(t, poolId);
-    const ds = await d.client.openDataset('never-written');
-    await ds.remove('obsoleteFlag');
-    await expect(ds.synchronize()).resolves.toMatchObject({ pushed: [] });
-    expect(ds.pendingChanges()).toBe(0);
-    const listed = await clients(t).sync.send(new ListDatasetsCommand({ IdentityPoolId: poolId, IdentityId: await d.client.identityId() }));
-    expect(listed.Datasets ?? []).toEqual([]);
   });
 });
