@@ -36,7 +36,21 @@ export interface SyncStore {
    * with nothing written, when the pool does not exist.
    */
   modifyIdentityPool(identityPoolId: string, change: (current: IdentityPool) => IdentityPool): Promise<IdentityPool | undefined>;
-  /** Deletes the pool with its identities, datasets, records, devices and settings; false when absent. */
+  /**
+   * Deletes the pool with its identities, datasets, records, devices, logins and settings; false when absent. In
+   * steps, so that a pool of any size is deleted while other calls are served (no step holds SQLite's event loop or
+   * nears PostgreSQL's statement timeout), with these guarantees:
+   * - A first short unit marks the pool deleted and removes its row and settings. From then on the pool is absent for
+   *   every pool-level call (getIdentityPool, listIdentityPools, modifyIdentityPool, updatePoolSyncSettings,
+   *   createIdentity with poolMustExist), and writeRecords of an identity of the pool stores nothing (SQLite: the plan
+   *   finds no identity; PostgreSQL: what the plan returns is not stored).
+   * - Its identities then go batch by batch. Until its batch, an identity can still be read, and what a link,
+   *   device, subscription or merge adds to it meanwhile is deleted with it.
+   * - When the promise resolves, nothing of the pool is left.
+   * A deletion stopped half-way (close(), a crash) leaves the pool marked, so still absent; the store finishes it in
+   * the background when it is next opened, or when this method is called again for the pool (answering false, since
+   * the pool was already gone for callers). Pool IDs are random and never reissued.
+   */
   deleteIdentityPool(identityPoolId: string): Promise<boolean>;
 
   // --- identities ---------------------------------------------------------------------------------------

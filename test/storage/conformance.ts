@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ServiceError, errors } from '../../src/api/errors.js';
 import type { SyncStore } from '../../src/storage/store.js';
 import { runIdentityConformance } from './conformance-identities.js';
+import { runPoolDeletionConformance } from './conformance-pool-deletion.js';
 import type {
   ConsumedSessionKey, DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, Page, RecordRow, WriteCommand, WritePlan,
 } from '../../src/storage/types.js';
@@ -537,6 +538,8 @@ export function runStoreConformance(opts: {
 
     // Identities, logins and merges (Cognito Identity), in their own file.
     runIdentityConformance(test, () => store);
+    // Deleting big pools, in chunks, racing other calls: in its own file.
+    runPoolDeletionConformance(test, () => store);
 
     for (const title of skipped.keys()) {
       if (!titles.has(title)) throw new Error(`conformance skip names an unknown test: ${title}`);

@@ -12,7 +12,7 @@ import type { Migration } from '../../src/storage/migration.js';
 
 /** The first 16 hex digits of the SHA-256 of each shipped migration's SQL, by version. */
 const SHIPPED = {
-  sqlite: ['680a0aac1766b601', '7002c664ad3c4245', 'd1d71db0a2e08d4f', 'e858aa58b14cb81f'],
+  sqlite: ['680a0aac1766b601', '7002c664ad3c4245', 'd1d71db0a2e08d4f', 'e858aa58b14cb81f', 'f973e83ddab9de0e'],
   postgres: ['f7e4ad81006a4084', '5dc72595f0827c9e', '800a334435fa08e6', '53ae0e1cb5fec0f5', 'c554c71bee7c69be'],
 };
 

@@ -10,6 +10,7 @@ import {
 } from './rows.js';
 import { writeBatcher } from './write-batcher.js';
 import { explainStartFailure } from './start-failures.js';
+import { poolDeletion } from './pool-deletion.js';
 
 export interface PostgresStoreOptions extends PgPoolOptions {
   /** Told the schema versions the open applied, when it applied any. */
@@ -76,6 +77,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
   const { identities, datasetViews, recordPages, takeTokens } = batchedCalls(db);
 
+  // Marked in one short transaction, then deleted by steps each far below the statement timeout; deletions an
+  // instance stopped half-way are finished after the open, in the background (pool-deletion.ts).
+  const pools = poolDeletion(db, () => closing !== undefined);
+  const resuming = pools.resumeInterrupted();
+  inFlight.add(resuming);
+  void resuming.finally(() => inFlight.delete(resuming));
+
   const writeBatch = writeBatcher(db, {
     // More batches in flight mostly make smaller batches (more round trips and socket writes per write) without
     // committing faster; a few keep the database's cores busy while others wait for their answers.
@@ -126,14 +134,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await tx.run([q.updatePool({ ...next, identityPoolId: id }), COMMIT]);
       return next;
     }),
-    deleteIdentityPool: (id) => db.transaction(async (tx) => {
-      // The pool's row first: a settings update holding it (updatePoolSyncSettings) commits before the settings are
-      // deleted, and one coming after finds no pool.
-      const results = await tx.run([
-        BEGIN, q.lockPoolRow(id, 'UPDATE'), ...q.lockPool(id), ...q.deletePoolData(id), q.deletePool(id), COMMIT,
-      ]);
-      return (results.at(-2)?.rowCount ?? 0) > 0;
-    }),
+    deleteIdentityPool: (id) => pools.deletePool(id),
 
     // --- identities ---------------------------------------------------------------------------------------
     async createIdentity(i, options) {
@@ -382,53 +383,13 @@ const q = {
     text: 'UPDATE identity_pools SET name = $2, doc = $3::json WHERE pool_id = $1',
     values: [p.identityPoolId, p.identityPoolName, poolDoc(p)],
   }),
-  deletePool: (id: string): Statement => ({ text: 'DELETE FROM identity_pools WHERE pool_id = $1', values: [id] }),
   /**
-   * The pool's row locked: UPDATE by its deletion, taken first; KEY SHARE by what must not outlive it (settings, new
-   * identities), so either that commits before the deletion reads, or it waits and finds no pool.
+   * The pool's row key-share locked by what must not outlive it (settings, new identities): its deletion locks it
+   * FOR UPDATE first (pool-deletion.ts), so either that commits before the deletion, or it waits and finds no pool.
    */
-  lockPoolRow: (id: string, mode: 'UPDATE' | 'KEY SHARE'): Statement => ({
+  lockPoolRow: (id: string, mode: 'KEY SHARE'): Statement => ({
     text: `SELECT 1 FROM identity_pools WHERE pool_id = $1 FOR ${mode}`, values: [id],
   }),
-  /**
-   * Before a pool's data goes: lock every identity of the pool the way writes do (in ID order, waiting for writes in
-   * flight, even one inserting its lock row right now), and mark the pool deleted. A write that checked its identity
-   * before the deletion then either commits first (and its rows are deleted below) or waits and, seeing the mark,
-   * writes nothing (write-statements.ts, applyPlans).
-   */
-  lockPool: (poolId: string): Statement[] => [
-    {
-      text: `INSERT INTO sync_locks (identity_id, pool_id)
-             SELECT identity_id, $1 FROM (
-               SELECT identity_id FROM identities WHERE pool_id = $1 UNION SELECT identity_id FROM sync_locks WHERE pool_id = $1
-             ) AS ids ORDER BY identity_id
-             ON CONFLICT (identity_id) DO UPDATE SET pool_id = excluded.pool_id WHERE false`,
-      values: [poolId],
-    },
-    {
-      text: `INSERT INTO deleted_pools (pool_id, deleted_at) VALUES ($1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
-             ON CONFLICT DO NOTHING`,
-      values: [poolId],
-    },
-  ],
-  /** Everything of a pool but its row (control plane: these statements span identities). */
-  deletePoolData(poolId: string): Statement[] {
-    // Every identity that owns something in the pool, created through it or only written under it.
-    const ids = 'SELECT identity_id FROM identities WHERE pool_id = $1 UNION SELECT identity_id FROM datasets WHERE pool_id = $1';
-    return [
-      `DELETE FROM records WHERE identity_id IN (${ids})`,
-      `DELETE FROM consumed_sessions WHERE identity_id IN (${ids})`,
-      `DELETE FROM subscriptions WHERE identity_id IN (${ids})`,
-      `DELETE FROM devices WHERE identity_id IN (${ids})`,
-      `DELETE FROM identity_logins WHERE identity_id IN (${ids}) AND pool_id = $1`,
-      'DELETE FROM login_owners WHERE pool_id = $1',
-      'DELETE FROM datasets WHERE pool_id = $1',
-      'DELETE FROM identities WHERE pool_id = $1',
-      'DELETE FROM sync_locks WHERE pool_id = $1',
-      'DELETE FROM pool_sync_settings WHERE pool_id = $1',
-    ].map((text) => ({ text, values: [poolId] }));
-  },
-
   getSettings: (poolId: string): Statement => ({
     name: 'cosync_get_settings', text: 'SELECT doc FROM pool_sync_settings WHERE pool_id = $1', values: [poolId],
   }),

@@ -14,8 +14,6 @@ export type IdentityLinkMethods = Pick<
 
 export interface IdentityLinks {
   readonly methods: IdentityLinkMethods;
-  /** Deletes every login of the pool; call it inside deleteIdentityPool's transaction. */
-  deletePoolLogins(identityPoolId: string): void;
 }
 
 /**
@@ -90,7 +88,6 @@ export function prepareIdentityLinks(db: Database, beforeWrite: () => void = () 
   });
 
   return {
-    deletePoolLogins: (poolId) => void s.deletePoolLogins.run(poolId),
     methods: {
       async deleteIdentity(identityId) {
         beforeWrite();
@@ -143,7 +140,6 @@ function prepareStatements(db: Database) {
       'DELETE FROM identity_logins WHERE identity_id = ? AND provider_name = ? AND subject = ?'),
     hasLogin: q<[string]>('SELECT 1 FROM identity_logins WHERE identity_id = ? LIMIT 1'),
     moveLogins: q<[string, string]>('UPDATE identity_logins SET identity_id = ? WHERE identity_id = ?'),
-    deletePoolLogins: q<[string]>('DELETE FROM identity_logins WHERE pool_id = ?'),
 
     getIdentity: q<[string], IdentityDb>('SELECT id, pool_id, disabled FROM identities WHERE id = ?'),
     touchIdentity: q<[number, string]>('UPDATE identities SET last_modified_at = ? WHERE id = ?'),

@@ -157,6 +157,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE consumed_sessions_v4 RENAME TO consumed_sessions;
     `,
   },
+  {
+    version: 5,
+    name: 'pool deletions under way',
+    sql: `
+      -- DeleteIdentityPool marks the pool here, in the short transaction that deletes its row, then deletes its data
+      -- in small transactions (pool-deletion.ts); the mark goes once nothing of the pool is left. A write of an
+      -- identity of a marked pool is refused, and a mark found when the store opens is a deletion a stopped process
+      -- left unfinished: the store finishes it.
+      CREATE TABLE deleted_pools (
+        pool_id    TEXT PRIMARY KEY,
+        deleted_at INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this code writes and understands. */

@@ -12,6 +12,7 @@ import { BUSY_TIMEOUT_MS, createGroupCommit } from './group-commit.js';
 import { NO_FILE_GUARD, guardDatabaseFile, type FileGuard } from './file-guard.js';
 import { identityAt, map, poolDoc, recordOf, toDataset, toDatasetView, toDevice, toIdentity, toPool } from './rows.js';
 import { prepareStatements, readSettings } from './statements.js';
+import { preparePoolDeletion } from './pool-deletion.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for a private in-memory database (tests). */
@@ -142,11 +143,10 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     s.deleteDatasetSubscriptions.run(identityId, name);
     return toDataset(row);
   });
-  const removePool = db.transaction((poolId: string) => {
-    for (const stmt of s.deletePoolData) stmt.run({ pool: poolId });
-    links.deletePoolLogins(poolId);
-    return s.deletePool.run(poolId).changes > 0;
-  });
+  // Marked at the call, then deleted in chunks between which other requests run; a deletion a stopped process left
+  // unfinished is finished after the open (pool-deletion.ts).
+  const poolDeletion = preparePoolDeletion(db, () => closing !== undefined);
+  poolDeletion.resumeInterrupted();
 
   const methods: Omit<SyncStore, 'engine' | 'close'> = {
     async getOrCreateSecret(name, generate) {
@@ -161,7 +161,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
     getIdentityPool: async (id) => map(s.getPool.get(id), toPool),
     listIdentityPools: async (page) => s.listPools.all(page.after ?? '', page.limit).map(toPool),
     modifyIdentityPool: async (id, change) => modifyPool.immediate(id, change),
-    deleteIdentityPool: async (id) => removePool.immediate(id),
+    deleteIdentityPool: (id) => poolDeletion.deletePool(id),
 
     createIdentity: async (i, options) => addIdentity.immediate(i, options?.poolMustExist === true),
     getIdentity: async (id) => map(s.identityRow.get(id), (r) => identityAt(r, 0)),
@@ -199,6 +199,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
         pruned += changes;
         if (changes < PRUNE_CHUNK) return pruned;
         await setImmediatePromise();
+        // The store began to close meanwhile: the rest waits for the next prune (after the next open).
+        if (closing !== undefined) return pruned;
       }
     },
 

@@ -28,8 +28,11 @@ export function prepareStatements(db: Database) {
   const WRITE_STATE = `${IDENTITY_I}, ${DATASET_D},
     (SELECT COUNT(*) FROM datasets WHERE identity_id = +? AND deleted = 0) AS live_count,
     EXISTS (SELECT 1 FROM consumed_sessions WHERE expires_at = +? AND session_id = +?) AS consumed`;
-  const WRITE_STATE_FROM =
-    'FROM (SELECT 1) LEFT JOIN identities i ON i.id = +? LEFT JOIN datasets d ON d.identity_id = +? AND d.name = +?';
+  // An identity of a pool being deleted (pool-deletion.ts) reads as absent to a write, so the write is refused
+  // from the moment the pool is marked, although the identity's rows may not be deleted yet.
+  const WRITE_STATE_FROM = `FROM (SELECT 1)
+    LEFT JOIN identities i ON i.id = +? AND NOT EXISTS (SELECT 1 FROM deleted_pools p WHERE p.pool_id = i.pool_id)
+    LEFT JOIN datasets d ON d.identity_id = +? AND d.name = +?`;
   /**
    * A record's state for a write plan (columns prefixed with `t`: an alias and a dot, or nothing): key, sync count,
    * live, size. Sizes are in UTF-8 bytes: the database encoding is UTF-8, so a text cast to BLOB has its UTF-8
@@ -38,8 +41,6 @@ export function prepareStatements(db: Database) {
   const currentRecord = (t: string) => `${t}key, ${t}sync_count, ${t}value IS NOT NULL AS live,
     CASE WHEN ${t}value IS NULL THEN 0 ELSE length(CAST(${t}key AS BLOB)) + length(CAST(${t}value AS BLOB)) END AS bytes`;
   const DEVICE = 'device_id, identity_id, platform, token, created_at';
-  // Every identity that owns something in the pool, for deleteIdentityPool.
-  const POOL_IDENTITIES = 'SELECT id FROM identities WHERE pool_id = @pool UNION SELECT identity_id FROM datasets WHERE pool_id = @pool';
   return {
     begin: q('BEGIN IMMEDIATE'),
     commit: q('COMMIT'),
@@ -58,15 +59,7 @@ export function prepareStatements(db: Database) {
     listPools: q<[string, number], PoolDb>('SELECT * FROM identity_pools WHERE id > ? ORDER BY id LIMIT CAST(? AS INTEGER)'),
     updatePool: q<[string, string, string]>('UPDATE identity_pools SET name = ?, doc = ? WHERE id = ?'),
     countPools: q<[], { n: number }>('SELECT COUNT(*) AS n FROM identity_pools'),
-    deletePoolData: [
-      `DELETE FROM records WHERE identity_id IN (${POOL_IDENTITIES})`,
-      `DELETE FROM subscriptions WHERE identity_id IN (${POOL_IDENTITIES})`,
-      `DELETE FROM devices WHERE identity_id IN (${POOL_IDENTITIES})`,
-      'DELETE FROM datasets WHERE pool_id = @pool',
-      'DELETE FROM identities WHERE pool_id = @pool',
-      'DELETE FROM pool_sync_settings WHERE pool_id = @pool',
-    ].map((sql) => q<{ pool: string }>(sql)),
-    deletePool: q<[string]>('DELETE FROM identity_pools WHERE id = ?'),
+    // deleteIdentityPool's statements are in pool-deletion.ts.
 
     insertIdentity: q<[string, string, number, number, number]>(
       'INSERT INTO identities (id, pool_id, created_at, last_modified_at, disabled) VALUES (?, ?, ?, ?, ?)'),

@@ -7,7 +7,8 @@ interface DeleteIdentityPoolInput {
 
 /**
  * Deletes the pool with everything in it: identities, datasets, records, devices and Cognito Sync settings (the
- * store cascades in one unit). Answers an empty object, as AWS's model has no output for it.
+ * store marks the pool gone at once, then deletes its data in small steps while other requests run; the answer
+ * comes once nothing is left). Answers an empty object, as AWS's model has no output for it.
  */
 export const deleteIdentityPool = defineIdentityOperation({
   name: 'DeleteIdentityPool',
