@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/storage/postgres/postgres-store.js';
-import { identity, pool, write } from './conformance.js';
+import { ALL, command, identity, pool, write } from './conformance.js';
 import { describeWithPostgres, createTestSchema, type TestSchema } from './postgres-support.js';
 
 /**
@@ -145,4 +145,38 @@ describeWithPostgres('DeleteIdentityPool of a big pool on PostgreSQL', 'test/sto
     expect(await next.getIdentity(last)).toBeUndefined();
     await Promise.all([next.close(), bystander.close()]);
   }, 30_000);
+
+  it('leaves alone an identity of another pool that has a lock row naming the pool (a refused write made it)', async () => {
+    const store = await openPostgresStore(options());
+    try {
+      await store.createIdentityPool(pool(P));
+      await store.createIdentityPool(pool(KEPT));
+      await store.createIdentity(identity('us-east-1:other', KEPT));
+      const refused = command('us-east-1:other', 'x', ['k'], { identityPoolId: P });
+      await expect(store.writeRecords(refused, () => { throw new Error('refused by its plan'); })).rejects.toThrow();
+      await write(store, 'us-east-1:other', 'own', { a: '1' }, { poolId: KEPT });
+      await store.deleteIdentityPool(P);
+      expect((await store.listRecords('us-east-1:other', 'own', ALL, { limit: 10 })).map((r) => r.value)).toEqual(['1']);
+      expect((await schema.query('SELECT pool_id FROM sync_locks WHERE identity_id = $1', ['us-east-1:other'])).rows)
+        .toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('does not resume the deletion of a pool that exists again under the same ID', async () => {
+    const store = await openPostgresStore(options());
+    await store.createIdentityPool(pool(P));
+    expect(await store.deleteIdentityPool(P)).toBe(true);
+    await store.createIdentityPool(pool(P));
+    await store.createIdentity(identity('us-east-1:again', P), { poolMustExist: true });
+    await store.close();
+    const reopened = await openPostgresStore(options());
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await reopened.getIdentity('us-east-1:again')).toBeDefined();
+    } finally {
+      await reopened.close();
+    }
+  });
 });

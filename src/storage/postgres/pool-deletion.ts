@@ -55,6 +55,12 @@ export function poolDeletion(db: Db, isClosing: () => boolean): PgPoolDeletion {
     }
     // Logins whose identity row was gone already (none normally: each batch deletes its identities' logins).
     while ((await db.batch([deleteOwnerChunk(poolId)]))[0]!.rowCount > 0) check();
+    // Lock rows naming this pool for identities of another (their next write makes them again, under their pool).
+    await db.query({
+      text: `DELETE FROM sync_locks s WHERE s.pool_id = $1
+             AND EXISTS (SELECT 1 FROM identities i WHERE i.identity_id = s.identity_id AND i.pool_id <> $1)`,
+      values: [poolId],
+    });
   }
 
   return {
@@ -89,25 +95,32 @@ export function poolDeletion(db: Db, isClosing: () => boolean): PgPoolDeletion {
   };
 }
 
-/** Marked pools with something left: deletions an instance stopped half-way (each test an index probe). */
+/**
+ * Marked pools with something left: deletions an instance stopped half-way (each test an index probe). Not a pool
+ * that exists again under the ID (store-level callers may choose IDs; CreateIdentityPool's are random).
+ */
 const unfinished = (): Statement => ({
   text: `SELECT pool_id FROM deleted_pools p
-         WHERE EXISTS (SELECT 1 FROM identities i WHERE i.pool_id = p.pool_id)
+         WHERE NOT EXISTS (SELECT 1 FROM identity_pools ip WHERE ip.pool_id = p.pool_id) AND (EXISTS (SELECT 1 FROM identities i WHERE i.pool_id = p.pool_id)
             OR EXISTS (SELECT 1 FROM datasets d WHERE d.pool_id = p.pool_id)
             OR EXISTS (SELECT 1 FROM sync_locks s WHERE s.pool_id = p.pool_id)
-            OR EXISTS (SELECT 1 FROM login_owners o WHERE o.pool_id = p.pool_id)
+            OR EXISTS (SELECT 1 FROM login_owners o WHERE o.pool_id = p.pool_id))
          ORDER BY pool_id`,
 });
 
 /**
  * The next identities to delete: the pool's own, those that only wrote datasets under it, those with a lock row
- * under it. Rows deleted by earlier batches are gone: each batch reads what is left.
+ * under it and no identity row elsewhere. A lock row names the pool of the write that created it, which a refused
+ * write may have named wrongly: an identity of another pool is never chosen by its lock row (the row itself goes,
+ * see purge). Rows deleted by earlier batches are gone: each batch reads what is left.
  */
 const nextIdentities = (poolId: string): Statement => ({
   text: `SELECT identity_id FROM (
            (SELECT identity_id FROM identities WHERE pool_id = $1 ORDER BY identity_id LIMIT $2)
            UNION (SELECT identity_id FROM datasets WHERE pool_id = $1 LIMIT $2)
-           UNION (SELECT identity_id FROM sync_locks WHERE pool_id = $1 LIMIT $2)
+           UNION (SELECT s.identity_id FROM sync_locks s WHERE s.pool_id = $1
+                    AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.identity_id = s.identity_id AND i.pool_id <> $1)
+                    LIMIT $2)
          ) AS ids ORDER BY identity_id LIMIT $2`,
   values: [poolId, IDENTITY_CHUNK],
 });
