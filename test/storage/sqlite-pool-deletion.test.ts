@@ -98,7 +98,8 @@ describe('DeleteIdentityPool of a big pool on SQLite', () => {
     await reader;
 
     // Before chunking, the whole deletion was one synchronous transaction: the gap was the deletion's time.
-    expect(gap, `longest event-loop gap ${gap.toFixed(0)} ms, deletion ${took.toFixed(0)} ms`).toBeLessThan(100);
+    // Relative to the deletion's own length, which a loaded machine stretches as much as any one chunk.
+    expect(gap, `longest event-loop gap ${gap.toFixed(0)} ms, deletion ${took.toFixed(0)} ms`).toBeLessThan(took / 4);
     expect(served).toBeGreaterThan(10);
     expect(leftovers(file)).toEqual({});
     expect(await store.getIdentityPool(P)).toBeUndefined();
@@ -136,7 +137,7 @@ describe('DeleteIdentityPool of a big pool on SQLite', () => {
     const first = openSqliteStore({ file });
     await fillPool(first, { identities: 600, withData: 60, records: 100 });
     const deleting = first.deleteIdentityPool(P);
-    // The mark and the first chunk ran at the call; the rest stops at the close.
+    // The mark ran at the call; the rest stops at the close.
     await first.close();
     await expect(deleting).rejects.toThrow(/closed/);
     const left = leftovers(file);
@@ -169,4 +170,24 @@ describe('DeleteIdentityPool of a big pool on SQLite', () => {
     expect(leftovers(file)).toEqual({});
     await second.close();
   }, 20_000);
+  it('waits for another connection\'s write lock (a --workers sibling) without holding the event loop', async () => {
+    const file = tempFile();
+    const store = openSqliteStore({ file, exclusive: false });
+    await fillPool(store, { identities: 20, withData: 5, records: 10 });
+    const sibling = new Database(file);
+    sibling.prepare('BEGIN IMMEDIATE').run();
+    let done = false;
+    const deletion = store.deleteIdentityPool(P).then((existed) => { done = true; return existed; });
+    let ticks = 0;
+    const ticker = setInterval(() => { ticks += 1; }, 5);
+    await new Promise((r) => setTimeout(r, 300));
+    clearInterval(ticker);
+    expect(done).toBe(false);
+    expect(ticks).toBeGreaterThan(20);
+    sibling.prepare('COMMIT').run();
+    sibling.close();
+    expect(await deletion).toBe(true);
+    expect(leftovers(file)).toEqual({});
+    await store.close();
+  });
 });

@@ -3,19 +3,13 @@ import type { Database } from './driver.js';
 import type { CurrentRecord, DatasetWriteState, WriteCommand, WritePlan } from '../types.js';
 import { DATASET_COLUMNS, IDENTITY_COLUMNS, datasetAt, identityAt, type Value } from './rows.js';
 import type { Statements } from './statements.js';
+import { BUSY_TIMEOUT_MS, LOCK_SPIN_MS, tryWithoutWaiting } from './write-lock.js';
 
 /** Where writeStateOneKey's record columns start: after the identity, the dataset, the live count and `consumed`. */
 const STATE_COLUMNS = IDENTITY_COLUMNS + DATASET_COLUMNS + 2;
 /** Most writeRecords commands committed in one transaction; the rest of the queue follows in the next. */
 const MAX_BATCH = 256;
-/** How long a write waits for another process's write lock before it fails. */
-export const BUSY_TIMEOUT_MS = 5000;
-/**
- * How long a batch that found the write lock taken tries again on every turn of the event loop before it falls back
- * to trying every millisecond. A sibling worker's commit holds the lock about a millisecond; a timer would let the
- * lock sit free for most of the next one, while a longer holder (a big import) should not cost a spinning core.
- */
-const LOCK_SPIN_MS = 10;
+export { BUSY_TIMEOUT_MS } from './write-lock.js';
 
 interface PendingWrite {
   readonly command: WriteCommand;
@@ -92,18 +86,7 @@ export function createGroupCommit(
       s.begin.run();
       return true;
     }
-    // Compiled on every call, as it must be: SQLite applies busy_timeout while compiling. db.exec rather than
-    // db.pragma, which also builds a Statement object each time and costs about five times as much.
-    db.exec('PRAGMA busy_timeout = 0');
-    try {
-      s.begin.run();
-      return true;
-    } catch (error) {
-      if ((error as { code?: unknown }).code === 'SQLITE_BUSY') return false;
-      throw error;
-    } finally {
-      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    }
+    return tryWithoutWaiting(db, () => s.begin.run()) !== undefined;
   }
 
   function commitQueue(begin: () => void): void {

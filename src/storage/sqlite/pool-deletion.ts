@@ -1,6 +1,7 @@
 // DeleteIdentityPool on SQLite: one short transaction marks the pool deleted, then its data goes in small
 // transactions with the event loop free between them (docs/architecture.md, "Deleting a pool").
 import type { Database } from './driver.js';
+import { whenWriteLockFree } from './write-lock.js';
 
 /**
  * Most records one transaction deletes: about 15 ms of work (an audit measured ~17 µs per deleted row, indexes
@@ -37,8 +38,16 @@ export class StoreClosedError extends Error {
  *   lands before that transaction (and is deleted by it) or finds no identity after;
  * - the mark goes, in the transaction that finds nothing of the pool left; one found at open is finished then.
  */
-export function preparePoolDeletion(db: Database, isClosing: () => boolean): SqlitePoolDeletion {
+export function preparePoolDeletion(db: Database, ownsWriteLock: boolean, isClosing: () => boolean): SqlitePoolDeletion {
   const s = prepareStatements(db);
+  /**
+   * Each step's transaction, taken when the write lock is free: never waiting for a sibling's on this thread. A
+   * step due once the store is closing is not run (the handle may be closed by then): StoreClosedError.
+   */
+  const locked = <T>(step: () => T): Promise<T> => whenWriteLockFree(db, ownsWriteLock, () => {
+    if (isClosing()) throw new StoreClosedError();
+    return step();
+  });
 
   const mark = db.transaction((poolId: string, now: number) => {
     const existed = s.deletePoolRow.run(poolId).changes > 0;
@@ -50,7 +59,7 @@ export function preparePoolDeletion(db: Database, isClosing: () => boolean): Sql
     for (const stmt of s.deleteIdentitiesData) stmt.run(params);
   });
   // IMMEDIATE transactions, even for one statement: a deferred one could not take the write lock over a snapshot
-  // another process wrote after (--workers), and the busy timeout would not wait for it.
+  // another process wrote after (--workers); each is started through `locked`.
   const deleteRecords = db.transaction((ids: string) => s.deleteRecordsChunk.run({ ids, n: RECORD_CHUNK }).changes);
   const deleteLogins = db.transaction((pool: string) => s.deleteLoginsChunk.run({ pool, n: RECORD_CHUNK }).changes);
   /** Removes the mark when nothing of the pool is left; false when something is (written meanwhile). */
@@ -74,25 +83,26 @@ export function preparePoolDeletion(db: Database, isClosing: () => boolean): Sql
   /** Deletes everything of a marked pool, one chunk per transaction; the mark last. */
   async function purge(poolId: string): Promise<void> {
     for (;;) {
+      if (isClosing()) throw new StoreClosedError();
       const ids = nextIdentities(poolId);
       if (ids.length === 0) {
         // Logins of identities gone already (none normally: each batch deletes its identities' logins).
-        while (deleteLogins.immediate(poolId) > 0) await turn();
-        if (unmark.immediate(poolId)) return;
+        while (await locked(() => deleteLogins.immediate(poolId)) > 0) await turn();
+        if (await locked(() => unmark.immediate(poolId))) return;
         await turn(); // something of the pool came back between the last batch and the check: go round again
         continue;
       }
       const params = { ids: JSON.stringify(ids), pool: poolId };
       // Records first, in chunks (an identity may hold tens of thousands), each its own transaction.
-      while (deleteRecords.immediate(params.ids) > 0) await turn();
-      finishIdentities.immediate(params);
+      while (await locked(() => deleteRecords.immediate(params.ids)) > 0) await turn();
+      await locked(() => finishIdentities.immediate(params));
       await turn();
     }
   }
 
   return {
     async deletePool(poolId) {
-      const { existed, marked } = mark.immediate(poolId, Date.now());
+      const { existed, marked } = await locked(() => mark.immediate(poolId, Date.now()));
       if (marked) await purge(poolId);
       return existed;
     },

@@ -145,7 +145,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   });
   // Marked at the call, then deleted in chunks between which other requests run; a deletion a stopped process left
   // unfinished is finished after the open (pool-deletion.ts).
-  const poolDeletion = preparePoolDeletion(db, () => closing !== undefined);
+  const poolDeletion = preparePoolDeletion(db, ownsWriteLock, () => closing !== undefined);
   poolDeletion.resumeInterrupted();
 
   const methods: Omit<SyncStore, 'engine' | 'close'> = {
