@@ -4,7 +4,8 @@
  * scale audit saw ListIdentities with HideDisabled stall it 37–150 ms over 8,000 disabled identities, and
  * DeleteIdentities 903 ms for 60 identities with 2,048 records each).
  *
- * Measured by counting event-loop turns during the call: a call that never yields completes within one turn.
+ * Measured by the longest time the event loop went without a turn during the call, against the call's length: a call
+ * that never yields holds it for nearly all of it (the rest is the HTTP exchange), one that yields for one step.
  */
 import { describe, expect, it } from 'vitest';
 import { DeleteIdentitiesCommand, ListIdentitiesCommand } from '@aws-sdk/client-cognito-identity';
@@ -36,7 +37,7 @@ describe('long operations on SQLite take turns with other requests', () => {
     try {
       const { poolId } = await poolWithIdentity(t);
       const store = t.services.store;
-      for (let i = 0; i < 6000; i++) {
+      for (let i = 0; i < 20_000; i++) {
         await store.createIdentity(identity(`us-east-1:00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, poolId, { disabled: true }));
       }
       const { identity: client } = clients(t);
@@ -46,7 +47,7 @@ describe('long operations on SQLite take turns with other requests', () => {
         listed = (page.Identities ?? []).map((i) => i.IdentityId ?? '');
       });
       expect(listed).toHaveLength(1);
-      expect(longestGapMs).toBeLessThan(totalMs / 2);
+      expect(longestGapMs).toBeLessThan(totalMs / 3);
     } finally {
       await t.close();
     }
@@ -57,10 +58,10 @@ describe('long operations on SQLite take turns with other requests', () => {
     try {
       const { poolId } = await poolWithIdentity(t);
       const store = t.services.store;
-      const ids = Array.from({ length: 40 }, (_, i) => `us-east-1:00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+      const ids = Array.from({ length: 60 }, (_, i) => `us-east-1:00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
       for (const id of ids) {
         await store.createIdentity(identity(id, poolId));
-        const values = Object.fromEntries(Array.from({ length: 400 }, (_, k) => [`key-${k}`, 'v'.repeat(100)]));
+        const values = Object.fromEntries(Array.from({ length: 1000 }, (_, k) => [`key-${k}`, 'v'.repeat(100)]));
         const c = command(id, 'ds', Object.keys(values), { identityPoolId: poolId });
         await store.writeRecords(c, putPlan(c, values));
       }
@@ -68,7 +69,7 @@ describe('long operations on SQLite take turns with other requests', () => {
       const { longestGapMs, totalMs } = await turnsDuring(() =>
         client.send(new DeleteIdentitiesCommand({ IdentityIdsToDelete: ids })));
       expect(await store.getIdentity(ids[0]!)).toBeUndefined();
-      expect(longestGapMs).toBeLessThan(totalMs / 2);
+      expect(longestGapMs).toBeLessThan(totalMs / 3);
     } finally {
       await t.close();
     }
