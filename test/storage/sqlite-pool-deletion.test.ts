@@ -73,6 +73,17 @@ function watchEventLoop(): () => number {
   };
 }
 
+/** A file holding a filled pool whose deletion the store's close stopped after the mark (made at the call). */
+async function interruptedDeletion(size: { identities: number; withData: number; records: number }): Promise<string> {
+  const file = tempFile();
+  const store = openSqliteStore({ file });
+  await fillPool(store, size);
+  const deleting = store.deleteIdentityPool(P);
+  await store.close();
+  await expect(deleting).rejects.toThrow(/closed/);
+  return file;
+}
+
 describe('DeleteIdentityPool of a big pool on SQLite', () => {
   it('keeps serving other calls while it deletes 100,000 records: the event loop is never held long', async () => {
     const file = tempFile();
@@ -133,13 +144,7 @@ describe('DeleteIdentityPool of a big pool on SQLite', () => {
   });
 
   it('a deletion stopped half-way (the store closed) is finished by the next deletion of the pool', async () => {
-    const file = tempFile();
-    const first = openSqliteStore({ file });
-    await fillPool(first, { identities: 600, withData: 60, records: 100 });
-    const deleting = first.deleteIdentityPool(P);
-    // The mark ran at the call; the rest stops at the close.
-    await first.close();
-    await expect(deleting).rejects.toThrow(/closed/);
+    const file = await interruptedDeletion({ identities: 600, withData: 60, records: 100 });
     const left = leftovers(file);
     expect(left.marks).toBe(1);
     expect(left.identities).toBeGreaterThan(0);
@@ -155,12 +160,7 @@ describe('DeleteIdentityPool of a big pool on SQLite', () => {
   }, 20_000);
 
   it('a mark found at open is finished in the background, without a call', async () => {
-    const file = tempFile();
-    const first = openSqliteStore({ file });
-    await fillPool(first, { identities: 300, withData: 30, records: 50 });
-    const deleting = first.deleteIdentityPool(P);
-    await first.close();
-    await expect(deleting).rejects.toThrow(/closed/);
+    const file = await interruptedDeletion({ identities: 300, withData: 30, records: 50 });
     expect(leftovers(file).identities).toBeGreaterThan(0);
 
     const second = openSqliteStore({ file });
@@ -170,6 +170,7 @@ describe('DeleteIdentityPool of a big pool on SQLite', () => {
     expect(leftovers(file)).toEqual({});
     await second.close();
   }, 20_000);
+
   it('waits for another connection\'s write lock (a --workers sibling) without holding the event loop', async () => {
     const file = tempFile();
     const store = openSqliteStore({ file, exclusive: false });

@@ -5,10 +5,8 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, device, startServer, swallowed, type TestServer } from './support.js';
-import {
-  LocalStoreError, MemoryStore, SyncError, lastWriterWins, remoteWins, type CosyncClientOptions, type StoredValue,
-} from '../src/index.js';
+import { FaultyStore, createPool, device, startServer, swallowed, twoDevices, type TestServer } from './support.js';
+import { LocalStoreError, SyncError, lastWriterWins, remoteWins, type ConflictResolver } from '../src/index.js';
 
 let t: TestServer;
 let poolId: string;
@@ -28,25 +26,6 @@ afterAll(async () => {
 });
 
 const blackholePort = () => (blackhole.address() as { port: number }).port;
-
-/** Two devices of one identity (the second told the first's ID through its store). */
-async function twoDevices(options: Partial<CosyncClientOptions> = {}) {
-  const a = device(t, poolId, options);
-  const id = await a.client.identityId();
-  const store = new MemoryStore();
-  await store.set(`cosync/${poolId}/identity`, { format: 1, identityId: id, authenticated: false });
-  const b = device(t, poolId, { ...options, store });
-  return { a, b };
-}
-
-/** A memory store whose writes fail while `failing` is set, as a full disk or IndexedDB's quota would. */
-class FailingStore extends MemoryStore {
-  failing = false;
-  override async set(key: string, value: StoredValue): Promise<void> {
-    if (this.failing) throw Object.assign(new Error('quota exceeded'), { name: 'QuotaExceededError' });
-    return super.set(key, value);
-  }
-}
 
 describe('a device meets faults', () => {
   it('a request that is never answered is abandoned after requestTimeoutMs and retried; later syncs and close() work', async () => {
@@ -93,7 +72,7 @@ describe('a device meets faults', () => {
   });
 
   it('removing a key this device has not pulled yet removes it everywhere', async () => {
-    const { a, b } = await twoDevices({ resolver: lastWriterWins });
+    const { a, b } = await twoDevices(t, poolId, { resolver: lastWriterWins }, { resolver: lastWriterWins });
     const da = await a.client.openDataset('remove-unpulled');
     await da.put('x', '1');
     await da.synchronize();
@@ -108,7 +87,7 @@ describe('a device meets faults', () => {
   });
 
   it('a change the local store cannot keep is not made, and a sync that cannot save fails at once as local-failure', async () => {
-    const store = new FailingStore();
+    const store = new FaultyStore();
     const d = device(t, poolId, { store, retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 } });
     const ds = await d.client.openDataset('full-disk');
     await ds.put('kept', '1');
@@ -132,13 +111,12 @@ describe('a device meets faults', () => {
   it('a resolver that throws fails the sync at once as local-failure, and the next sync can settle the conflict', async () => {
     let calls = 0;
     let broken = true;
-    const { a, b } = await twoDevices({
-      resolver: (c) => {
-        calls++;
-        if (broken) throw new TypeError('resolver bug');
-        return lastWriterWins(c);
-      },
-    });
+    const resolver: ConflictResolver = (c) => {
+      calls++;
+      if (broken) throw new TypeError('resolver bug');
+      return lastWriterWins(c);
+    };
+    const { a, b } = await twoDevices(t, poolId, { resolver }, { resolver });
     const da = await a.client.openDataset('throwing-resolver');
     const db = await b.client.openDataset('throwing-resolver');
     await da.put('k', 'a');

@@ -8,7 +8,8 @@ type HttpRequest = Parameters<NodeHttpHandler['handle']>[0];
 import { CreateIdentityPoolCommand } from '@aws-sdk/client-cognito-identity';
 import { clients, startServer, type TestServer } from '../../../test/helpers/server.js';
 import { startOidcIssuer, type OidcIssuer } from '../../../test/helpers/oidc-issuer.js';
-import { CosyncClient, MemoryStore, type CosyncClientOptions, type LocalStore } from '../src/index.js';
+import { expect } from 'vitest';
+import { CosyncClient, MemoryStore, type CosyncClientOptions, type LocalStore, type StoredValue } from '../src/index.js';
 
 export { startServer, clients, type TestServer };
 
@@ -114,3 +115,41 @@ export function device(t: TestServer, identityPoolId: string, options: Partial<C
   });
   return { client, network, store };
 }
+
+/**
+ * Two devices of one identity: the second is told the first's identity ID through its store (`bOptions.store`, else
+ * a new memory store).
+ */
+export async function twoDevices(
+  t: TestServer, identityPoolId: string, aOptions: Partial<CosyncClientOptions> = {}, bOptions: Partial<CosyncClientOptions> = {},
+) {
+  const a = device(t, identityPoolId, aOptions);
+  const id = await a.client.identityId();
+  const store = bOptions.store ?? new MemoryStore();
+  await store.set(`cosync/${identityPoolId}/identity`, { format: 1, identityId: id, authenticated: false });
+  const b = device(t, identityPoolId, { ...bOptions, store });
+  expect(await b.client.identityId()).toBe(id);
+  return { a, b, id };
+}
+
+/**
+ * A memory store whose writes fail while `failing` (as a full disk or IndexedDB's quota would), and whose writes of
+ * keys ending in `holdSuffix` wait, while `holding`, until failHeld() fails them.
+ */
+export class FaultyStore extends MemoryStore {
+  failing = false;
+  holding = false;
+  holdSuffix = '';
+  private readonly held: Array<(e: Error) => void> = [];
+  override async set(key: string, value: StoredValue): Promise<void> {
+    if (this.failing) throw quotaExceeded();
+    if (this.holding && key.endsWith(this.holdSuffix)) return new Promise((_resolve, reject) => this.held.push(reject));
+    return super.set(key, value);
+  }
+  failHeld(): void {
+    this.holding = false;
+    for (const reject of this.held.splice(0)) reject(quotaExceeded());
+  }
+}
+
+const quotaExceeded = () => Object.assign(new Error('quota exceeded'), { name: 'QuotaExceededError' });

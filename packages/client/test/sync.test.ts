@@ -1,7 +1,7 @@
 /** synchronize() against the real server: pull, push, empty strings, removes, conflicts, offline, request counts. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
-import { clients, createPool, device, startServer, type TestServer } from './support.js';
+import { clients, createPool, device, startServer, twoDevices as twoDevicesOf, type TestServer } from './support.js';
 import { MemoryStore, SyncError, remoteWins, type ConflictResolver, type CosyncClientOptions } from '../src/index.js';
 
 let t: TestServer;
@@ -13,16 +13,8 @@ beforeAll(async () => {
 });
 afterAll(async () => { await t.close(); });
 
-/** Two devices of one identity: the second is told the first's identity ID through a shared store entry. */
-async function twoDevices(aOptions: Partial<CosyncClientOptions> = {}, bOptions: Partial<CosyncClientOptions> = {}) {
-  const a = device(t, poolId, aOptions);
-  const id = await a.client.identityId();
-  const store = new MemoryStore();
-  await store.set(`cosync/${poolId}/identity`, { format: 1, identityId: id, authenticated: false });
-  const b = device(t, poolId, { ...bOptions, store });
-  expect(await b.client.identityId()).toBe(id);
-  return { a, b, id };
-}
+const twoDevices = (aOptions: Partial<CosyncClientOptions> = {}, bOptions: Partial<CosyncClientOptions> = {}) =>
+  twoDevicesOf(t, poolId, aOptions, bOptions);
 
 describe('synchronize()', () => {
   it('pushes local changes and pulls them on another device, empty strings and removes included', async () => {

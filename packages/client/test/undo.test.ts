@@ -4,8 +4,8 @@
  * decided again on what is left.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, device, startServer, type TestServer } from './support.js';
-import { LocalStoreError, MemoryStore, lastWriterWins, type ConflictResolver, type StoredValue } from '../src/index.js';
+import { FaultyStore, createPool, device, startServer, twoDevices, type TestServer } from './support.js';
+import { LocalStoreError, lastWriterWins, type ConflictResolver } from '../src/index.js';
 import { Emitter } from '../src/emitter.js';
 import { LocalCopy } from '../src/local-copy.js';
 import { DEFAULT_RETRY } from '../src/retry.js';
@@ -19,23 +19,6 @@ beforeAll(async () => {
   poolId = await createPool(t);
 });
 afterAll(async () => { await t.close(); });
-
-/** Writes fail while `failing`; writes of keys ending in `holdSuffix` wait, while `holding`, until failed by hand. */
-class FaultyStore extends MemoryStore {
-  failing = false;
-  holding = false;
-  holdSuffix = '';
-  readonly held: Array<(e: Error) => void> = [];
-  override async set(key: string, value: StoredValue): Promise<void> {
-    if (this.failing) throw new Error('quota exceeded');
-    if (this.holding && key.endsWith(this.holdSuffix)) return new Promise((_resolve, reject) => this.held.push(reject));
-    return super.set(key, value);
-  }
-  failHeld(): void {
-    this.holding = false;
-    for (const reject of this.held.splice(0)) reject(new Error('quota exceeded'));
-  }
-}
 
 describe('taking back what the store could not keep', () => {
   it('delete() and put() refused in one write: the records come back, and the next sync deletes nothing', async () => {
@@ -58,15 +41,13 @@ describe('taking back what the store could not keep', () => {
   it('an edit taken back while its conflict was with the resolver: the server\'s value is taken, devices agree', async () => {
     const store = new FaultyStore();
     store.holdSuffix = '/undo-conflict';
-    const a = device(t, poolId);
-    await store.set(`cosync/${poolId}/identity`, { format: 1, identityId: await a.client.identityId(), authenticated: false });
     let inResolver = () => {};
     const resolver: ConflictResolver = async (c) => {
       inResolver();
       await new Promise((r) => setTimeout(r, 20));
       return lastWriterWins(c);
     };
-    const b = device(t, poolId, { store, resolver });
+    const { a, b } = await twoDevices(t, poolId, {}, { store, resolver });
     const da = await a.client.openDataset('undo-conflict');
     await da.put('k', 'A');
     await da.synchronize();

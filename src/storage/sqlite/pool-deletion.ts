@@ -1,6 +1,8 @@
 // DeleteIdentityPool on SQLite: one short transaction marks the pool deleted, then its data goes in small
 // transactions with the event loop free between them (docs/architecture.md, "Deleting a pool").
 import type { Database } from './driver.js';
+// `turn()`: one turn of the event loop, so other requests run between chunks (each step checks closing first).
+import { setImmediate as turn } from 'node:timers/promises';
 import { whenWriteLockFree } from './write-lock.js';
 
 /**
@@ -69,10 +71,6 @@ export function preparePoolDeletion(db: Database, ownsWriteLock: boolean, isClos
     return true;
   });
 
-  /** One turn of the event loop: I/O callbacks and other requests run before the next chunk. */
-  const turn = () => new Promise<void>((resolve, reject) => {
-    setImmediate(() => (isClosing() ? reject(new StoreClosedError()) : resolve()));
-  });
 
   /** The next identities to delete: the pool's own, then those that only wrote datasets under it. */
   function nextIdentities(poolId: string): string[] {

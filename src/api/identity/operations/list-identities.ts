@@ -51,8 +51,7 @@ async function collectPage(
   const items: Identity[] = [];
   const batchSize = hideDisabled ? Math.max(limit + 1, HIDING_BATCH) : limit + 1;
   let cursor = after;
-  for (let first = true; ; first = false) {
-    if (!first) await nextEventLoopTurn();
+  for (;;) {
     const batch = await store.listIdentities(identityPoolId, { after: cursor, limit: batchSize });
     for (const identity of batch) {
       if (hideDisabled && identity.disabled) continue;
@@ -62,5 +61,6 @@ async function collectPage(
     const last = batch[batch.length - 1];
     if (batch.length < batchSize || !last) return { items, more: false };
     cursor = last.identityId;
+    await nextEventLoopTurn();
   }
 }
