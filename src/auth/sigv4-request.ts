@@ -121,15 +121,26 @@ function parseBasicIso8601(text: string): Date | undefined {
   return exact ? date : undefined;
 }
 
+/** `x-amz-target` as AWS writes header names in its messages: `X-Amz-Target`. */
+function headerTitle(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+}
+
 function formatLongDate(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
-/** Host must be signed, and the scope must name this service, this region and the signing date's day. */
+/**
+ * Host (and opts.mustSign) must be signed, and the scope must name this service, this region and the signing date's
+ * day.
+ */
 export function checkScope(auth: ParsedAuthorization, time: SigningTime, opts: VerifyOptions): void {
   const signed = auth.signedHeaders.split(';');
   if (!signed.includes('host') && !signed.includes(':authority')) {
     throw errors.invalidSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+  }
+  for (const name of opts.mustSign ?? []) {
+    if (!signed.includes(name)) throw errors.invalidSignature(`'${headerTitle(name)}' must be a 'SignedHeader' in the AWS Authorization.`);
   }
   if (auth.scopeService !== opts.service) {
     throw errors.invalidSignature(`Credential should be scoped to correct service: '${opts.service}'. `);

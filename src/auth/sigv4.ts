@@ -46,6 +46,12 @@ export interface VerifyOptions {
   resolve: CredentialResolver;
   /** Largest accepted distance between the signing date and `now`; default 15 minutes, as AWS. */
   maxSkewMs?: number;
+  /**
+   * Headers, lower-case, that must be among the signed ones besides `host`: those that choose what the request does.
+   * Cognito Identity names the operation in `x-amz-target` (every official client signs it); unsigned, a captured
+   * DescribeIdentityPool could be replayed as DeleteIdentityPool with the same body within the clock skew.
+   */
+  mustSign?: readonly string[];
 }
 
 const DEFAULT_MAX_SKEW_MS = 15 * 60 * 1000;

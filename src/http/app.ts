@@ -28,6 +28,8 @@ export interface EdgeDeps {
 }
 
 const IDENTITY_TARGET_PREFIX = 'AWSCognitoIdentityService.';
+/** The header that names a Cognito Identity operation: a signature that leaves it out could be replayed as another. */
+const IDENTITY_SIGNED_HEADERS = ['x-amz-target'];
 
 /**
  * The HTTP edge: one port serving Cognito Sync (restJson1 routes from the model) and Cognito Identity
@@ -161,6 +163,7 @@ function authenticate(deps: EdgeDeps, raw: RawRequest, service: string, op: Oper
   }
   return verifySigV4(raw, {
     service,
+    mustSign: service === 'cognito-identity' ? IDENTITY_SIGNED_HEADERS : [],
     region: deps.services.config.region,
     now: new Date(deps.services.clock.now()),
     resolve: deps.resolveCredentials,

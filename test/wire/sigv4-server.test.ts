@@ -163,6 +163,19 @@ describe('SigV4 failures with raw requests', () => {
     const { identity } = clients(t, { accessKeyId: 'AKIAUNKNOWNKEY000000', secretAccessKey: 'x' });
     await expect(identity.send(new GetIdCommand({ IdentityPoolId: poolId }))).resolves.toMatchObject({ IdentityId: expect.any(String) });
   });
+
+  it('a Cognito Identity call whose X-Amz-Target is not signed → 400 InvalidSignatureException, so its signature cannot be replayed as another operation', async () => {
+    const call = (target: string, unsigned: string[]) => raw(t, {
+      method: 'POST', path: '/',
+      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `AWSCognitoIdentityService.${target}` },
+      body: JSON.stringify({ IdentityPoolId: poolId }),
+      sign: { service: 'cognito-identity', unsigned },
+    });
+    expect((await call('DescribeIdentityPool', [])).status).toBe(200);
+    const refused = await call('DeleteIdentityPool', ['X-Amz-Target']);
+    expectAwsError(refused, 400, 'InvalidSignatureException', "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
+    expect((await call('DescribeIdentityPool', [])).status, 'the pool is still there').toBe(200);
+  });
 });
 
 /** The shared recording of what the official clients signed (see the fixture's "about"). */
