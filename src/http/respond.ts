@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { StorageUnavailableError } from '../storage/unavailable.js';
 import { CORS_HEADER_PAIRS } from './cors.js';
 import { attachedResponse } from './connection-drain.js';
+import { logUnavailable } from './unavailable-log.js';
 
 /**
  * The one place that turns results and errors into bytes.
@@ -88,28 +89,6 @@ function toServiceError(err: unknown, requestId: string, logger: Logger, request
   if (err instanceof StorageUnavailableError) logUnavailable(logger, requestId, err);
   else logger.error({ requestId, err }, 'unexpected failure');
   return errors.internal(`An internal error occurred; quote request id ${requestId} when reporting it.`);
-}
-
-/** At most one line per this interval says the database is unavailable; an outage fails every request alike. */
-export const UNAVAILABLE_LOG_INTERVAL_MS = 10_000;
-const unavailableLog = new WeakMap<Logger, { loggedAt: number; unlogged: number }>();
-
-/**
- * Logs a request that failed for want of the database: the first with its error, then one line per interval
- * counting the requests that failed the same way meanwhile (without their ids, which the client still gets).
- */
-function logUnavailable(logger: Logger, requestId: string, err: StorageUnavailableError): void {
-  const now = Date.now();
-  const state = unavailableLog.get(logger);
-  if (state && now - state.loggedAt < UNAVAILABLE_LOG_INTERVAL_MS) {
-    state.unlogged++;
-    return;
-  }
-  unavailableLog.set(logger, { loggedAt: now, unlogged: 0 });
-  logger.error(
-    { requestId, err, unloggedSinceLast: state?.unlogged ?? 0 },
-    `the database is unavailable; requests fail with 500 until it is back (one such line per ${UNAVAILABLE_LOG_INTERVAL_MS / 1000} s at most)`,
-  );
 }
 
 /**
