@@ -12,7 +12,7 @@ interface Line { msg: string; requestId?: string; unloggedSinceLast: number }
 describe('the database-unavailable log', () => {
   let lines: Line[];
   let logger: pino.Logger;
-  const fail = (requestId: string) => logUnavailable(logger, requestId, new StorageUnavailableError('connection refused'));
+  const fail = (requestId: string) => logUnavailable(logger, requestId, new StorageUnavailableError('connection refused', { cause: new Error('ECONNREFUSED') }));
 
   beforeEach(() => {
     vi.useFakeTimers();
