@@ -81,6 +81,12 @@ export interface SyncStore {
   /** The identity's logins ordered by (providerName, subject). */
   listLogins(identityId: string): Promise<Login[]>;
   /**
+   * listLogins of several identities in one read (a page of ListIdentities makes one call, not one per identity): a
+   * map keyed by each given ID, in the order given, to that identity's logins as listLogins returns them; an empty
+   * list for an identity with none, or that does not exist.
+   */
+  listLoginsOf(identityIds: readonly string[]): Promise<Map<string, Login[]>>;
+  /**
    * Removes those of `logins` that are linked to the identity, in one atomic unit with what follows from it: when
    * any was removed, the identity's lastModifiedAt becomes `now`, and an identity left with no login is disabled
    * (an unlinked identity becomes inaccessible, its data kept). Returns how many were removed; undefined, with

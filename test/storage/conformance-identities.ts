@@ -45,6 +45,30 @@ export function runIdentityConformance(
     expect(await store.listLogins(S)).toEqual([links[1], links[0]]);
   });
 
+  test('logins of several identities: one call answers each as listLogins does, keyed in the order given', async () => {
+    const store = getStore();
+    const G = 'us-east-1:guest';
+    const O = 'us-east-1:other-pool';
+    for (const id of [S, M, G]) await store.createIdentity(identity(id, P));
+    await store.createIdentity(identity(O, Q));
+    // Upper case before lower and 'é' after 'z' (code point order), as listLogins orders them on every engine.
+    const links = [
+      login(S, 'login.dev', 'u2'), login(S, 'login.dev', 'U1'), login(S, 'accounts.google.com', 'g1'),
+      login(S, 'Zeta.example', 'é'), login(S, 'Zeta.example', 'z'), login(M, 'graph.facebook.com', 'f1'),
+      login(O, 'login.dev', 'u2', { identityPoolId: Q }),
+    ];
+    for (const l of links) expect(await store.linkLogin(l)).toEqual(l);
+    const none = 'us-east-1:none';
+    const asked = [M, none, S, G, O, S];
+    const got = await store.listLoginsOf(asked);
+    expect([...got.keys()]).toEqual([M, none, S, G, O]);
+    for (const id of got.keys()) expect(got.get(id)).toEqual(await store.listLogins(id));
+    expect(got.get(S)).toEqual([links[4], links[3], links[2], links[1], links[0]]);
+    expect(got.get(none)).toEqual([]);
+    expect(got.get(G)).toEqual([]);
+    expect(await store.listLoginsOf([])).toEqual(new Map());
+  });
+
   test('logins: linking a login another identity owns changes nothing and returns the owner', async () => {
     const store = getStore();
     for (const id of [S, M]) await store.createIdentity(identity(id, P));

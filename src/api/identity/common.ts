@@ -1,7 +1,7 @@
 import { errors, identityNotFound, poolNotFound } from '../errors.js';
 import { toEpochSeconds, type RequestContext } from '../operation.js';
 import { decodePageToken, encodePageToken, isNamePosition } from '../../domain/page-token.js';
-import type { Identity, IdentityPool } from '../../storage/types.js';
+import type { Identity, IdentityPool, Login } from '../../storage/types.js';
 
 /**
  * Helpers shared by the Cognito Identity operations. Every "not found" here is ResourceNotFoundException with
@@ -55,9 +55,17 @@ export interface IdentityDescription {
   LastModifiedDate: number;
 }
 
-/** Identity row → wire; `Logins` lists the provider names of its linked logins (absent for guests). */
+/** Identity row → wire, reading its logins; describeIdentity says what it holds. */
 export async function identityDescription(ctx: RequestContext, identity: Identity): Promise<IdentityDescription> {
-  const providers = [...new Set((await ctx.services.store.listLogins(identity.identityId)).map((l) => l.providerName))];
+  return describeIdentity(identity, await ctx.services.store.listLogins(identity.identityId));
+}
+
+/**
+ * Identity row and its logins (as the store lists them, by provider and subject) → wire; `Logins` lists the
+ * provider names of its linked logins, each once, in that order (absent for guests).
+ */
+export function describeIdentity(identity: Identity, logins: readonly Login[]): IdentityDescription {
+  const providers = [...new Set(logins.map((l) => l.providerName))];
   return {
     IdentityId: identity.identityId,
     ...(providers.length > 0 ? { Logins: providers } : {}),

@@ -99,7 +99,9 @@ export async function resolveIdentity(
   const claimedJoins = claimed && !claimed.disabled && !owners.has(claimed.identityId) && claimed !== survivor;
   const merged = [...candidates.slice(1), ...(claimedJoins ? [claimed] : [])];
   if (merged.length > 0) {
-    const loginSets = await Promise.all([survivor, ...merged].map((identity) => store.listLogins(identity.identityId)));
+    const ids = [survivor, ...merged].map((identity) => identity.identityId);
+    const logins = await store.listLoginsOf(ids);
+    const loginSets = ids.map((id) => logins.get(id) ?? []);
     // The logins linked along with the merge count too: refused now, not after the merge committed.
     checkMerge([...loginSets, unowned], pool.developerProviderName, survivor.identityId);
   }

@@ -10,7 +10,7 @@ import { hasNul } from './rows.js';
  */
 export type IdentityLinkMethods = Pick<
   SyncStore,
-  'deleteIdentity' | 'linkLogin' | 'findLogin' | 'listLogins' | 'unlinkLogins' | 'mergeIdentities'
+  'deleteIdentity' | 'linkLogin' | 'findLogin' | 'listLogins' | 'listLoginsOf' | 'unlinkLogins' | 'mergeIdentities'
 >;
 
 const LOGIN = 'pool_id, provider_name, subject, identity_id, linked_at';
@@ -79,6 +79,20 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
       text: `SELECT ${LOGIN} FROM identity_logins WHERE identity_id = $1 ORDER BY provider_name, subject`,
       values: [identityId],
     })).rows.map((r) => toLogin(r as LoginDb)),
+
+    async listLoginsOf(identityIds) {
+      const logins = new Map(identityIds.map((id) => [id, [] as Login[]]));
+      if (logins.size === 0) return logins;
+      const { rows } = await db.read<LoginDb>({
+        // Ordered as listLogins orders one identity's, identity by identity.
+        name: 'cosync_list_logins_of',
+        text: `SELECT ${LOGIN} FROM identity_logins WHERE identity_id = ANY($1::text[])
+               ORDER BY identity_id, provider_name, subject`,
+        values: [[...logins.keys()]],
+      });
+      for (const row of rows) logins.get(row.identity_id)?.push(toLogin(row));
+      return logins;
+    },
 
     unlinkLogins: (identityId, requested, now) => db.transaction(async (tx) => {
       // A login holding U+0000 cannot have been linked (hasNul): there is nothing of it to remove.

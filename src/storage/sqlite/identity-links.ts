@@ -9,7 +9,7 @@ import type { Login, LoginName, MergeOutcome } from '../types.js';
  */
 export type IdentityLinkMethods = Pick<
   SyncStore,
-  'deleteIdentity' | 'linkLogin' | 'findLogin' | 'listLogins' | 'unlinkLogins' | 'mergeIdentities'
+  'deleteIdentity' | 'linkLogin' | 'findLogin' | 'listLogins' | 'listLoginsOf' | 'unlinkLogins' | 'mergeIdentities'
 >;
 
 export interface IdentityLinks {
@@ -99,6 +99,12 @@ export function prepareIdentityLinks(db: Database, beforeWrite: () => void = () 
         return row && toLogin(row);
       },
       listLogins: async (identityId) => s.listLogins.all(identityId).map(toLogin),
+      async listLoginsOf(identityIds) {
+        const logins = new Map(identityIds.map((id) => [id, [] as Login[]]));
+        if (logins.size === 0) return logins;
+        for (const row of s.listLoginsOf.all(JSON.stringify([...logins.keys()]))) logins.get(row.identity_id)?.push(toLogin(row));
+        return logins;
+      },
       unlinkLogins: async (identityId, logins, now) => unlinkLogins.immediate(identityId, logins, now),
       async mergeIdentities(args) {
         beforeWrite();
@@ -136,6 +142,10 @@ function prepareStatements(db: Database) {
       `SELECT ${LOGIN} FROM identity_logins WHERE pool_id = ? AND provider_name = ? AND subject = ?`),
     listLogins: q<[string], LoginDb>(
       `SELECT ${LOGIN} FROM identity_logins WHERE identity_id = +? ORDER BY provider_name, subject`),
+    // Ordered as listLogins orders one identity's, identity by identity.
+    listLoginsOf: q<[string], LoginDb>(
+      `SELECT ${LOGIN} FROM identity_logins WHERE identity_id IN (SELECT value FROM json_each(?))
+       ORDER BY identity_id, provider_name, subject`),
     unlinkLogin: q<[string, string, string]>(
       'DELETE FROM identity_logins WHERE identity_id = ? AND provider_name = ? AND subject = ?'),
     hasLogin: q<[string]>('SELECT 1 FROM identity_logins WHERE identity_id = ? LIMIT 1'),

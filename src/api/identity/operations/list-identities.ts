@@ -1,6 +1,6 @@
 import { defineIdentityOperation } from '../../operation.js';
 import { nextEventLoopTurn } from '../../turns.js';
-import { afterFromToken, identityDescription, requirePool, tokenAfter } from '../common.js';
+import { afterFromToken, describeIdentity, requirePool, tokenAfter } from '../common.js';
 import type { SyncStore } from '../../../storage/store.js';
 import type { Identity } from '../../../storage/types.js';
 
@@ -29,9 +29,11 @@ export const listIdentities = defineIdentityOperation({
       input.HideDisabled === true,
     );
     const last = items[items.length - 1];
+    // The page's logins in one store call, not one per identity.
+    const logins = await ctx.services.store.listLoginsOf(items.map((identity) => identity.identityId));
     return {
       IdentityPoolId: input.IdentityPoolId,
-      Identities: await Promise.all(items.map((identity) => identityDescription(ctx, identity))),
+      Identities: items.map((identity) => describeIdentity(identity, logins.get(identity.identityId) ?? [])),
       ...(more && last ? { NextToken: tokenAfter(ctx, listing, last.identityId) } : {}),
     };
   },

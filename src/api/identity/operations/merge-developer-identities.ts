@@ -29,7 +29,8 @@ export const mergeDeveloperIdentities = defineIdentityOperation({
     const source = await find(input.SourceUserIdentifier);
     const destination = await find(input.DestinationUserIdentifier);
     if (source !== destination) {
-      const loginSets = [await store.listLogins(source), await store.listLogins(destination)];
+      const logins = await store.listLoginsOf([source, destination]);
+      const loginSets = [source, destination].map((id) => logins.get(id) ?? []);
       checkMerge(loginSets, input.DeveloperProviderName, destination);
       const outcome = await store.mergeIdentities({
         survivorId: destination, mergedId: source, now: clock.now(),
