@@ -190,6 +190,39 @@ describeWithPostgres('PostgreSQL deployments', 'test/storage/postgres-deployment
     }
   });
 
+  it('a connection refused for now, then queued behind a full pool, is given up within one connect timeout', async () => {
+    const s = await freshSchema();
+    const role = await freshRole();
+    await adminQuery(`ALTER ROLE ${role} CONNECTION LIMIT 1`);
+    // The role's one connection is taken: both calls below are refused (53300) and keep asking.
+    const holder = new pg.Client({ connectionString: asRole(s.url, role) });
+    holder.on('error', () => {});
+    await holder.connect();
+    const db = createDb(options(asRole(s.url, role), { poolSize: 1, connectTimeoutMs: 1000 }));
+    try {
+      const began = Date.now();
+      const call = () => db.read({ text: 'SELECT pg_sleep(2) AS slept' }).then(
+        () => ({ ok: true as const, at: Date.now() - began }),
+        (error: unknown) => ({ ok: false as const, at: Date.now() - began, error }),
+      );
+      const calls = [call(), call()];
+      // Freed before the deadline: one call gets it and keeps the pool's only connection past the deadline; the other
+      // then waits for the full pool, which must not start a connect timeout of its own.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      await holder.end();
+      const outcomes = await Promise.all(calls);
+      expect(outcomes.filter((o) => o.ok)).toHaveLength(1);
+      const failed = outcomes.find((o) => !o.ok)!;
+      expect(failed.error).toBeInstanceOf(StorageUnavailableError);
+      // As the pool answers a wait for it that outlasts its timeout.
+      expect((failed.error as Error).message).toBe('could not connect to PostgreSQL: timeout exceeded when trying to connect');
+      expect(failed.at).toBeGreaterThanOrEqual(990);
+      expect(failed.at).toBeLessThan(1500);
+    } finally {
+      await db.end();
+    }
+  });
+
   it('a server that cannot be reached is named, without the password', async () => {
     const u = new URL(PG_URL);
     u.port = '1';

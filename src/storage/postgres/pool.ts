@@ -244,21 +244,57 @@ const LAST_CONNECT_RETRY_MS = 250;
  * A connection from the pool. A server that refuses one for now is asked again, with growing pauses, until
  * `timeoutMs` has passed since the first try, as a pool that is full is waited for; any other failure to connect
  * (nothing listens, the login is refused) fails at once. Either way the caller gets a StorageUnavailableError.
+ *
+ * The whole wait, queueing for a full pool included, ends by one deadline: the first try is bounded by the pool
+ * itself (its connectionTimeoutMillis is `timeoutMs`), each later one by what is left of it, since the pool would
+ * give it a whole `timeoutMs` again. A later try the deadline cuts short fails as it would have without the cut:
+ * queued for a full pool, as the pool fails a wait that outlasts its timeout; opening a connection, as the refusal
+ * that made the call ask again.
  */
 async function connect(pool: pg.Pool, timeoutMs: number): Promise<pg.PoolClient> {
   const deadline = Date.now() + timeoutMs;
+  let refusal: unknown;
   for (let pause = FIRST_CONNECT_RETRY_MS; ; pause = Math.min(pause * 2, LAST_CONNECT_RETRY_MS)) {
+    let cause: unknown;
     try {
-      return await pool.connect();
+      if (refusal === undefined) return await pool.connect();
+      const queued = pool.idleCount === 0 && pool.totalCount >= (pool.options.max ?? Infinity);
+      const client = await connectBy(pool, deadline);
+      if (client) return client;
+      cause = queued ? new Error('timeout exceeded when trying to connect') : refusal;
     } catch (error) {
       const code = error instanceof pg.DatabaseError ? error.code ?? '' : '';
       const left = deadline - Date.now();
-      if (!REFUSED_FOR_NOW.has(code) || left <= 0) {
-        throw new StorageUnavailableError(`could not connect to PostgreSQL: ${messageOf(error)}`, { cause: error });
+      if (REFUSED_FOR_NOW.has(code) && left > 0) {
+        refusal = error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+        continue;
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)));
+      cause = error;
     }
+    throw new StorageUnavailableError(`could not connect to PostgreSQL: ${messageOf(cause)}`, { cause });
   }
+}
+
+/** `pool.connect()`, or undefined once `deadline` has passed; a connection that arrives later goes back to the pool. */
+function connectBy(pool: pg.Pool, deadline: number): Promise<pg.PoolClient | undefined> {
+  const pending = pool.connect();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      pending.then((client) => client.release(), () => {});
+      resolve(undefined);
+    }, Math.max(deadline - Date.now(), 0));
+    pending.then(
+      (client) => {
+        clearTimeout(timer);
+        resolve(client);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
 
 function messageOf(error: unknown): string {
