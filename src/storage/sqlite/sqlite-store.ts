@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { Database } from './driver.js';
 import type { SyncStore } from '../store.js';
 import type {
-  DatasetWriteState, Device, Identity, IdentityPool, PoolSyncSettings, PoolUsage, WriteCommand, WritePlan,
+  DatasetWriteState, Device, Identity, IdentityPool, PoolSyncSettings, WriteCommand, WritePlan,
 } from '../types.js';
 import { migrate } from './migrations.js';
 import { prepareIdentityLinks } from './identity-links.js';
@@ -13,6 +13,7 @@ import { NO_FILE_GUARD, guardDatabaseFile, type FileGuard } from './file-guard.j
 import { identityAt, map, poolDoc, recordOf, toDataset, toDatasetView, toDevice, toIdentity, toPool } from './rows.js';
 import { prepareStatements, readSettings } from './statements.js';
 import { preparePoolDeletion } from './pool-deletion.js';
+import { preparePoolUsage } from './pool-usage.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for a private in-memory database (tests). */
@@ -147,6 +148,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
   // unfinished is finished after the open (pool-deletion.ts).
   const poolDeletion = preparePoolDeletion(db, ownsWriteLock, () => closing !== undefined);
   poolDeletion.resumeInterrupted();
+  // Summed in chunks between which other requests run (pool-usage.ts).
+  const poolUsage = preparePoolUsage(db, () => closing !== undefined);
 
   const methods: Omit<SyncStore, 'engine' | 'close'> = {
     async getOrCreateSecret(name, generate) {
@@ -208,10 +211,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
       const row = s.identityUsage.get(identityId)!;
       return { datasetCount: row.live, dataStorage: row.storage, lastModifiedAt: row.modified };
     },
-    getPoolUsage: async (poolIds) => poolIds.map((poolId): PoolUsage => {
-      const row = s.poolUsage.get(poolId)!;
-      return { identityPoolId: poolId, dataStorage: row.storage, syncSessionsCount: row.sessions, lastModifiedAt: row.modified };
-    }),
+    getPoolUsage: poolUsage,
 
     registerDevice: async (d) => addDevice.immediate(d),
     async getDevice(identityId, deviceId) {

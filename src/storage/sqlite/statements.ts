@@ -133,9 +133,6 @@ export function prepareStatements(db: Database) {
     identityUsage: q<[string], { live: number; storage: number; modified: number | null }>(
       `SELECT COUNT(*) FILTER (WHERE deleted = 0) AS live, COALESCE(SUM(data_storage) FILTER (WHERE deleted = 0), 0) AS storage,
          MAX(last_modified_at) AS modified FROM datasets WHERE identity_id = ?`),
-    poolUsage: q<[string], { storage: number; sessions: number; modified: number | null }>(
-      `SELECT COALESCE(SUM(data_storage) FILTER (WHERE deleted = 0), 0) AS storage,
-         COALESCE(SUM(sync_count), 0) AS sessions, MAX(last_modified_at) AS modified FROM datasets WHERE pool_id = ?`),
 
     insertDevice: q<[string, string, string, string, number]>(
       `INSERT INTO devices (${DEVICE}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (identity_id, platform, token) DO NOTHING`),
