@@ -9,27 +9,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DeleteIdentitiesCommand, ListIdentitiesCommand } from '@aws-sdk/client-cognito-identity';
+import { turnsDuring } from '../helpers/event-loop.js';
 import { clients, poolWithIdentity, startServer } from '../helpers/server.js';
 import { command, identity, putPlan } from '../storage/conformance.js';
-
-/** Runs `call` and reports the longest time the event loop went without a turn while it ran, and the call's length. */
-async function turnsDuring(call: () => Promise<unknown>): Promise<{ longestGapMs: number; totalMs: number }> {
-  let last = performance.now();
-  let longest = 0;
-  let running = true;
-  const tick = () => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    if (running) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const start = performance.now();
-  await call();
-  const totalMs = performance.now() - start;
-  running = false;
-  return { longestGapMs: longest, totalMs };
-}
 
 describe('long operations on SQLite take turns with other requests', () => {
   it('ListIdentities hiding a long run of disabled identities', async () => {

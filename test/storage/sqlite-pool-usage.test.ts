@@ -7,6 +7,7 @@ import { StoreClosedError } from '../../src/storage/sqlite/pool-deletion.js';
 import { POOL_USAGE_CHUNK, preparePoolUsage } from '../../src/storage/sqlite/pool-usage.js';
 import { openSqliteDatabase, openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { PoolUsage } from '../../src/storage/types.js';
+import { turnsDuring } from '../helpers/event-loop.js';
 
 /**
  * Pool usage on SQLite (pool-usage.ts) sums a pool chunk by chunk, with turns of the event loop between chunks: the
@@ -46,30 +47,6 @@ function plainUsage(db: Database, poolIds: readonly string[]): PoolUsage[] {
     const row = sum.get(poolId)!;
     return { identityPoolId: poolId, dataStorage: row.storage, syncSessionsCount: row.sessions, lastModifiedAt: row.modified };
   });
-}
-
-/**
- * Runs `call` and reports the longest time the event loop went without a turn while it ran, how many turns it took,
- * and the call's length.
- */
-async function turnsDuring<T>(call: () => Promise<T>): Promise<{ result: T; longestGapMs: number; turns: number; totalMs: number }> {
-  let last = performance.now();
-  let longest = 0;
-  let turns = 0;
-  let running = true;
-  const tick = () => {
-    const now = performance.now();
-    longest = Math.max(longest, now - last);
-    last = now;
-    turns += 1;
-    if (running) setImmediate(tick);
-  };
-  setImmediate(tick);
-  const start = performance.now();
-  const result = await call();
-  const totalMs = performance.now() - start;
-  running = false;
-  return { result, longestGapMs: Math.max(longest, performance.now() - last), turns, totalMs };
 }
 
 describe('pool usage on SQLite, in chunks', () => {
