@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { ServiceError, errors, type Protocol } from '../api/errors.js';
@@ -41,7 +41,7 @@ export function sendResult(reply: FastifyReply, protocol: Protocol, requestId: s
   // still hold most of a large one unsent to a slow reader: ending it only once it has all gone to the kernel keeps
   // it "under way" until then, so a shutdown finishes it (and then ends the connection, which close() no longer
   // does). A small answer goes to the kernel at once.
-  res.write(body, () => {
+  writeInParts(res, body, () => {
     res.end();
     if (isClosing(reply)) res.socket?.end();
   });
@@ -49,6 +49,31 @@ export function sendResult(reply: FastifyReply, protocol: Protocol, requestId: s
 
 /** Answers up to this many characters are ended at once (see sendResult). */
 const ENDED_AT_ONCE_CHARS = 16 * 1024;
+
+/**
+ * Characters of a large answer encoded and written at a time. A full 1 MB ListRecords answer encoded and written in
+ * one go held the event loop for tens of milliseconds on a slow host (on top of reading and serialising it).
+ */
+export const ANSWER_PART_CHARS = 64 * 1024;
+
+/**
+ * Writes `body` a part at a time, each once the previous one has gone to the kernel and the event loop has turned
+ * (other requests run in between, and a slow reader holds one part in memory besides the string, not the whole
+ * answer encoded), then calls `done`. A part never ends between the two halves of a surrogate pair: each part is
+ * encoded on its own, and a lone half would go out as U+FFFD (JSON.stringify leaves no unpaired half). A write
+ * that fails, the client gone, ends the chain there: node:http destroys the response.
+ */
+export function writeInParts(res: ServerResponse, body: string, done: () => void, from = 0): void {
+  let end = Math.min(from + ANSWER_PART_CHARS, body.length);
+  if (end < body.length && isHighSurrogate(body.charCodeAt(end - 1))) end -= 1;
+  res.write(body.slice(from, end), (error) => {
+    if (error) return;
+    if (end === body.length) done();
+    else setImmediate(writeInParts, res, body, done, end);
+  });
+}
+
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 
 /** True once the server has begun to close: answers then end their keep-alive connection. */
 export function isClosing(reply: FastifyReply): boolean {
