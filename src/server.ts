@@ -18,6 +18,7 @@ import type { ServerKeys } from './auth/server-keys.js';
 import { LoginVerifier } from './auth/login-providers.js';
 import { identityCredentialsResolver } from './auth/identity-resolver.js';
 import { SyncTriggers } from './triggers/sync-triggers.js';
+import { flushUnavailableLog } from './http/unavailable-log.js';
 
 export interface DeveloperCredentials {
   readonly accessKeyId: string;
@@ -187,6 +188,7 @@ async function assemble(options: ServerOptions, store: SyncStore, logger: Logger
         const stopDraining = connections.drain(config.http);
         await app.close();
         stopDraining();
+        flushUnavailableLog(services.logger);
         await services.triggers.close();
         await services.bulkPublishRuns.close();
         if (!options.store) await store.close();
