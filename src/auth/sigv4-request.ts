@@ -140,7 +140,9 @@ export function checkScope(auth: ParsedAuthorization, time: SigningTime, opts: V
     throw errors.invalidSignature("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
   }
   for (const name of opts.mustSign ?? []) {
-    if (!signed.includes(name)) throw errors.invalidSignature(`'${headerTitle(name)}' must be a 'SignedHeader' in the AWS Authorization.`);
+    if (!signed.includes(name)) {
+      throw errors.invalidSignature(`'${headerTitle(name)}' must be a 'SignedHeader' in the AWS Authorization.`);
+    }
   }
   if (auth.scopeService !== opts.service) {
     throw errors.invalidSignature(`Credential should be scoped to correct service: '${opts.service}'. `);

@@ -174,7 +174,12 @@ export interface SyncStore {
 
   // --- usage ----------------------------------------------------------------------------------------------
   getIdentityUsage(identityId: string): Promise<IdentityUsage>;
-  /** Usage of each given pool, in the same order; pools without data get zeros and null dates. */
+  /**
+   * Usage of each given pool, in the same order; pools without data get zeros and null dates. Exact for pools nobody
+   * writes meanwhile; an engine may read a large pool in parts with other calls served between (SQLite does), so a
+   * write made during the call may be counted or not, and a dataset a racing merge moves may be counted under both
+   * names or neither. A call the store's close overtakes may reject.
+   */
   getPoolUsage(identityPoolIds: readonly string[]): Promise<PoolUsage[]>;
 
   // --- push devices and subscriptions -----------------------------------------------------------------------

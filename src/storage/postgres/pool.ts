@@ -258,6 +258,8 @@ async function connect(pool: pg.Pool, timeoutMs: number): Promise<pg.PoolClient>
     let cause: unknown;
     try {
       if (refusal === undefined) return await pool.connect();
+      // The last pause used up what was left: no try that would be abandoned at once.
+      if (Date.now() >= deadline) throw refusal;
       const queued = pool.idleCount === 0 && pool.totalCount >= (pool.options.max ?? Infinity);
       const client = await connectBy(pool, deadline);
       if (client) return client;
