@@ -87,10 +87,12 @@ type Desired = { readonly op: 'replace'; readonly value: string } | { readonly o
  * - a record the request did not patch is written only when the answer changes it; it takes its current count,
  *   so the commit refuses it if it moved meanwhile;
  * - a key the event did not carry is added when the answer sets a value; removing such a key changes nothing.
- * Keys and values must fit the model (key 1–1,024 characters, value at most 1,048,575).
+ * Keys and values must fit the model (key 1–1,024 characters, value at most 1,048,575, well-formed Unicode). An
+ * answer with more records than the event's plus `maxRecords` (the dataset's record limit) could never be committed,
+ * and is refused before any of it is read.
  */
 export function applyTriggerOutput(
-  event: SyncTriggerEvent, output: unknown, patches: readonly Patch[], snapshot: DatasetSnapshot,
+  event: SyncTriggerEvent, output: unknown, patches: readonly Patch[], snapshot: DatasetSnapshot, maxRecords: number,
 ): Patch[] {
   if (output === null || typeof output !== 'object' || Array.isArray(output)) {
     throw new InvalidTriggerOutput('the output is not a JSON object');
@@ -111,9 +113,14 @@ export function applyTriggerOutput(
     throw new InvalidTriggerOutput('datasetRecords in the output is not an object');
   }
 
+  const entries = Object.entries(records as Record<string, unknown>);
+  const most = Object.keys(event.datasetRecords).length + maxRecords;
+  if (entries.length > most) {
+    throw new InvalidTriggerOutput(`datasetRecords in the output holds ${entries.length} records; a dataset holds at most ${maxRecords}`);
+  }
   const patched = new Map(patches.map((p) => [p.key, p]));
   const result: Patch[] = [];
-  for (const [key, entry] of Object.entries(records as Record<string, unknown>)) {
+  for (const [key, entry] of entries) {
     const desired = readRecord(key, entry);
     const patch = patched.get(key);
     if (patch) {
@@ -145,23 +152,42 @@ function readRecord(key: string, entry: unknown): Desired {
   if (key.length < 1 || key.length > MAX_KEY_LENGTH) {
     throw new InvalidTriggerOutput(`a record key in the output has ${key.length} characters; keys have 1 to ${MAX_KEY_LENGTH}`);
   }
+  // Half a surrogate pair would be stored as U+FFFD: a key the app could never address again, a value not as sent.
+  if (!isWellFormed(key)) throw new InvalidTriggerOutput(`record ${quoted(key)} in the output has a key that is not well-formed Unicode`);
   if (entry === null) return { op: 'remove' };
   if (typeof entry !== 'object' || Array.isArray(entry)) {
-    throw new InvalidTriggerOutput(`record '${key}' in the output is not an object or null`);
+    throw new InvalidTriggerOutput(`record ${quoted(key)} in the output is not an object or null`);
   }
   const { op, newValue, oldValue } = entry as Record<string, unknown>;
   if (oldValue !== undefined && oldValue !== null && typeof oldValue !== 'string') {
-    throw new InvalidTriggerOutput(`record '${key}' in the output has an oldValue that is not a string or null`);
+    throw new InvalidTriggerOutput(`record ${quoted(key)} in the output has an oldValue that is not a string or null`);
   }
   if (newValue !== undefined && newValue !== null && typeof newValue !== 'string') {
-    throw new InvalidTriggerOutput(`record '${key}' in the output has a newValue that is not a string or null`);
+    throw new InvalidTriggerOutput(`record ${quoted(key)} in the output has a newValue that is not a string or null`);
   }
   if (op === 'remove') return { op: 'remove' };
-  if (op !== 'replace') throw new InvalidTriggerOutput(`record '${key}' in the output has op ${JSON.stringify(op)}; use "replace" or "remove"`);
-  if (newValue === null) return { op: 'remove' };
-  if (newValue === undefined) throw new InvalidTriggerOutput(`record '${key}' in the output has op "replace" but no newValue`);
-  if (newValue.length > MAX_VALUE_LENGTH) {
-    throw new InvalidTriggerOutput(`record '${key}' in the output has a value of ${newValue.length} characters; the maximum is ${MAX_VALUE_LENGTH}`);
+  if (op !== 'replace') {
+    const json = JSON.stringify(op) ?? 'undefined';
+    const shown = json.length <= QUOTED_CHARS ? json : `${json.slice(0, QUOTED_CHARS)}… (${json.length} characters)`;
+    throw new InvalidTriggerOutput(`record ${quoted(key)} in the output has op ${shown}; use "replace" or "remove"`);
   }
+  if (newValue === null) return { op: 'remove' };
+  if (newValue === undefined) throw new InvalidTriggerOutput(`record ${quoted(key)} in the output has op "replace" but no newValue`);
+  if (newValue.length > MAX_VALUE_LENGTH) {
+    throw new InvalidTriggerOutput(`record ${quoted(key)} in the output has a value of ${newValue.length} characters; the maximum is ${MAX_VALUE_LENGTH}`);
+  }
+  if (!isWellFormed(newValue)) throw new InvalidTriggerOutput(`record ${quoted(key)} in the output has a newValue that is not well-formed Unicode`);
   return { op: 'replace', value: newValue };
+}
+
+/** Characters of a key or value quoted in an error message: the message goes to the app and the log. */
+const QUOTED_CHARS = 100;
+
+function quoted(text: string): string {
+  return text.length <= QUOTED_CHARS ? `'${text}'` : `'${text.slice(0, QUOTED_CHARS)}…' (${text.length} characters)`;
+}
+
+/** False for a string holding half a surrogate pair (JSON allows `"\ud800"`); `isWellFormed` is ES2024. */
+function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
 }

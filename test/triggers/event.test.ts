@@ -9,6 +9,9 @@ import { loadConfig } from '../../src/config.js';
 
 /** The pure rules of Sync Triggers: the event, the answer's rules, target parsing and settings. */
 
+/** The dataset record limit the answers are checked against. */
+const MAX_RECORDS = 8;
+
 const ctx = { region: 'us-east-1', identityPoolId: 'us-east-1:pool', identityId: 'us-east-1:id', datasetName: 'ds' };
 
 function row(key: string, value: string | null, syncCount: number): RecordRow {
@@ -42,7 +45,7 @@ describe('buildEvent', () => {
     const event = buildEvent(ctx, snapshot(), [patch('__proto__', 'p')]);
     const text = JSON.stringify(event);
     expect(JSON.parse(text).datasetRecords).toEqual(JSON.parse('{"__proto__":{"oldValue":null,"newValue":"p","op":"replace"}}'));
-    const out = applyTriggerOutput(event, JSON.parse(text), [patch('__proto__', 'p')], snapshot());
+    const out = applyTriggerOutput(event, JSON.parse(text), [patch('__proto__', 'p')], snapshot(), MAX_RECORDS);
     expect(out).toEqual([patch('__proto__', 'p')]);
   });
 });
@@ -68,13 +71,39 @@ describe('applyTriggerOutput', () => {
       [{ op: 'replace', key: 'dead', value: 'back', syncCount: 6, deviceLastModifiedAt: undefined }]],
     ['removing a key that is not live changes nothing', { dead: null, nothing: { op: 'remove' } }, []],
   ])('%s', (_what, records, expected) => {
-    expect(applyTriggerOutput(event(), answer(records), patches, snap)).toEqual(expected);
+    expect(applyTriggerOutput(event(), answer(records), patches, snap, MAX_RECORDS)).toEqual(expected);
   });
 
+  const apply = (output: unknown) => () => applyTriggerOutput(event(), output, patches, snap, MAX_RECORDS);
+
   it('refuses output that breaks the rules', () => {
-    expect(() => applyTriggerOutput(event(), 'text', patches, snap)).toThrow(InvalidTriggerOutput);
-    expect(() => applyTriggerOutput(event(), { ...event(), region: 'eu-west-1' }, patches, snap)).toThrow("read-only field 'region'");
-    expect(() => applyTriggerOutput(event(), answer({ a: { newValue: 'x', op: 'replace', oldValue: 3 } }), patches, snap)).toThrow('oldValue');
+    expect(apply('text')).toThrow(InvalidTriggerOutput);
+    expect(apply({ ...event(), region: 'eu-west-1' })).toThrow("read-only field 'region'");
+    expect(apply(answer({ a: { newValue: 'x', op: 'replace', oldValue: 3 } }))).toThrow('oldValue');
+  });
+
+  it('refuses keys and values holding half a surrogate pair, which would be stored as U+FFFD', () => {
+    expect(apply(answer({ 'k\ud800': { newValue: 'x', op: 'replace' } }))).toThrow(/key that is not well-formed Unicode/);
+    expect(apply(answer({ 'k\udbff': null }))).toThrow(/key that is not well-formed Unicode/);
+    expect(apply(answer({ a: { newValue: 'x\udc00y', op: 'replace' } }))).toThrow(/newValue that is not well-formed Unicode/);
+    expect(apply(answer({ 'k\u{1F600}': { newValue: '\u{1F600}', op: 'replace' } }))()).toHaveLength(1);
+  });
+
+  it('refuses more records than the event held plus the record limit, before reading them', () => {
+    const held = Object.keys(event().datasetRecords).length;
+    const records = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`new${i}`, { op: 'remove' }]));
+    expect(apply(answer(records(held + MAX_RECORDS)))()).toEqual([]);
+    expect(apply(answer(records(held + MAX_RECORDS + 1)))).toThrow(`holds ${held + MAX_RECORDS + 1} records; a dataset holds at most ${MAX_RECORDS}`);
+  });
+
+  it('quotes at most 100 characters of a key or an op in its messages', () => {
+    const long = 'k'.repeat(1000);
+    let message = '';
+    try { apply(answer({ [long]: 7 }))(); } catch (err) { message = (err as Error).message; }
+    expect(message).toContain(`'${'k'.repeat(100)}…' (1000 characters)`);
+    expect(message.length).toBeLessThan(250);
+    try { apply(answer({ a: { op: 'x'.repeat(5_000_000), newValue: 'v' } }))(); } catch (err) { message = (err as Error).message; }
+    expect(message.length).toBeLessThan(250);
   });
 });
 
