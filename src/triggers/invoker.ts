@@ -16,11 +16,12 @@ export interface TriggerCall {
 
 /**
  * A trigger that failed. `error`: the function failed or its answer was not usable (InvalidLambdaFunctionOutputException);
- * `throttled`: the target said it is overloaded (LambdaThrottledException). `message` is safe to show to the app;
- * `detail` goes to the server log only.
+ * `throttled`: the target said it is overloaded or unavailable for now (LambdaThrottledException); `timeout`: a
+ * gateway in front of it gave up waiting for it (LambdaSocketTimeoutException). The SDKs retry the last two, not the
+ * first. `message` is safe to show to the app; `detail` goes to the server log only.
  */
 export class TriggerFailed extends Error {
-  constructor(readonly kind: 'error' | 'throttled', message: string, readonly detail?: unknown) {
+  constructor(readonly kind: 'error' | 'throttled' | 'timeout', message: string, readonly detail?: unknown) {
     super(message);
     this.name = 'TriggerFailed';
   }

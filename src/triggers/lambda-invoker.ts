@@ -46,6 +46,10 @@ export class LambdaInvokers {
       if (THROTTLE_ERRORS.has(e.name ?? '') || e.$metadata?.httpStatusCode === 429) {
         throw new TriggerFailed('throttled', 'the Sync Trigger function was throttled', err);
       }
+      // Lambda's own failures (ServiceException, a function not ready yet): not the function's fault, and they pass.
+      if ((e.$metadata?.httpStatusCode ?? 0) >= 500 || e.name === 'ResourceNotReadyException') {
+        throw new TriggerFailed('throttled', `the Lambda service could not run the function for now (${e.name ?? 'Error'})`, err);
+      }
       throw new TriggerFailed('error', `the Sync Trigger function could not be invoked (${e.name ?? 'Error'})`, err);
     }
     const payload = Buffer.from(out.Payload ?? new Uint8Array()).toString('utf8');

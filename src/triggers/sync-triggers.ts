@@ -101,7 +101,7 @@ export class SyncTriggers {
       const output = await this.call(value, JSON.stringify(event), req);
       let patches: Patch[];
       try {
-        patches = applyTriggerOutput(event, output, req.patches, snapshot);
+        patches = applyTriggerOutput(event, output, req.patches, snapshot, this.config.limits.maxRecordsPerDataset);
       } catch (err) {
         if (!(err instanceof InvalidTriggerOutput)) throw err;
         this.deps.logger.warn({ requestId: req.requestId, identityPoolId: req.identityPoolId }, `[SyncTrigger] invalid output: ${err.message}`);
@@ -188,9 +188,11 @@ export class SyncTriggers {
       }
       if (err instanceof TriggerFailed) {
         logger.warn({ ...log, kind: target.kind, detail: describe(err.detail) }, `[SyncTrigger] ${err.message}`);
-        throw err.kind === 'throttled'
-          ? errors.lambdaThrottled('The Sync Trigger was throttled; try the sync operation again')
-          : errors.invalidLambdaFunctionOutput(`The Sync Trigger failed: ${err.message}`);
+        if (err.kind === 'throttled') throw errors.lambdaThrottled('The Sync Trigger was throttled; try the sync operation again');
+        if (err.kind === 'timeout') {
+          throw errors.lambdaSocketTimeout('The Sync Trigger timed out; nothing was written, try the sync operation again');
+        }
+        throw errors.invalidLambdaFunctionOutput(`The Sync Trigger failed: ${err.message}`);
       }
       if (err instanceof ServiceError) throw err;
       logger.error({ ...log, kind: target.kind, err }, '[SyncTrigger] unexpected failure');

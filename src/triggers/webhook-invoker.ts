@@ -67,17 +67,33 @@ export class WebhookInvokers {
   }
 }
 
+/**
+ * Statuses that say "not now" rather than "this call is wrong": the app's SDK retries the sync. A load balancer in
+ * front of a receiver that is restarting answers 502 or 503; its gateway timing out answers 504.
+ */
+const RETRYABLE_STATUS: ReadonlyMap<number, TriggerFailed['kind']> = new Map([
+  [429, 'throttled'], [502, 'throttled'], [503, 'throttled'], [504, 'timeout'],
+]);
+
 async function answer(res: IncomingMessage): Promise<unknown> {
   const status = res.statusCode ?? 0;
-  if (status === 429) {
-    res.resume();
-    throw new TriggerFailed('throttled', 'the Sync Trigger webhook answered 429 (throttled)');
+  const retryable = RETRYABLE_STATUS.get(status);
+  if (retryable) {
+    // The body says nothing more: the connection is dropped rather than kept for a body that may never end.
+    res.destroy();
+    throw new TriggerFailed(retryable, `the Sync Trigger webhook answered HTTP ${status} (try again later)`);
   }
-  if (status < 200 || status > 299) {
-    const text = await readCapped(res, 2000).catch(() => '');
-    throw new TriggerFailed('error', `the Sync Trigger webhook answered HTTP ${status}`, text);
+  try {
+    if (status < 200 || status > 299) {
+      const text = await readCapped(res, 2000).catch(() => '');
+      throw new TriggerFailed('error', `the Sync Trigger webhook answered HTTP ${status}`, text);
+    }
+    return parseAnswer(await readCapped(res, MAX_ANSWER_BYTES, true));
+  } catch (err) {
+    if (err instanceof TriggerFailed) throw err;
+    // The receiver closed the connection in the middle of its answer (node:http's "aborted").
+    throw new TriggerFailed('error', 'the Sync Trigger webhook closed the connection before its answer was complete', err);
   }
-  return parseAnswer(await readCapped(res, MAX_ANSWER_BYTES, true));
 }
 
 /** The body as text, at most `max` bytes: cut there, or refused when `strict`. */

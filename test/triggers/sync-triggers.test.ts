@@ -504,6 +504,85 @@ describe('webhook connections', () => {
       receiver.close();
     }
   });
+
+  /** A receiver whose every answer is written by `respond`; counts the connections open to it. */
+  async function rawReceiver(respond: (res: import('node:http').ServerResponse) => void) {
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => respond(res));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const openConnections = () => new Promise<number>((resolve, reject) => {
+      server.getConnections((err, n) => (err ? reject(err) : resolve(n)));
+    });
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+      openConnections,
+      close: () => { server.closeAllConnections(); server.close(); },
+    };
+  }
+
+  it('a 429 whose body never ends does not keep its connection: 300 of them would take every socket to the host', async () => {
+    const receiver = await rawReceiver((res) => res.writeHead(429, { 'content-type': 'text/plain' }).write('slow'));
+    try {
+      const pool = await newPool();
+      await setTrigger(pool, receiver.url);
+      const d = await guest(pool);
+      const tok = await token(d);
+      for (let i = 0; i < 5; i++) await expectError(update(d, tok, [put('a', '1')]), 'LambdaThrottledException', 429);
+      let open = await receiver.openConnections();
+      for (let waited = 0; open > 0 && waited < 2000; waited += 20) {
+        await delay(20);
+        open = await receiver.openConnections();
+      }
+      expect(open).toBe(0);
+    } finally {
+      receiver.close();
+    }
+  });
+
+  it('a receiver that closes the connection in the middle of its answer fails the call as the trigger\'s error', async () => {
+    const receiver = await rawReceiver((res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' }).write('{"version":');
+      setTimeout(() => res.destroy(), 20);
+    });
+    try {
+      const pool = await newPool();
+      await setTrigger(pool, receiver.url);
+      const d = await guest(pool);
+      await expectError(push(d, [put('a', '1')]), 'InvalidLambdaFunctionOutputException', 400,
+        'closed the connection before its answer was complete');
+      expect((await stored(t, d.ref)).syncCount).toBe(0);
+    } finally {
+      receiver.close();
+    }
+  });
+});
+
+describe('a trigger unavailable for now: the SDKs retry the answer', () => {
+  it.each([
+    [502, 'LambdaThrottledException', 429],
+    [503, 'LambdaThrottledException', 429],
+    [504, 'LambdaSocketTimeoutException', 504],
+    [500, 'InvalidLambdaFunctionOutputException', 400],
+  ] as const)('a webhook answering %i answers %s %i; nothing is written', async (status, code, httpStatus) => {
+    const pool = await newPool();
+    const d = await guest(pool);
+    const name = await webhook(pool, () => ({ status }));
+    const tok = await token(d);
+    await expectError(update(d, tok, [put('a', '1')]), code, httpStatus);
+    expect((await stored(t, d.ref)).syncCount).toBe(0);
+    hooks.on(name, echo);
+    expect(written(await update(d, tok, [put('a', '1')]))).toEqual({ a: ['1', 1] });
+  });
+
+  it('the Lambda service failing (500 ServiceException) answers LambdaThrottledException 429', async () => {
+    const pool = await newPool();
+    const d = await guest(pool);
+    await lambdaFunction(pool, () => ({ status: 500 }));
+    await expectError(push(d, [put('a', '1')]), 'LambdaThrottledException', 429);
+    expect((await stored(t, d.ref)).syncCount).toBe(0);
+  });
 });
 
 describe('throttling and timeouts', () => {
