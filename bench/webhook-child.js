@@ -12,7 +12,7 @@ const server = createServer((req, res) => {
   req.on('data', (chunk) => chunks.push(chunk));
   req.on('end', () => {
     const body = Buffer.concat(chunks);
-    if (!verifyWebhookSignature(BENCH_WEBHOOK_SECRET, req.headers['x-cosync-signature'], body, Date.now())) {
+    if (!verifyWebhookSignature(BENCH_WEBHOOK_SECRET, req.headers['x-cosync-signature'], body, Date.now(), 300, req.headers['x-cosync-request-id'])) {
       res.writeHead(401, { 'content-length': 0 }).end();
       return;
     }

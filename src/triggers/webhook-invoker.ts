@@ -45,7 +45,7 @@ export class WebhookInvokers {
           'content-type': 'application/json',
           'content-length': body.length,
           'user-agent': 'cosync-sync-trigger',
-          [SIGNATURE_HEADER]: signWebhookBody(this.secret, body, this.now()),
+          [SIGNATURE_HEADER]: signWebhookBody(this.secret, body, this.now(), call.requestId),
           'x-cosync-request-id': call.requestId,
         },
       });

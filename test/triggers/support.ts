@@ -95,7 +95,9 @@ export async function startWebhookReceiver(): Promise<Target> {
   const server = await start(async (req, res, body) => {
     const name = decodeURIComponent((req.url ?? '').replace(/^\/hook\//, '').replace(/\?.*$/, ''));
     const header = req.headers[SIGNATURE_HEADER];
-    const authentic = verifyWebhookSignature(WEBHOOK_SECRET, typeof header === 'string' ? header : undefined, body, Date.now());
+    const requestId = req.headers['x-cosync-request-id'];
+    const authentic = typeof requestId === 'string'
+      && verifyWebhookSignature(WEBHOOK_SECRET, typeof header === 'string' ? header : undefined, body, Date.now(), 300, requestId);
     const call: RecordedCall = { name, headers: req.headers, body, event: JSON.parse(body) as TriggerEvent, authentic };
     calls.push(call);
     const handler = handlers.get(name);

@@ -230,11 +230,17 @@ describe('a webhook trigger', () => {
     const call = hooks.callsFor(name)[0]!;
     const { verifyWebhookSignature } = await import('../../src/triggers/webhook-signature.js');
     const header = call.headers['x-cosync-signature'] as string;
-    expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64},v2=[0-9a-f]{64}$/);
     expect(verifyWebhookSignature(WEBHOOK_SECRET, header, call.body, Date.now())).toBe(true);
     expect(verifyWebhookSignature(WEBHOOK_SECRET, header, call.body.replace('"1"', '"2"'), Date.now())).toBe(false);
     expect(verifyWebhookSignature('another-secret-0123456789', header, call.body, Date.now())).toBe(false);
     expect(verifyWebhookSignature(WEBHOOK_SECRET, header, call.body, Date.now() + 3_600_000)).toBe(false);
+    // v2 covers the request id too: a replay under another id, which a receiver would not recognise, fails it.
+    const requestId = call.headers['x-cosync-request-id'] as string;
+    expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(verifyWebhookSignature(WEBHOOK_SECRET, header, call.body, Date.now(), 300, requestId)).toBe(true);
+    expect(verifyWebhookSignature(WEBHOOK_SECRET, header, call.body, Date.now(), 300, 'forged-request-id')).toBe(false);
+    expect(verifyWebhookSignature(WEBHOOK_SECRET, header.replace(/,v2=.*/, ''), call.body, Date.now(), 300, requestId)).toBe(false);
   });
 
   it('transforms values: what the trigger answers is stored and answered', async () => {
