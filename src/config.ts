@@ -128,6 +128,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  * can hold datasets no single request can fill.
  */
 const MAX_BODY_BYTES_CAP = 64 * 1024 * 1024;
+/** --workers may be at most this many times the machine's cores. */
+const MAX_WORKERS_PER_CORE = 4;
 
 // Decimal notation only: Number() would also read '' and ' ' as 0 (for a rate: throttling off), '0x10' and '1e3'.
 function integer(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -162,7 +164,8 @@ export const SETTINGS: readonly Setting[] = [
     d.logLevel = v as Config['logLevel'];
   } },
   { flag: 'workers', env: 'COSYNC_WORKERS', apply: (d, v) => {
-    d.workers = v === 'auto' ? availableParallelism() : integer('--workers (or auto)', v, 1);
+    // More workers than cores only add memory and lock contention; a typo (80 for 8) would fork until memory ran out.
+    d.workers = v === 'auto' ? availableParallelism() : integer('--workers (or auto)', v, 1, MAX_WORKERS_PER_CORE * availableParallelism());
   } },
   { flag: 'sqlite-file', env: 'COSYNC_SQLITE_FILE', apply: (d, v) => { d.sqliteFile = v; } },
   { flag: 'sqlite-synchronous', env: 'COSYNC_SQLITE_SYNCHRONOUS', apply: (d, v) => {
@@ -199,7 +202,7 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'http-keep-alive-timeout-ms', env: 'COSYNC_HTTP_KEEP_ALIVE_TIMEOUT_MS', apply: (d, v) => { d.http.keepAliveTimeoutMs = integer('--http-keep-alive-timeout-ms', v, 1); } },
   { flag: 'credentials-ttl', env: 'COSYNC_CREDENTIALS_TTL', apply: (d, v) => { d.credentialsTtlSeconds = integer('--credentials-ttl', v, 60); } },
   { flag: 'public-url', env: 'COSYNC_PUBLIC_URL', apply: (d, v) => {
-    if (!/^https?:\/\/[^/]+/.test(v)) throw new Error(`--public-url must be an http(s) URL, got '${v}'`);
+    if (!/^https?:\/\/[^/]+/.test(v) || !URL.canParse(v)) throw new Error(`--public-url must be an http(s) URL, got '${v}'`);
     d.publicUrl = v.replace(/\/+$/, '');
   } },
   { flag: 'login-providers', env: 'COSYNC_LOGIN_PROVIDERS', apply: (d, v) => {
@@ -279,7 +282,7 @@ function flagValues(args: readonly string[]): Map<string, string> {
     if (value === undefined) throw new Error(`--${name} needs a value`);
     // An empty value is a mistake, most often an unset shell variable (`--host "$BIND"`): taken as given, it would
     // listen on every interface, or put the data in the working folder.
-    if (value === '') throw new Error(`--${name} needs a value, got an empty one`);
+    if (value.trim() === '') throw new Error(`--${name} needs a value, got an empty one`);
     values.set(name, value);
   }
   return values;

@@ -62,9 +62,12 @@ const MIN_SECRET_LENGTH = 16;
 const HOST_ENTRY = /^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/;
 const MODULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
+// Decimal notation only, as config.ts reads numbers: Number() would also read ' ' as 0 (concurrency: no limit), '0x10' or '1e3'.
 function integer(name: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
+  if (!/^[+-]?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
+  }
   return n;
 }
 

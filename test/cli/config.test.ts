@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 
@@ -60,6 +61,22 @@ describe('loadConfig', () => {
     const { http } = loadConfig([], {});
     // Node checks the request timeout every quarter of the headers timeout.
     expect(http.idleTimeoutMs).toBeGreaterThan(http.requestTimeoutMs + http.headersTimeoutMs / 4);
+  });
+
+  it('refuses a blank flag value, a --workers beyond four per core and a public URL that does not parse', () => {
+    expect(() => loadConfig(['--data', ' '], {})).toThrow(/^--data needs a value, got an empty one/);
+    const most = 4 * availableParallelism();
+    expect(loadConfig(['--workers', String(most)], {}).workers).toBe(most);
+    expect(() => loadConfig(['--workers', String(most + 1)], {})).toThrow(new RegExp(`^--workers \\(or auto\\) must be at most ${most}`));
+    expect(() => loadConfig(['--workers', '1000000'], {})).toThrow(/must be at most/);
+    expect(() => loadConfig(['--public-url', 'http://x y'], {})).toThrow(/^--public-url must be an http\(s\) URL/);
+  });
+
+  it('reads the Sync Trigger numbers in decimal only: a blank concurrency is not "no limit"', () => {
+    expect(() => loadConfig([], { COSYNC_SYNC_TRIGGER_CONCURRENCY: '  ' })).toThrow(/--sync-trigger-concurrency must be an integer/);
+    expect(() => loadConfig(['--sync-trigger-timeout-ms', '1e3'], {})).toThrow(/--sync-trigger-timeout-ms must be an integer/);
+    expect(() => loadConfig(['--sync-trigger-concurrency', '0b11'], {})).toThrow(/--sync-trigger-concurrency must be an integer/);
+    expect(loadConfig(['--sync-trigger-concurrency', '3'], {}).syncTriggers.concurrency).toBe(3);
   });
 
   it('takes the last of a repeated flag', () => {
