@@ -179,6 +179,9 @@ async function assemble(options: ServerOptions, store: SyncStore, logger: Logger
         const where = `${config.host} port ${config.port}`;
         throw new Error(`cannot listen on ${where} (--host, --port): ${reason}`, { cause: err });
       }
+      // Listening on every IPv6 address, Fastify reports `[::]`, which no client can connect to: the loopback can, as
+      // 127.0.0.1 stands for 0.0.0.0.
+      url = url.replace(/^(https?:\/\/)\[::\](?=:\d+$)/, '$1[::1]');
       if (!config.publicUrl) services.urls.issuer = url;
       return url;
     },
