@@ -44,6 +44,8 @@ interface StoredCredentials {
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const ACCOUNT_ID = /^\d{12}$/;
+/** Access key IDs that fit a signature's credential scope (`<key>/<date>/…`, comma-separated parameters). */
+const ACCESS_KEY_ID = /^[\w-]{1,128}$/;
 
 /**
  * Resolves the developer credentials. Throws an Error with a message fit for the operator (startup aborts) when only
@@ -65,6 +67,11 @@ export async function loadDeveloperCredentials(opts: LoadDeveloperCredentialsOpt
         : ['COSYNC_ACCESS_KEY_ID', 'COSYNC_SECRET_ACCESS_KEY'];
       throw new Error(`${set} is set but ${unset} is not: set both to use your own developer credentials, or neither ` +
         `to use (or generate) ${join(dataDir, CREDENTIALS_FILE_NAME)}`);
+    }
+    // The key goes into every signature's credential scope (`<key>/<date>/<region>/…`): a `/` there, or a space,
+    // would make every signed call fail, long after a start that looked fine.
+    if (!ACCESS_KEY_ID.test(accessKeyId)) {
+      throw new Error(`COSYNC_ACCESS_KEY_ID must be 1 to 128 letters, digits, _ or -, got '${accessKeyId}'`);
     }
     log?.info(`developer credentials ${accessKeyId} from COSYNC_ACCESS_KEY_ID / COSYNC_SECRET_ACCESS_KEY`);
     return {

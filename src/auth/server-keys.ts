@@ -61,12 +61,16 @@ export async function loadServerKeys(opts: {
   const fix = 'fix it, or restore it from a backup (deleting it invalidates every credential issued)';
   const stored = await readPrivateJson(file, fix, opts.log);
   if (stored !== undefined) {
-    const keys = (stored as { keys?: unknown }).keys;
+    const keys = (stored as { keys?: unknown } | null)?.keys;
     if (!Array.isArray(keys)) throw new Error(`${file} must hold {"keys": [{"id", "secret"}]}; ${fix}`);
-    return serverKeys(keys.map((k: { id?: unknown; secret?: unknown }) => {
-      if (typeof k.id !== 'string' || typeof k.secret !== 'string') throw new Error(`${file}: every key needs string "id" and "secret"; ${fix}`);
-      return { id: k.id, secret: Buffer.from(k.secret, 'base64') };
-    }));
+    try {
+      return serverKeys(keys.map((k: { id?: unknown; secret?: unknown } | null) => {
+        if (typeof k?.id !== 'string' || typeof k.secret !== 'string') throw new Error('every key needs string "id" and "secret"');
+        return { id: k.id, secret: Buffer.from(k.secret, 'base64') };
+      }));
+    } catch (err) {
+      throw new Error(`${file}: ${err instanceof Error ? err.message : String(err)}; ${fix}`, { cause: err });
+    }
   }
   const key = { id: `k${Date.now().toString(36)}`, secret: randomBytes(32) };
   const text = `${JSON.stringify({ keys: [{ id: key.id, secret: key.secret.toString('base64') }] }, null, 2)}\n`;

@@ -57,6 +57,11 @@ describe('loadDeveloperCredentials', () => {
 
   it('refuses to start with only one of the two variables', async () => {
     const dataDir = await tempDir();
+    // A key no signature scope can carry would fail every signed call after a start that looked fine.
+    for (const bad of ['AKIA/SLASH', 'AKIA KEY', 'AKIA,X']) {
+      await expect(loadDeveloperCredentials({ dataDir, env: { COSYNC_ACCESS_KEY_ID: bad, COSYNC_SECRET_ACCESS_KEY: 's' } }))
+        .rejects.toThrow(/^COSYNC_ACCESS_KEY_ID must be 1 to 128 letters, digits, _ or -/);
+    }
     await expect(loadDeveloperCredentials({ dataDir, env: { COSYNC_ACCESS_KEY_ID: 'AKIAX' } }))
       .rejects.toThrow(/COSYNC_ACCESS_KEY_ID is set but COSYNC_SECRET_ACCESS_KEY is not/);
     await expect(loadDeveloperCredentials({ dataDir, env: { COSYNC_SECRET_ACCESS_KEY: 's', COSYNC_ACCESS_KEY_ID: '' } }))
@@ -146,6 +151,15 @@ describe('loadDeveloperCredentials', () => {
     await writeFile(file, JSON.stringify({ accessKeyId: 'AKIAX', secretAccessKey: 's', accountId: 42 }));
     await expect(loadDeveloperCredentials({ dataDir, env: {} })).rejects.toThrow(/"accountId" must be a string of 12 digits/);
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ accessKeyId: 'AKIAX', secretAccessKey: 's', accountId: 42 });
+  });
+
+  it('refuses a damaged server-keys file with its path, whatever its JSON holds', async () => {
+    const dataDir = await tempDir();
+    const file = join(dataDir, 'server-keys.json');
+    for (const text of ['null', '{"keys":[null]}', '{"keys":[]}', '{"keys":[{"id":"a b","secret":"c2VjcmV0"}]}']) {
+      await writeFile(file, text);
+      await expect(loadServerKeys({ dataDir, env: {} }), text).rejects.toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*restore it from a backup`));
+    }
   });
 
   it('reports a data folder it cannot create', async () => {
