@@ -47,8 +47,13 @@ export async function main(args: string[]): Promise<void> {
   logger.info({ url: server.url, region: config.region, data: config.dataDir, storage: config.storage.engine, workers: config.workers },
     'cosync listening');
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const stop = (signal: NodeJS.Signals) => {
+    // A second signal, whichever, is the operator (or a supervisor) no longer willing to wait: acknowledged writes are
+    // already durable, so the process ends now, dropping the requests still in flight (their clients retry).
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: stopping now, without waiting for the requests in flight');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing requests in flight');
     server.stop().then(
@@ -59,8 +64,8 @@ export async function main(args: string[]): Promise<void> {
       },
     );
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   if (credentials.bannerDue) {
     // On stderr: stdout carries the JSON log lines, which log collectors keep, and logs never carry secret keys.
     process.stderr.write(formatCredentialsBanner(credentials, server.url, config.region));

@@ -114,6 +114,26 @@ describe('cosync serve', () => {
     expect(await third.exited).toBe(0);
   });
 
+  it('a second signal during a graceful stop ends the process at once, whichever the two signals', async () => {
+    for (const [first, second, code] of [['SIGTERM', 'SIGINT', 130], ['SIGINT', 'SIGTERM', 143], ['SIGTERM', 'SIGTERM', 143]] as const) {
+      const s = serve(['--port=0', `--data=${tempDir()}`], { COSYNC_ACCESS_KEY_ID: 'AKIAENVKEY', COSYNC_SECRET_ACCESS_KEY: 'env-secret' });
+      const port = Number((await s.waitFor(/"url":"http:\/\/127\.0\.0\.1:(\d+)"/))[1]);
+      // A client that never finishes its request header holds a graceful stop until the headers timeout.
+      const { connect } = await import('node:net');
+      const held = connect(port, '127.0.0.1');
+      held.on('error', () => {});
+      await new Promise((resolve) => held.once('connect', resolve));
+      held.write('POST / HTTP/1.1\r\nHost: x\r\n');
+      s.child.kill(first);
+      await s.waitFor(/shutting down/);
+      expect(await s.exitWithin(300), `${first}: still waiting for the held connection`).toBe('still running');
+      s.child.kill(second);
+      expect(await s.exitWithin(3000), `${first} then ${second}`).toBe(code);
+      expect(s.output()).toContain('second signal: stopping now');
+      held.destroy();
+    }
+  });
+
   it('uses credentials from the environment and refuses unknown flags', async () => {
     const data = tempDir();
     const s = serve(['--port=0', `--data=${data}`], { COSYNC_ACCESS_KEY_ID: 'AKIAENVKEY', COSYNC_SECRET_ACCESS_KEY: 'env-secret' });
