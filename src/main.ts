@@ -37,6 +37,7 @@ export async function main(args: string[]): Promise<void> {
   if (!cluster.isWorker && config.storage.engine === 'sqlite' && existsSync(config.storage.file)) {
     await warnIfReadableByOthers(config.storage.file, logger);
   }
+  if (!cluster.isWorker && config.storage.engine === 'postgres') warnOfLocalSecrets(config, credentials, logger);
   if (cluster.isWorker) {
     await runWorker({ config, developerCredentials: credentials, serverKeys, logger });
     return;
@@ -71,6 +72,26 @@ export async function main(args: string[]): Promise<void> {
     process.stderr.write(formatCredentialsBanner(credentials, server.url, config.region));
     await markCredentialsShown(credentials);
   }
+}
+
+/**
+ * Instances sharing a PostgreSQL database must share their server keys (which sign the credentials and tokens they
+ * issue) and their developer credentials: keys one instance generated into its own data folder make another refuse
+ * what the first issued, which behind a load balancer looks like random authentication failures.
+ */
+function warnOfLocalSecrets(
+  config: Config, credentials: Awaited<ReturnType<typeof loadDeveloperCredentials>>, logger: Logger,
+): void {
+  const local = [
+    ...(process.env['COSYNC_SERVER_KEYS'] ? [] : ['server keys (COSYNC_SERVER_KEYS)']),
+    ...(credentials.file === undefined ? [] : ['developer credentials (COSYNC_ACCESS_KEY_ID, COSYNC_SECRET_ACCESS_KEY)']),
+  ];
+  if (local.length === 0) return;
+  logger.warn(
+    { data: config.dataDir },
+    `the ${local.join(' and ')} come from this instance's data folder: every instance on this database must be given ` +
+      'the same ones, or credentials and tokens issued by one are refused by another (docs/postgres.md)',
+  );
 }
 
 /** The default: this process serves. A server that cannot listen is closed, so the failed start exits at once. */

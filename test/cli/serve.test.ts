@@ -212,6 +212,24 @@ describeWithPostgres('cosync serve on PostgreSQL', 'cli/serve.test.ts', () => {
     }
   });
 
+  it('warns when the server keys or the developer credentials come from the data folder, as another instance\'s would not', async () => {
+    const keys = { COSYNC_SERVER_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` };
+    const cases = [
+      [{ ...env, ...keys }, []],
+      [env, ['server keys']],
+      [keys, ['developer credentials']],
+    ] as const;
+    for (const [given, local] of cases) {
+      const s = serve(['--port', '0', '--data', tempDir(), '--database', schema.url], given);
+      await s.waitFor(/cosync listening/);
+      const warning = s.output().split('\n').find((l) => l.includes("come from this instance's data folder"));
+      if (local.length === 0) expect(warning, JSON.stringify(Object.keys(given))).toBeUndefined();
+      else for (const what of local) expect(warning, what).toContain(what);
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+    }
+  });
+
   it('exits at once on a configuration the server refuses once the database is open', async () => {
     const failed = serve(['--port', '0', '--data', tempDir(), '--database', schema.url,
       '--sync-trigger-webhook-hosts', 'example.com'], env);
