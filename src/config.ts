@@ -141,6 +141,16 @@ function integer(name: string, value: string, min: number, max = Number.MAX_SAFE
   return n;
 }
 
+/** A file a setting names, read whole; an error names the setting, the path and why. */
+function readSettingFile(name: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+    throw new Error(`${name} must be inline JSON (starting with '{') or a readable JSON file; cannot read '${path}': ${reason}`);
+  }
+}
+
 const number = (name: string, value: string): number => {
   const n = Number(value);
   if (!/^\+?\d+(\.\d+)?$/.test(value) || !Number.isFinite(n) || n < 0) {
@@ -207,7 +217,7 @@ export const SETTINGS: readonly Setting[] = [
   } },
   { flag: 'login-providers', env: 'COSYNC_LOGIN_PROVIDERS', apply: (d, v) => {
     // Inline JSON, or the path of a JSON file.
-    d.loginProviders = parseLoginProvidersConfig(v.trim().startsWith('{') ? v : readFileSync(v, 'utf8')) as Draft['loginProviders'];
+    d.loginProviders = parseLoginProvidersConfig(v.trim().startsWith('{') ? v : readSettingFile('--login-providers', v)) as Draft['loginProviders'];
   } },
   ...SYNC_TRIGGER_SETTINGS,
 ];

@@ -79,6 +79,12 @@ describe('loadConfig', () => {
     expect(loadConfig(['--sync-trigger-concurrency', '3'], {}).syncTriggers.concurrency).toBe(3);
   });
 
+  it('names --login-providers and the path when its file cannot be read', () => {
+    expect(() => loadConfig(['--login-providers', '/nonexistent/providers.json'], {}))
+      .toThrow(/^--login-providers must be inline JSON .* cannot read '\/nonexistent\/providers\.json': ENOENT/);
+    expect(() => loadConfig([], { COSYNC_LOGIN_PROVIDERS: '[]' })).toThrow(/^COSYNC_LOGIN_PROVIDERS: --login-providers must be inline JSON/);
+  });
+
   it('takes the last of a repeated flag', () => {
     expect(loadConfig(['--port', '1', '--port', '2'], {}).port).toBe(2);
   });
