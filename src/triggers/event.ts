@@ -88,8 +88,8 @@ type Desired = { readonly op: 'replace'; readonly value: string } | { readonly o
  *   so the commit refuses it if it moved meanwhile;
  * - a key the event did not carry is added when the answer sets a value; removing such a key changes nothing.
  * Keys and values must fit the model (key 1–1,024 characters, value at most 1,048,575, well-formed Unicode). An
- * answer with more records than the event's plus `maxRecords` (the dataset's record limit) could never be committed,
- * and is refused before any of it is read.
+ * answer that adds more records than the dataset may hold (`maxRecords`, or what it holds already when that is more:
+ * the quota refuses growth only) could never be committed, and is refused before its records are checked one by one.
  */
 export function applyTriggerOutput(
   event: SyncTriggerEvent, output: unknown, patches: readonly Patch[], snapshot: DatasetSnapshot, maxRecords: number,
@@ -114,9 +114,10 @@ export function applyTriggerOutput(
   }
 
   const entries = Object.entries(records as Record<string, unknown>);
-  const most = Object.keys(event.datasetRecords).length + maxRecords;
-  if (entries.length > most) {
-    throw new InvalidTriggerOutput(`datasetRecords in the output holds ${entries.length} records; a dataset holds at most ${maxRecords}`);
+  const added = countAdded(entries, event.datasetRecords);
+  const most = Math.max(maxRecords, Object.keys(event.datasetRecords).length);
+  if (added > most) {
+    throw new InvalidTriggerOutput(`the output adds ${added} records the event did not hold; the dataset may hold at most ${most}`);
   }
   const patched = new Map(patches.map((p) => [p.key, p]));
   const result: Patch[] = [];
@@ -146,6 +147,17 @@ export function applyTriggerOutput(
     });
   }
   return result;
+}
+
+/** Entries that would add a record: a key the event did not hold, given a value. */
+function countAdded(entries: readonly (readonly [string, unknown])[], held: Readonly<Record<string, unknown>>): number {
+  let added = 0;
+  for (const [key, entry] of entries) {
+    if (Object.hasOwn(held, key) || entry === null || typeof entry !== 'object') continue;
+    const { op, newValue } = entry as Record<string, unknown>;
+    if (op !== 'remove' && newValue !== null && newValue !== undefined) added++;
+  }
+  return added;
 }
 
 function readRecord(key: string, entry: unknown): Desired {

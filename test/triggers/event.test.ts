@@ -89,11 +89,18 @@ describe('applyTriggerOutput', () => {
     expect(apply(answer({ 'k\u{1F600}': { newValue: '\u{1F600}', op: 'replace' } }))()).toHaveLength(1);
   });
 
-  it('refuses more records than the event held plus the record limit, before reading them', () => {
-    const held = Object.keys(event().datasetRecords).length;
-    const records = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`new${i}`, { op: 'remove' }]));
-    expect(apply(answer(records(held + MAX_RECORDS)))()).toEqual([]);
-    expect(apply(answer(records(held + MAX_RECORDS + 1)))).toThrow(`holds ${held + MAX_RECORDS + 1} records; a dataset holds at most ${MAX_RECORDS}`);
+  it('refuses an answer adding more records than the dataset may hold, before reading them one by one', () => {
+    const adding = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`new${i}`, { op: 'replace', newValue: 'v' }]));
+    expect(apply(answer(adding(MAX_RECORDS)))()).toHaveLength(MAX_RECORDS);
+    expect(apply(answer(adding(MAX_RECORDS + 1)))).toThrow(`adds ${MAX_RECORDS + 1} records the event did not hold; the dataset may hold at most ${MAX_RECORDS}`);
+    // Removals of keys that are not there add nothing, however many: a trigger cleaning up legacy keys.
+    const removals = Object.fromEntries(Array.from({ length: 5 * MAX_RECORDS }, (_, i) => [`legacy${i}`, null]));
+    expect(apply(answer({ ...removals, ...adding(2) }))()).toHaveLength(2);
+    // A dataset above a lowered limit may be renamed whole: the quota refuses growth only.
+    const big = snapshot(...Array.from({ length: 3 * MAX_RECORDS }, (_, i) => row(`old${i}`, 'v', 1)));
+    const bigEvent = buildEvent(ctx, big, []);
+    const renamed = { ...Object.fromEntries(Object.keys(bigEvent.datasetRecords).map((k) => [k, null])), ...adding(3 * MAX_RECORDS) };
+    expect(applyTriggerOutput(bigEvent, { ...bigEvent, datasetRecords: renamed }, [], big, MAX_RECORDS)).toHaveLength(6 * MAX_RECORDS);
   });
 
   it('quotes at most 100 characters of a key or an op in its messages', () => {
