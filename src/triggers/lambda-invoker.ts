@@ -3,6 +3,11 @@ import type { LambdaTargetConfig } from './config.js';
 import { MAX_ANSWER_BYTES, TriggerFailed, parseAnswer, type TriggerCall, type TriggerInvoker } from './invoker.js';
 
 const THROTTLE_ERRORS = new Set(['TooManyRequestsException', 'EC2ThrottledException']);
+/**
+ * Lambda's own passing failures. Its other 5xx errors (an invalid package, a KMS key or subnet it cannot use) last
+ * until someone fixes the function: retrying those would only repeat them.
+ */
+const PASSING_ERRORS = new Set(['ServiceException', 'ResourceNotReadyException', 'EC2UnexpectedException']);
 
 /**
  * Invokes Lambda functions synchronously (`RequestResponse`) through the AWS SDK's Lambda client, so the target is
@@ -46,8 +51,7 @@ export class LambdaInvokers {
       if (THROTTLE_ERRORS.has(e.name ?? '') || e.$metadata?.httpStatusCode === 429) {
         throw new TriggerFailed('throttled', 'the Sync Trigger function was throttled', err);
       }
-      // Lambda's own failures (ServiceException, a function not ready yet): not the function's fault, and they pass.
-      if ((e.$metadata?.httpStatusCode ?? 0) >= 500 || e.name === 'ResourceNotReadyException') {
+      if (PASSING_ERRORS.has(e.name ?? '')) {
         throw new TriggerFailed('throttled', `the Lambda service could not run the function for now (${e.name ?? 'Error'})`, err);
       }
       throw new TriggerFailed('error', `the Sync Trigger function could not be invoked (${e.name ?? 'Error'})`, err);

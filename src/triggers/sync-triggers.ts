@@ -54,9 +54,10 @@ export interface TriggeredWrite {
  * trigger decides on the dataset its answer is applied to; different datasets run in parallel.
  *
  * Failures, with nothing written and the session left usable: the function fails or breaks the output rules →
- * InvalidLambdaFunctionOutputException; the target answers 429, or --sync-trigger-concurrency calls are already in
- * flight, or earlier writes to the dataset kept it waiting longer than the trigger timeout → LambdaThrottledException;
- * no answer within --sync-trigger-timeout-ms → LambdaSocketTimeoutException.
+ * InvalidLambdaFunctionOutputException; the target answers 429 or is unavailable for now (webhook 502/503, Lambda's
+ * passing failures), or --sync-trigger-concurrency calls are already in flight, or earlier writes to the dataset kept
+ * it waiting longer than the trigger timeout → LambdaThrottledException; no answer within --sync-trigger-timeout-ms,
+ * or a webhook's 504 → LambdaSocketTimeoutException.
  */
 export class SyncTriggers {
   private readonly config: Config;

@@ -5,8 +5,9 @@ import { SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 
 /**
  * Calls webhook triggers: `POST <url>` with the event as a JSON body, `X-Cosync-Signature` (webhook-signature.ts)
- * and `X-Cosync-Request-Id`. A 2xx answer's body is the trigger's output; 429 means throttled; any other status,
- * a redirect (never followed: it could leave the allow-list) or a transport failure is a function error.
+ * and `X-Cosync-Request-Id`. A 2xx answer's body is the trigger's output; 429, 502 and 503 mean throttled, 504 a
+ * timeout (RETRYABLE_STATUS); any other status, a redirect (never followed: it could leave the allow-list) or a
+ * transport failure is a function error.
  * node:http with keep-alive agents (cheaper per call than fetch); close() drops their idle sockets.
  */
 export class WebhookInvokers {
@@ -79,8 +80,7 @@ async function answer(res: IncomingMessage): Promise<unknown> {
   const status = res.statusCode ?? 0;
   const retryable = RETRYABLE_STATUS.get(status);
   if (retryable) {
-    // The body says nothing more: the connection is dropped rather than kept for a body that may never end.
-    res.destroy();
+    discard(res);
     throw new TriggerFailed(retryable, `the Sync Trigger webhook answered HTTP ${status} (try again later)`);
   }
   try {
@@ -95,6 +95,24 @@ async function answer(res: IncomingMessage): Promise<unknown> {
     throw new TriggerFailed('error', 'the Sync Trigger webhook closed the connection before its answer was complete', err);
   }
 }
+
+/**
+ * Drops an answer's body that nothing reads. A short one is read off, so its keep-alive connection serves the next
+ * call (an overloaded receiver is spared a new handshake per throttled call); one that is long, of unknown length, or
+ * not over within a second is cut with its connection: a body that never ended kept a socket of the agent's pool.
+ */
+function discard(res: IncomingMessage): void {
+  const length = Number(res.headers['content-length'] ?? Number.NaN);
+  if (!(length <= DISCARDED_BODY_BYTES)) {
+    res.destroy();
+    return;
+  }
+  const timer = setTimeout(() => res.destroy(), 1000).unref();
+  res.once('close', () => clearTimeout(timer));
+  res.resume();
+}
+
+const DISCARDED_BODY_BYTES = 2048;
 
 /** The body as text, at most `max` bytes: cut there, or refused when `strict`. */
 async function readCapped(res: IncomingMessage, max: number, strict = false): Promise<string> {

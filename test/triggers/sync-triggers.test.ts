@@ -517,6 +517,8 @@ describe('webhook connections', () => {
       req.resume();
       req.on('end', () => respond(res));
     });
+    let opened = 0;
+    server.on('connection', () => { opened++; });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const openConnections = () => new Promise<number>((resolve, reject) => {
       server.getConnections((err, n) => (err ? reject(err) : resolve(n)));
@@ -524,6 +526,7 @@ describe('webhook connections', () => {
     return {
       url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
       openConnections,
+      openedConnections: () => opened,
       close: () => { server.closeAllConnections(); server.close(); },
     };
   }
@@ -542,6 +545,20 @@ describe('webhook connections', () => {
         open = await receiver.openConnections();
       }
       expect(open).toBe(0);
+    } finally {
+      receiver.close();
+    }
+  });
+
+  it('a short 429 is read off, and its kept-alive connection serves the next call', async () => {
+    const receiver = await rawReceiver((res) => res.writeHead(429, { 'content-type': 'text/plain', 'content-length': '2' }).end('no'));
+    try {
+      const pool = await newPool();
+      await setTrigger(pool, receiver.url);
+      const d = await guest(pool);
+      const tok = await token(d);
+      for (let i = 0; i < 5; i++) await expectError(update(d, tok, [put('a', '1')]), 'LambdaThrottledException', 429);
+      expect(receiver.openedConnections()).toBe(1);
     } finally {
       receiver.close();
     }
@@ -582,11 +599,16 @@ describe('a trigger unavailable for now: the SDKs retry the answer', () => {
     expect(written(await update(d, tok, [put('a', '1')]))).toEqual({ a: ['1', 1] });
   });
 
-  it('the Lambda service failing (500 ServiceException) answers LambdaThrottledException 429', async () => {
+  it.each([
+    [500, 'ServiceException', 'LambdaThrottledException', 429],
+    [502, 'ResourceNotReadyException', 'LambdaThrottledException', 429],
+    // A failure that lasts until the function is fixed: retrying would only repeat it.
+    [502, 'InvalidZipFileException', 'InvalidLambdaFunctionOutputException', 400],
+  ] as const)('Lambda answering %i %s answers %s %i', async (status, type, code, httpStatus) => {
     const pool = await newPool();
     const d = await guest(pool);
-    await lambdaFunction(pool, () => ({ status: 500 }));
-    await expectError(push(d, [put('a', '1')]), 'LambdaThrottledException', 429);
+    await lambdaFunction(pool, () => ({ raw: JSON.stringify({ __type: type, message: 'from the Lambda service' }), status }));
+    await expectError(push(d, [put('a', '1')]), code, httpStatus);
     expect((await stored(t, d.ref)).syncCount).toBe(0);
   });
 });
