@@ -44,8 +44,12 @@ interface StoredCredentials {
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const ACCOUNT_ID = /^\d{12}$/;
-/** Access key IDs that fit a signature's credential scope (`<key>/<date>/…`, comma-separated parameters). */
-const ACCESS_KEY_ID = /^[\w-]{1,128}$/;
+/**
+ * Access key IDs that fit a signature's credential scope (`<key>/<date>/…`, in comma-separated parameters): no `/`,
+ * `,`, white space (a secrets file's trailing newline) or control character; anything else an SDK sends as is.
+ */
+// eslint-disable-next-line no-control-regex
+const ACCESS_KEY_ID = /^[^\s/,\x00-\x1f\x7f]{1,128}$/;
 
 /**
  * Resolves the developer credentials. Throws an Error with a message fit for the operator (startup aborts) when only
@@ -71,7 +75,7 @@ export async function loadDeveloperCredentials(opts: LoadDeveloperCredentialsOpt
     // The key goes into every signature's credential scope (`<key>/<date>/<region>/…`): a `/` there, or a space,
     // would make every signed call fail, long after a start that looked fine.
     if (!ACCESS_KEY_ID.test(accessKeyId)) {
-      throw new Error(`COSYNC_ACCESS_KEY_ID must be 1 to 128 letters, digits, _ or -, got '${accessKeyId}'`);
+      throw new Error(`COSYNC_ACCESS_KEY_ID must be 1 to 128 characters without '/', ',', spaces or control characters, got ${JSON.stringify(accessKeyId)}`);
     }
     log?.info(`developer credentials ${accessKeyId} from COSYNC_ACCESS_KEY_ID / COSYNC_SECRET_ACCESS_KEY`);
     return {

@@ -58,9 +58,14 @@ describe('loadDeveloperCredentials', () => {
   it('refuses to start with only one of the two variables', async () => {
     const dataDir = await tempDir();
     // A key no signature scope can carry would fail every signed call after a start that looked fine.
-    for (const bad of ['AKIA/SLASH', 'AKIA KEY', 'AKIA,X']) {
+    for (const bad of ['AKIA/SLASH', 'AKIA KEY', 'AKIA,X', 'AKIAKEY\n']) {
       await expect(loadDeveloperCredentials({ dataDir, env: { COSYNC_ACCESS_KEY_ID: bad, COSYNC_SECRET_ACCESS_KEY: 's' } }))
-        .rejects.toThrow(/^COSYNC_ACCESS_KEY_ID must be 1 to 128 letters, digits, _ or -/);
+        .rejects.toThrow(/^COSYNC_ACCESS_KEY_ID must be 1 to 128 characters without/);
+    }
+    // Any other key an SDK can sign with still works.
+    for (const good of ['dev.team@corp', 'key+1=a:b', 'AKIA_X-1']) {
+      await expect(loadDeveloperCredentials({ dataDir, env: { COSYNC_ACCESS_KEY_ID: good, COSYNC_SECRET_ACCESS_KEY: 's' } }))
+        .resolves.toMatchObject({ accessKeyId: good });
     }
     await expect(loadDeveloperCredentials({ dataDir, env: { COSYNC_ACCESS_KEY_ID: 'AKIAX' } }))
       .rejects.toThrow(/COSYNC_ACCESS_KEY_ID is set but COSYNC_SECRET_ACCESS_KEY is not/);
