@@ -128,8 +128,12 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  * can hold datasets no single request can fill.
  */
 const MAX_BODY_BYTES_CAP = 64 * 1024 * 1024;
-/** --workers may be at most this many times the machine's cores. */
-const MAX_WORKERS_PER_CORE = 4;
+/**
+ * The most --workers: four per core, or 64 on a machine (or a pinned container) with fewer than 16. More workers than
+ * cores only add memory and lock contention, but one setting is often shared by hosts of several sizes; the bound is
+ * for typos (80 for 8), which forked until memory ran out.
+ */
+const maxWorkers = (): number => Math.max(64, 4 * availableParallelism());
 
 // Decimal notation only: Number() would also read '' and ' ' as 0 (for a rate: throttling off), '0x10' and '1e3'.
 function integer(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -174,8 +178,7 @@ export const SETTINGS: readonly Setting[] = [
     d.logLevel = v as Config['logLevel'];
   } },
   { flag: 'workers', env: 'COSYNC_WORKERS', apply: (d, v) => {
-    // More workers than cores only add memory and lock contention; a typo (80 for 8) would fork until memory ran out.
-    d.workers = v === 'auto' ? availableParallelism() : integer('--workers (or auto)', v, 1, MAX_WORKERS_PER_CORE * availableParallelism());
+    d.workers = v === 'auto' ? availableParallelism() : integer('--workers (or auto)', v, 1, maxWorkers());
   } },
   { flag: 'sqlite-file', env: 'COSYNC_SQLITE_FILE', apply: (d, v) => { d.sqliteFile = v; } },
   { flag: 'sqlite-synchronous', env: 'COSYNC_SQLITE_SYNCHRONOUS', apply: (d, v) => {

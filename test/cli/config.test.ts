@@ -63,9 +63,9 @@ describe('loadConfig', () => {
     expect(http.idleTimeoutMs).toBeGreaterThan(http.requestTimeoutMs + http.headersTimeoutMs / 4);
   });
 
-  it('refuses a blank flag value, a --workers beyond four per core and a public URL that does not parse', () => {
+  it('refuses a blank flag value, a --workers beyond four per core (64 on smaller machines) and a public URL that does not parse', () => {
     expect(() => loadConfig(['--data', ' '], {})).toThrow(/^--data needs a value, got an empty one/);
-    const most = 4 * availableParallelism();
+    const most = Math.max(64, 4 * availableParallelism());
     expect(loadConfig(['--workers', String(most)], {}).workers).toBe(most);
     expect(() => loadConfig(['--workers', String(most + 1)], {})).toThrow(new RegExp(`^--workers \\(or auto\\) must be at most ${most}`));
     expect(() => loadConfig(['--workers', '1000000'], {})).toThrow(/must be at most/);
