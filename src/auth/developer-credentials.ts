@@ -48,7 +48,6 @@ const ACCOUNT_ID = /^\d{12}$/;
  * Access key IDs that fit a signature's credential scope (`<key>/<date>/…`, in comma-separated parameters): no `/`,
  * `,`, white space (a secrets file's trailing newline) or control character; anything else an SDK sends as is.
  */
-// eslint-disable-next-line no-control-regex
 const ACCESS_KEY_ID = /^[^\s/,\x00-\x1f\x7f]{1,128}$/;
 
 /**
