@@ -531,14 +531,19 @@ describe('webhook connections', () => {
     };
   }
 
+  /** Five pushes through a trigger at `url`, each answered LambdaThrottledException. */
+  async function throttledFiveTimes(url: string): Promise<void> {
+    const pool = await newPool();
+    await setTrigger(pool, url);
+    const d = await guest(pool);
+    const tok = await token(d);
+    for (let i = 0; i < 5; i++) await expectError(update(d, tok, [put('a', '1')]), 'LambdaThrottledException', 429);
+  }
+
   it('a 429 whose body never ends does not keep its connection: 300 of them would take every socket to the host', async () => {
     const receiver = await rawReceiver((res) => res.writeHead(429, { 'content-type': 'text/plain' }).write('slow'));
     try {
-      const pool = await newPool();
-      await setTrigger(pool, receiver.url);
-      const d = await guest(pool);
-      const tok = await token(d);
-      for (let i = 0; i < 5; i++) await expectError(update(d, tok, [put('a', '1')]), 'LambdaThrottledException', 429);
+      await throttledFiveTimes(receiver.url);
       let open = await receiver.openConnections();
       for (let waited = 0; open > 0 && waited < 2000; waited += 20) {
         await delay(20);
@@ -553,11 +558,7 @@ describe('webhook connections', () => {
   it('a short 429 is read off, and its kept-alive connection serves the next call', async () => {
     const receiver = await rawReceiver((res) => res.writeHead(429, { 'content-type': 'text/plain', 'content-length': '2' }).end('no'));
     try {
-      const pool = await newPool();
-      await setTrigger(pool, receiver.url);
-      const d = await guest(pool);
-      const tok = await token(d);
-      for (let i = 0; i < 5; i++) await expectError(update(d, tok, [put('a', '1')]), 'LambdaThrottledException', 429);
+      await throttledFiveTimes(receiver.url);
       expect(receiver.openedConnections()).toBe(1);
     } finally {
       receiver.close();
