@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseLoginProvidersConfig, type LoginProvidersConfig } from './auth/login-providers.js';
+import { integer } from './setting-values.js';
 import { defaultSyncTriggerConfig, SYNC_TRIGGER_SETTINGS, type SyncTriggerConfig } from './triggers/config.js';
 
 /**
@@ -134,16 +135,6 @@ const MAX_BODY_BYTES_CAP = 64 * 1024 * 1024;
  * for typos (80 for 8), which forked until memory ran out.
  */
 const maxWorkers = (): number => Math.max(64, 4 * availableParallelism());
-
-// Decimal notation only: Number() would also read '' and ' ' as 0 (for a rate: throttling off), '0x10' and '1e3'.
-function integer(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const n = Number(value);
-  if (!/^[+-]?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-    throw new Error(`${name} must be an integer >= ${min}, got '${value}'`);
-  }
-  if (n > max) throw new Error(`${name} must be at most ${max}, got '${value}'`);
-  return n;
-}
 
 /** A file a setting names, read whole; an error names the setting, the path and why. */
 function readSettingFile(name: string, path: string): string {

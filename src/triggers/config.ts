@@ -3,6 +3,7 @@
  * hosts may be called and how calls are signed, which in-process modules exist, and the limits every trigger call
  * runs under. src/config.ts spreads SYNC_TRIGGER_SETTINGS into its SETTINGS; docs/configuration.md documents them.
  */
+import { integer } from '../setting-values.js';
 
 export interface SyncTriggerConfig {
   /** How long a trigger may take before UpdateRecords answers LambdaSocketTimeoutException (AWS: 5 s). */
@@ -61,15 +62,6 @@ interface Setting {
 const MIN_SECRET_LENGTH = 16;
 const HOST_ENTRY = /^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/;
 const MODULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
-// Decimal notation only, as config.ts reads numbers: Number() would also read ' ' as 0 (concurrency: no limit), '0x10' or '1e3'.
-function integer(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^[+-]?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}, got '${value}'`);
-  }
-  return n;
-}
 
 /** `a.example.com, b.example.com:8443, *.hooks.example.com` → normalised entries. */
 export function parseAllowedHosts(value: string): string[] {
