@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/storage/sqlite/driver.js';
-import { StoreClosedError } from '../../src/storage/sqlite/pool-deletion.js';
+import { StoreClosedError } from '../../src/storage/closed.js';
 import { POOL_USAGE_CHUNK, preparePoolUsage } from '../../src/storage/sqlite/pool-usage.js';
 import { openSqliteDatabase, openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import type { PoolUsage } from '../../src/storage/types.js';

@@ -1,18 +1,12 @@
 // DeleteIdentityPool on PostgreSQL: one short transaction marks the pool deleted, then its data goes in short
 // statements and transactions, each far below the statement timeout (docs/postgres.md, "DeleteIdentityPool").
 import { BEGIN, COMMIT, type Db, type Statement } from './pool.js';
+import { StoreClosedError } from '../closed.js';
 
 /** Most records (or consumed-session markers) one statement deletes: tens of milliseconds (~6 µs per row). */
 export const ROW_CHUNK = 5000;
 /** Identities one transaction locks and finishes (their records gone already: a few rows each). */
 export const IDENTITY_CHUNK = 500;
-
-/** Rejected by a deletion's next step once the store is closing; the next open finishes the deletion. */
-export class StoreClosedError extends Error {
-  constructor() {
-    super('the store is closed');
-  }
-}
 
 export interface PgPoolDeletion {
   /**

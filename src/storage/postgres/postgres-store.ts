@@ -11,6 +11,7 @@ import {
 import { writeBatcher } from './write-batcher.js';
 import { explainStartFailure } from './start-failures.js';
 import { poolDeletion } from './pool-deletion.js';
+import { StoreClosedError } from '../closed.js';
 
 export interface PostgresStoreOptions extends PgPoolOptions {
   /** Told the schema versions the open applied, when it applied any. */
@@ -63,7 +64,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   let closing: Promise<void> | undefined;
   function track<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
     return (...args: A) => {
-      if (closing) return Promise.reject(new Error('the store is closed'));
+      if (closing) return Promise.reject(new StoreClosedError());
       const p = fn(...args);
       inFlight.add(p);
       const forget = () => inFlight.delete(p);
@@ -151,7 +152,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return db.transaction(async (tx) => {
         const [, , inserted] = await tx.run([
           BEGIN,
-          q.lockPoolRow(i.identityPoolId, 'KEY SHARE'),
+          q.keySharePoolRow(i.identityPoolId),
           {
             text: `INSERT INTO identities (${columns}) SELECT $1, $2, $3, $4, $5
                    WHERE EXISTS (SELECT 1 FROM identity_pools WHERE pool_id = $2)`,
@@ -179,7 +180,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       // none, only for a pool that exists) and read with a fresh snapshot.
       const [, , , read] = await tx.run([
         BEGIN,
-        q.lockPoolRow(poolId, 'KEY SHARE'),
+        q.keySharePoolRow(poolId),
         {
           text: `INSERT INTO pool_sync_settings (pool_id, doc)
                  SELECT $1, $2::json WHERE EXISTS (SELECT 1 FROM identity_pools WHERE pool_id = $1)
@@ -387,8 +388,8 @@ const q = {
    * The pool's row key-share locked by what must not outlive it (settings, new identities): its deletion locks it
    * FOR UPDATE first (pool-deletion.ts), so either that commits before the deletion, or it waits and finds no pool.
    */
-  lockPoolRow: (id: string, mode: 'KEY SHARE'): Statement => ({
-    text: `SELECT 1 FROM identity_pools WHERE pool_id = $1 FOR ${mode}`, values: [id],
+  keySharePoolRow: (id: string): Statement => ({
+    text: 'SELECT 1 FROM identity_pools WHERE pool_id = $1 FOR KEY SHARE', values: [id],
   }),
   getSettings: (poolId: string): Statement => ({
     name: 'cosync_get_settings', text: 'SELECT doc FROM pool_sync_settings WHERE pool_id = $1', values: [poolId],

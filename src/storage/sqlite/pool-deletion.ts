@@ -4,6 +4,7 @@ import type { Database } from './driver.js';
 // `turn()`: one turn of the event loop, so other requests run between chunks (each step checks closing first).
 import { setImmediate as turn } from 'node:timers/promises';
 import { whenWriteLockFree } from './write-lock.js';
+import { StoreClosedError } from '../closed.js';
 
 /**
  * Most records one transaction deletes: about 15 ms of work (an audit measured ~17 µs per deleted row, indexes
@@ -22,13 +23,6 @@ export interface SqlitePoolDeletion {
   deletePool(poolId: string): Promise<boolean>;
   /** Finishes, in the background, every deletion a stopped process left marked. Failures wait for the next open. */
   resumeInterrupted(): void;
-}
-
-/** Rejected by a deletion's next chunk once the store is closing; the mark stays and the next open finishes it. */
-export class StoreClosedError extends Error {
-  constructor() {
-    super('the store is closed');
-  }
 }
 
 /**

@@ -5,7 +5,7 @@
 import { setImmediate as turn } from 'node:timers/promises';
 import type { Database } from './driver.js';
 import type { PoolUsage } from '../types.js';
-import { StoreClosedError } from './pool-deletion.js';
+import { StoreClosedError } from '../closed.js';
 
 /**
  * Datasets one statement sums: about 3 ms of work (the audit's 230–318 ms for 195k datasets is 1.2–1.6 µs a row;

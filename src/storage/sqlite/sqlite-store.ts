@@ -13,6 +13,7 @@ import { NO_FILE_GUARD, guardDatabaseFile, type FileGuard } from './file-guard.j
 import { identityAt, map, poolDoc, recordOf, toDataset, toDatasetView, toDevice, toIdentity, toPool } from './rows.js';
 import { prepareStatements, readSettings } from './statements.js';
 import { preparePoolDeletion } from './pool-deletion.js';
+import { StoreClosedError } from '../closed.js';
 import { preparePoolUsage } from './pool-usage.js';
 
 export interface SqliteStoreOptions {
@@ -188,7 +189,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SyncStore {
         .map(recordOf);
     },
     writeRecords<T extends WritePlan>(command: WriteCommand, plan: (state: DatasetWriteState) => T): Promise<T> {
-      if (closing) return Promise.reject(new Error('the store is closed'));
+      if (closing) return Promise.reject(new StoreClosedError());
       return groupCommit.enqueue(command, plan);
     },
     deleteDataset: async (identityId, name, now) => removeDataset.immediate(identityId, name, now),
