@@ -30,6 +30,8 @@ export interface EdgeDeps {
 const IDENTITY_TARGET_PREFIX = 'AWSCognitoIdentityService.';
 /** The header that names a Cognito Identity operation: a signature that leaves it out could be replayed as another. */
 const IDENTITY_SIGNED_HEADERS = ['x-amz-target'];
+/** Cognito Sync's: none beyond host (its paths and methods name the operation, and both are signed). */
+const NO_HEADERS: readonly string[] = [];
 
 /**
  * The HTTP edge: one port serving Cognito Sync (restJson1 routes from the model) and Cognito Identity
@@ -163,7 +165,7 @@ function authenticate(deps: EdgeDeps, raw: RawRequest, service: string, op: Oper
   }
   return verifySigV4(raw, {
     service,
-    mustSign: service === 'cognito-identity' ? IDENTITY_SIGNED_HEADERS : [],
+    mustSign: service === 'cognito-identity' ? IDENTITY_SIGNED_HEADERS : NO_HEADERS,
     region: deps.services.config.region,
     now: new Date(deps.services.clock.now()),
     resolve: deps.resolveCredentials,
