@@ -56,6 +56,11 @@ export interface RecordsPosition {
   readonly deletedAfter?: boolean;
   /** The dataset's last deletion as the first page saw it (its count then; null when never deleted). */
   readonly mark?: number | null;
+  /**
+   * The first page's MergedDatasetNames, which every later page reports again (Android keeps the last page's, .NET
+   * the first's); absent when it had none. At most one name per dataset of the identity, each at most 128 characters.
+   */
+  readonly merged?: readonly string[];
 }
 
 export function isRecordsPosition(v: unknown): v is RecordsPosition {
@@ -64,7 +69,8 @@ export function isRecordsPosition(v: unknown): v is RecordsPosition {
     typeof p.key === 'string' && (p.session === undefined || typeof p.session === 'string') &&
     (p.exists === undefined || typeof p.exists === 'boolean') &&
     (p.deletedAfter === undefined || typeof p.deletedAfter === 'boolean') &&
-    (p.mark === undefined || p.mark === null || Number.isSafeInteger(p.mark));
+    (p.mark === undefined || p.mark === null || Number.isSafeInteger(p.mark)) &&
+    (p.merged === undefined || (Array.isArray(p.merged) && p.merged.every((name) => typeof name === 'string')));
 }
 
 /** Name-keyed listings (datasets, identities): the last name returned. */

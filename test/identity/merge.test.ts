@@ -282,6 +282,33 @@ describe('MergeDeveloperIdentities', () => {
     expect(again.IdentityId).toBe(dest.identityId);
   });
 
+  it('reports the first page\'s MergedDatasetNames on every page of a listing, whatever merges or deletions happen between pages', async () => {
+    const dest = await developerUser('paging-dest');
+    const source = await developerUser('paging-source');
+    const ref = dataset(dest.identityId, 'game', devPoolId);
+    await writeRecords(dest.sync, ref, { a: '1', b: '2' });
+    await writeRecords(source.sync, dataset(source.identityId, 'game', devPoolId), { level: '3' });
+    const merge = () => clients(t).identity.send(new MergeDeveloperIdentitiesCommand({
+      IdentityPoolId: devPoolId, DeveloperProviderName: DEVELOPER, SourceUserIdentifier: 'paging-source', DestinationUserIdentifier: 'paging-dest',
+    }));
+    const firstPage = () => dest.sync.send(new ListRecordsCommand({ ...ref, MaxResults: 1 }));
+    const nextPage = (NextToken: string | undefined) => dest.sync.send(new ListRecordsCommand({ ...ref, MaxResults: 1, NextToken }));
+
+    // A merge between the pages: the listing began without it, and says so to the end (Android keeps the last page's).
+    const before = await firstPage();
+    expect(before.MergedDatasetNames).toBeUndefined();
+    await merge();
+    expect((await nextPage(before.NextToken)).MergedDatasetNames).toBeUndefined();
+
+    // The merged dataset deleted between the pages: still reported by the listing that began with it.
+    const withMerge = await firstPage();
+    const merged = [`game.${source.identityId}`];
+    expect(withMerge.MergedDatasetNames).toEqual(merged);
+    await clients(t).sync.send(new DeleteDatasetCommand(dataset(dest.identityId, merged[0]!, devPoolId)));
+    expect((await nextPage(withMerge.NextToken)).MergedDatasetNames).toEqual(merged);
+    expect((await firstPage()).MergedDatasetNames).toBeUndefined();
+  });
+
   it('refuses to merge identities holding different users of one public provider (the model\'s words)', async () => {
     const { identity } = clients(t);
     const mixedPoolId = (await identity.send(new CreateIdentityPoolCommand({

@@ -55,21 +55,25 @@ export const listRecords = defineSyncOperation({
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    // Later pages report the first page's figures (SPEC §4.1), even for a dataset deleted since.
+    // Later pages report the first page's figures and merged names (SPEC §4.1), even for a dataset deleted since.
     const exists = position?.exists ?? view.datasetExists;
     const deletedAfter = position?.deletedAfter ?? view.deletedAfterRequestedSyncCount;
+    const merged = position ? position.merged ?? [] : mergedDatasetNames;
     // Absent members are `undefined`, which the JSON answer leaves out: one object shape for every answer is
     // cheaper to build than conditional spreads.
     return {
       Records: page.map(recordShape),
       NextToken: rows.length > limit && last
         ? encodePageToken(ctx.services.sessionKey, listing,
-          { bound: upTo, syncCount: last.syncCount, key: last.key, session: token, exists, deletedAfter, mark })
+          {
+            bound: upTo, syncCount: last.syncCount, key: last.key, session: token, exists, deletedAfter, mark,
+            merged: merged.length > 0 ? merged : undefined,
+          })
         : undefined,
       Count: page.length,
       DatasetSyncCount: exists ? upTo : view.reportedSyncCount,
       LastModifiedBy: exists && dataset ? dataset.lastModifiedBy : undefined,
-      MergedDatasetNames: mergedDatasetNames.length > 0 ? mergedDatasetNames : undefined,
+      MergedDatasetNames: merged.length > 0 ? merged : undefined,
       DatasetExists: exists,
       DatasetDeletedAfterRequestedSyncCount: deletedAfter,
       SyncSessionToken: token,
