@@ -1,25 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CognitoIdentityClient, CreateIdentityPoolCommand, DeleteIdentityPoolCommand, DescribeIdentityCommand,
   DescribeIdentityPoolCommand, GetIdCommand, ListIdentitiesCommand, ListIdentityPoolsCommand, UpdateIdentityPoolCommand,
   type CreateIdentityPoolInput, type IdentityPoolShortDescription,
 } from '@aws-sdk/client-cognito-identity';
-import { clients, startServer, TEST_CREDENTIALS, type TestServer } from '../helpers/server.js';
+import { clients, TEST_CREDENTIALS } from '../helpers/server.js';
+import { sharedServer } from '../helpers/shared-server.js';
 import { identityOperations } from '../../src/api/identity/index.js';
 import { MAX_IDENTITY_POOLS } from '../../src/api/identity/operations/create-identity-pool.js';
 import type { IdentityPool } from '../../src/storage/types.js';
 
 /** Black-box tests of the Cognito Identity pool and identity operations, through the official v3 client. */
 
-let t: TestServer;
+const t = sharedServer();
 let identity: CognitoIdentityClient;
 let counter = 0;
 
-beforeAll(async () => {
-  t = await startServer();
+beforeAll(() => {
   identity = clients(t).identity;
 });
-afterAll(() => t.close());
 
 const ID_PATTERN = /^us-east-1:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -253,13 +252,11 @@ describe('GetId and DescribeIdentity', () => {
 });
 
 describe('ListIdentityPools and ListIdentities: pagination', () => {
-  let p: TestServer;
+  const p = sharedServer();
   let client: CognitoIdentityClient;
-  beforeAll(async () => {
-    p = await startServer();
+  beforeAll(() => {
     client = clients(p).identity;
   });
-  afterAll(() => p.close());
 
   it('pages through all pools with no repeats or skips', async () => {
     const created: string[] = [];

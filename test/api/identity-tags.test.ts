@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   CognitoIdentityClient, CreateIdentityPoolCommand, DeleteIdentityPoolCommand, DescribeIdentityPoolCommand,
   GetPrincipalTagAttributeMapCommand, ListTagsForResourceCommand, SetPrincipalTagAttributeMapCommand, TagResourceCommand,
   UntagResourceCommand, UpdateIdentityPoolCommand, type CreateIdentityPoolInput,
 } from '@aws-sdk/client-cognito-identity';
-import { clients, startServer, TEST_CREDENTIALS, type TestServer } from '../helpers/server.js';
+import { clients, TEST_CREDENTIALS } from '../helpers/server.js';
+import { sharedServer } from '../helpers/shared-server.js';
 import { expectRefused, identityJson, poolCredentials, staticCredentials } from '../identity/support.js';
 
 /**
@@ -12,15 +13,13 @@ import { expectRefused, identityJson, poolCredentials, staticCredentials } from 
  * (Get/SetPrincipalTagAttributeMap), black-box through the official v3 client.
  */
 
-let t: TestServer;
+const t = sharedServer();
 let identity: CognitoIdentityClient;
 let counter = 0;
 
-beforeAll(async () => {
-  t = await startServer();
+beforeAll(() => {
   identity = clients(t).identity;
 });
-afterAll(() => t.close());
 
 const MISSING_POOL = 'us-east-1:00000000-0000-0000-0000-0000000000ff';
 
