@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DeleteDatasetCommand, DescribeDatasetCommand, DescribeIdentityUsageCommand, ListDatasetsCommand, ListRecordsCommand,
   SubscribeToDatasetCommand, UpdateRecordsCommand, type CognitoSyncClient, type RecordPatch,
 } from '@aws-sdk/client-cognito-sync';
 import { GetIdCommand } from '@aws-sdk/client-cognito-identity';
 import { clients, poolWithIdentity, startServer, type TestServer } from '../helpers/server.js';
+import { sharedServer } from '../helpers/shared-server.js';
 import { expectError, put, write, type DatasetRef } from './sync-helpers.js';
 
 /**
@@ -15,18 +16,16 @@ import { expectError, put, write, type DatasetRef } from './sync-helpers.js';
 const MAX_VALUE = 1_048_575;
 const MB = 1_048_576;
 
-let t: TestServer;
+const t = sharedServer();
 let sync: CognitoSyncClient;
 let poolId: string;
 let identityId: string;
 let counter = 0;
 
 beforeAll(async () => {
-  t = await startServer();
   sync = clients(t).sync;
   ({ poolId, identityId } = await poolWithIdentity(t, 'limits_pool'));
 });
-afterAll(() => t.close());
 
 const fresh = (): DatasetRef => ({ poolId, identityId, dataset: `ds_${++counter}` });
 const listRecords = (r: DatasetRef) =>
@@ -273,16 +272,14 @@ describe('quotas', () => {
 });
 
 describe('configured limits', () => {
-  let s: TestServer;
+  const s = sharedServer({ config: { limits: { maxRecordsPerDataset: 5, maxDatasetsPerIdentity: 2, maxDatasetBytes: 100 } } });
   let client: CognitoSyncClient;
   let pool: string;
 
   beforeAll(async () => {
-    s = await startServer({ config: { limits: { maxRecordsPerDataset: 5, maxDatasetsPerIdentity: 2, maxDatasetBytes: 100 } } });
     client = clients(s).sync;
     ({ poolId: pool } = await poolWithIdentity(s));
   });
-  afterAll(() => s.close());
 
   const at = async (dataset: string) => ({ poolId: pool, identityId: await newIdentity(s, pool), dataset });
 

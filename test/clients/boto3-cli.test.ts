@@ -5,8 +5,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, poolWithIdentity, startServer, type TestServer } from '../helpers/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { clients, poolWithIdentity } from '../helpers/server.js';
+import { sharedServer } from '../helpers/shared-server.js';
 import { put, write } from '../api/sync-helpers.js';
 
 const hasBoto3 = spawnSync('python3', ['-c', 'import boto3'], { stdio: 'ignore' }).status === 0;
@@ -17,15 +18,13 @@ const NO_CLI = 'skipped: the aws command (AWS CLI) is not installed';
 const named = (name: string, available: boolean, reason: string) => (available ? name : `${name} (${reason})`);
 const SCRIPT = fileURLToPath(new URL('./boto3_sync.py', import.meta.url));
 
-let t: TestServer;
+const t = sharedServer();
 let poolId: string;
 let identityId: string;
 
 beforeAll(async () => {
-  t = await startServer();
   ({ poolId, identityId } = await poolWithIdentity(t));
 });
-afterAll(() => t.close());
 
 /** The environment of a fresh AWS user: only these credentials, no config or credentials files, no retries. */
 function awsEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

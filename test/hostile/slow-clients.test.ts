@@ -6,9 +6,10 @@
  * test instead of hanging it, and no assertion depends on timing.
  */
 import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ListDatasetsCommand } from '@aws-sdk/client-cognito-sync';
 import { clients, poolWithIdentity, startServer, type TestServer } from '../helpers/server.js';
+import { sharedServer } from '../helpers/shared-server.js';
 
 const TIMEOUTS = { headersTimeoutMs: 400, requestTimeoutMs: 800, idleTimeoutMs: 5000, keepAliveTimeoutMs: 400 };
 /** How long a test waits for the server to close a connection before calling it a failure. */
@@ -16,17 +17,15 @@ const CLOSE_WAIT_MS = 8000;
 /** Trickle interval: shorter than the idle timeout, so only the header/request deadlines can close the socket. */
 const TRICKLE_MS = 100;
 
-let t: TestServer;
+const t = sharedServer({ config: { http: TIMEOUTS } });
 let port: number;
 let poolId: string;
 let identityId: string;
 
 beforeAll(async () => {
-  t = await startServer({ config: { http: TIMEOUTS } });
   port = Number(new URL(t.endpoint).port);
   ({ poolId, identityId } = await poolWithIdentity(t));
 });
-afterAll(() => t.close());
 
 interface SlowClient {
   readonly socket: Socket;

@@ -1,21 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
-import { clients, poolWithIdentity, startServer, type TestServer } from '../helpers/server.js';
+import { clients, poolWithIdentity } from '../helpers/server.js';
+import { sharedServer } from '../helpers/shared-server.js';
 
 /**
  * The headers every answer carries, whichever path wrote it: API results (written by respond.ts on the raw
  * response), errors and the preflight (sent by Fastify), for both protocols.
  */
 const EXPOSED = 'x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, Date';
-let t: TestServer;
+const t = sharedServer();
 let poolId: string;
 let identityId: string;
 
 beforeAll(async () => {
-  t = await startServer();
   ({ poolId, identityId } = await poolWithIdentity(t));
 });
-afterAll(() => t.close());
 
 const recordsUrl = () => `${t.endpoint}/identitypools/${encodeURIComponent(poolId)}/identities/x/datasets/d/records`;
 

@@ -11,6 +11,7 @@ import { ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
 import { CreateIdentityPoolCommand, GetIdCommand } from '@aws-sdk/client-cognito-identity';
 import type { CredentialResolver } from '../../src/auth/sigv4.js';
 import { clients, manualClock, poolWithIdentity, startServer, type TestServer } from '../helpers/server.js';
+import { sharedServer } from '../helpers/shared-server.js';
 import { expectError } from '../api/sync-helpers.js';
 import { datasetPath, expectAwsError, raw, send, signRequest, type RawResponse } from './raw-http.js';
 
@@ -20,15 +21,13 @@ const SIGNATURE_ERRORS = [
   'MissingAuthenticationTokenException', 'ExpiredTokenException',
 ];
 
-let t: TestServer;
+const t = sharedServer();
 let poolId: string;
 let identityId: string;
 
 beforeAll(async () => {
-  t = await startServer();
   ({ poolId, identityId } = await poolWithIdentity(t));
 });
-afterAll(() => t.close());
 
 const listRecords = (server: TestServer, credentials: Parameters<typeof clients>[1] = server.credentials, extra: { systemClockOffset?: number } = {}) => {
   const { sync } = clients(server, credentials);
