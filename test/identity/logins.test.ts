@@ -10,8 +10,9 @@ import {
   GetOpenIdTokenCommand, ListIdentitiesCommand, UnlinkIdentityCommand,
 } from '@aws-sdk/client-cognito-identity';
 import { ListDatasetsCommand } from '@aws-sdk/client-cognito-sync';
-import { clients, startServer, type TestServer } from '../helpers/server.js';
-import { startOidcIssuer, type OidcIssuer } from '../helpers/oidc-issuer.js';
+import { clients, type TestServer } from '../helpers/server.js';
+import { oidcProviderArn, startLoginServer } from '../helpers/login-server.js';
+import type { OidcIssuer } from '../helpers/oidc-issuer.js';
 import {
   expectRefused, identityCredentials, identityJson, jwtClaims, poolCredentials, readRecords, syncClient, writeRecords,
 } from './support.js';
@@ -20,36 +21,25 @@ const PROVIDER = 'login.test';
 const SECOND = 'login.two';
 const UNLISTED = 'login.unlisted';
 const AUDIENCE = 'app-client';
-const oidcArn = (name: string) => `arn:aws:iam::123456789012:oidc-provider/${name}`;
 
 let idp: OidcIssuer;
 let t: TestServer;
+let close: () => Promise<void>;
 let poolId: string;
 let users = 0;
 const newUser = () => `user-${++users}`;
 
 beforeAll(async () => {
-  idp = await startOidcIssuer();
-  t = await startServer({
-    config: {
-      loginProviders: {
-        [PROVIDER]: { issuer: idp.issuer, audiences: [AUDIENCE] },
-        [SECOND]: { issuer: idp.issuer, audiences: [AUDIENCE] },
-        [UNLISTED]: { issuer: idp.issuer, audiences: [AUDIENCE] },
-      },
-    },
-  });
+  // UNLISTED is accepted by the server but listed by no pool.
+  ({ idp, t, close } = await startLoginServer([PROVIDER, SECOND, UNLISTED], AUDIENCE));
   const pool = await clients(t).identity.send(new CreateIdentityPoolCommand({
     IdentityPoolName: 'logins_pool',
     AllowUnauthenticatedIdentities: false,
-    OpenIdConnectProviderARNs: [oidcArn(PROVIDER), oidcArn(SECOND)],
+    OpenIdConnectProviderARNs: [oidcProviderArn(PROVIDER), oidcProviderArn(SECOND)],
   }));
   poolId = pool.IdentityPoolId ?? '';
 });
-afterAll(async () => {
-  await t.close();
-  await idp.close();
-});
+afterAll(() => close());
 
 const login = (sub: string, opts: Parameters<OidcIssuer['mint']>[1] = {}) => idp.mint({ sub, aud: AUDIENCE }, opts);
 

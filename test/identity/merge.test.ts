@@ -10,8 +10,9 @@ import {
   ListIdentitiesCommand, LookupDeveloperIdentityCommand, MergeDeveloperIdentitiesCommand,
 } from '@aws-sdk/client-cognito-identity';
 import { DeleteDatasetCommand, DescribeDatasetCommand, ListDatasetsCommand, ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
-import { clients, startServer, type TestServer } from '../helpers/server.js';
-import { startOidcIssuer, type OidcIssuer } from '../helpers/oidc-issuer.js';
+import { clients, type TestServer } from '../helpers/server.js';
+import { oidcProviderArn, startLoginServer } from '../helpers/login-server.js';
+import type { OidcIssuer } from '../helpers/oidc-issuer.js';
 import {
   expectRefused, identityCredentials, poolCredentials, readRecords, staticCredentials, syncClient, writeRecords,
 } from './support.js';
@@ -20,37 +21,26 @@ const PROVIDER = 'login.test';
 const SECOND = 'login.two';
 const DEVELOPER = 'login.myapp';
 const AUDIENCE = 'app-client';
-const oidcArn = (name: string) => `arn:aws:iam::123456789012:oidc-provider/${name}`;
 
 let idp: OidcIssuer;
 let t: TestServer;
+let close: () => Promise<void>;
 let poolId: string;
 let devPoolId: string;
 let users = 0;
 const newUser = () => `merge-user-${++users}`;
 
 beforeAll(async () => {
-  idp = await startOidcIssuer();
-  t = await startServer({
-    config: {
-      loginProviders: {
-        [PROVIDER]: { issuer: idp.issuer, audiences: [AUDIENCE] },
-        [SECOND]: { issuer: idp.issuer, audiences: [AUDIENCE] },
-      },
-    },
-  });
+  ({ idp, t, close } = await startLoginServer([PROVIDER, SECOND], AUDIENCE));
   const { identity } = clients(t);
   poolId = (await identity.send(new CreateIdentityPoolCommand({
-    IdentityPoolName: 'merge_pool', AllowUnauthenticatedIdentities: true, OpenIdConnectProviderARNs: [oidcArn(PROVIDER), oidcArn(SECOND)],
+    IdentityPoolName: 'merge_pool', AllowUnauthenticatedIdentities: true, OpenIdConnectProviderARNs: [oidcProviderArn(PROVIDER), oidcProviderArn(SECOND)],
   }))).IdentityPoolId ?? '';
   devPoolId = (await identity.send(new CreateIdentityPoolCommand({
     IdentityPoolName: 'merge_dev_pool', AllowUnauthenticatedIdentities: false, DeveloperProviderName: DEVELOPER,
   }))).IdentityPoolId ?? '';
 });
-afterAll(async () => {
-  await t.close();
-  await idp.close();
-});
+afterAll(() => close());
 
 const login = (sub: string) => idp.mint({ sub, aud: AUDIENCE });
 const dataset = (IdentityId: string, DatasetName: string, IdentityPoolId = poolId) => ({ IdentityPoolId, IdentityId, DatasetName });
@@ -313,7 +303,7 @@ describe('MergeDeveloperIdentities', () => {
     const { identity } = clients(t);
     const mixedPoolId = (await identity.send(new CreateIdentityPoolCommand({
       IdentityPoolName: 'merge_mixed_pool', AllowUnauthenticatedIdentities: false, DeveloperProviderName: DEVELOPER,
-      OpenIdConnectProviderARNs: [oidcArn(PROVIDER)],
+      OpenIdConnectProviderARNs: [oidcProviderArn(PROVIDER)],
     }))).IdentityPoolId ?? '';
     const withProviderUser = async (developerUserId: string) => {
       const { IdentityId = '', Token = '' } = await identity.send(new GetOpenIdTokenForDeveloperIdentityCommand({

@@ -7,7 +7,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 type HttpRequest = Parameters<NodeHttpHandler['handle']>[0];
 import { CreateIdentityPoolCommand } from '@aws-sdk/client-cognito-identity';
 import { clients, startServer, type TestServer } from '../../../test/helpers/server.js';
-import { startOidcIssuer, type OidcIssuer } from '../../../test/helpers/oidc-issuer.js';
+import { oidcProviderArn, startLoginServer } from '../../../test/helpers/login-server.js';
 import { expect } from 'vitest';
 import { CosyncClient, MemoryStore, type CosyncClientOptions, type LocalStore, type StoredValue } from '../src/index.js';
 
@@ -29,17 +29,13 @@ export async function createPool(t: TestServer, openIdProviderArns: string[] = [
  * allows guests and those logins. `login(sub)` mints the Logins map of a user.
  */
 export async function startServerWithLogins(provider: string, audience: string) {
-  const idp: OidcIssuer = await startOidcIssuer();
-  const t = await startServer({ config: { loginProviders: { [provider]: { issuer: idp.issuer, audiences: [audience] } } } });
-  const poolId = await createPool(t, [`arn:aws:iam::123456789012:oidc-provider/${provider}`]);
+  const { idp, t, close } = await startLoginServer([provider], audience);
+  const poolId = await createPool(t, [oidcProviderArn(provider)]);
   return {
     t,
     poolId,
     login: async (sub: string) => ({ [provider]: await idp.mint({ sub, aud: audience }) }),
-    close: async () => {
-      await t.close();
-      await idp.close();
-    },
+    close,
   };
 }
 
