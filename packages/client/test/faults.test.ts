@@ -5,16 +5,15 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultyStore, createPool, device, startServer, swallowed, twoDevices, type TestServer } from './support.js';
+import { FaultyStore, createPool, device, sharedServer, swallowed, twoDevices } from './support.js';
 import { LocalStoreError, SyncError, lastWriterWins, remoteWins, type ConflictResolver } from '../src/index.js';
 
-let t: TestServer;
+const t = sharedServer();
 let poolId: string;
 let blackhole: Server;
 const held: Socket[] = [];
 
 beforeAll(async () => {
-  t = await startServer();
   poolId = await createPool(t);
   blackhole = createServer((socket) => { held.push(socket); });
   await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
@@ -22,7 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of held) s.destroy();
   await new Promise<void>((resolve) => blackhole.close(() => resolve()));
-  await t.close();
 });
 
 const blackholePort = () => (blackhole.address() as { port: number }).port;

@@ -2,30 +2,28 @@
  * Bounded retries with backoff on 409, 429 and 5xx (faults injected by a server hook before the commit), errors
  * that are not retried, and big datasets: pushes chunked at 1,024 records per UpdateRecords, pulls paged.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { errors, type ServiceError } from '../../../src/api/errors.js';
-import { createPool, device, startServer, type TestServer } from './support.js';
+import { createPool, device, sharedServer } from './support.js';
 import { MemoryStore, SyncError } from '../src/index.js';
 
-let t: TestServer;
-let poolId: string;
 const faults: Array<() => ServiceError> = [];
+const t = sharedServer({
+  config: { limits: { maxRecordsPerDataset: 4096, maxDatasetBytes: 4 * 1024 * 1024 } },
+  hooks: [{
+    name: 'faults',
+    beforeUpdateRecords: async () => {
+      const fault = faults.shift();
+      if (fault) throw fault();
+      return undefined;
+    },
+  }],
+});
+let poolId: string;
 
 beforeAll(async () => {
-  t = await startServer({
-    config: { limits: { maxRecordsPerDataset: 4096, maxDatasetBytes: 4 * 1024 * 1024 } },
-    hooks: [{
-      name: 'faults',
-      beforeUpdateRecords: async () => {
-        const fault = faults.shift();
-        if (fault) throw fault();
-        return undefined;
-      },
-    }],
-  });
   poolId = await createPool(t);
 });
-afterAll(async () => { await t.close(); });
 
 async function dirtyDevice(name: string) {
   const d = device(t, poolId, { retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 } });

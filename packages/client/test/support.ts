@@ -7,11 +7,12 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 type HttpRequest = Parameters<NodeHttpHandler['handle']>[0];
 import { CreateIdentityPoolCommand } from '@aws-sdk/client-cognito-identity';
 import { clients, startServer, type TestServer } from '../../../test/helpers/server.js';
+import { sharedServer } from '../../../test/helpers/shared-server.js';
 import { oidcProviderArn, startLoginServer } from '../../../test/helpers/login-server.js';
 import { expect } from 'vitest';
 import { CosyncClient, MemoryStore, type CosyncClientOptions, type LocalStore, type StoredValue } from '../src/index.js';
 
-export { startServer, clients, type TestServer };
+export { startServer, sharedServer, clients, type TestServer };
 
 /** A pool allowing guests (and logins from the given OpenID providers' ARNs). */
 export async function createPool(t: TestServer, openIdProviderArns: string[] = []): Promise<string> {

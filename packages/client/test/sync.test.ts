@@ -1,17 +1,15 @@
 /** synchronize() against the real server: pull, push, empty strings, removes, conflicts, offline, request counts. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
-import { clients, createPool, device, startServer, twoDevices as twoDevicesOf, type TestServer } from './support.js';
+import { clients, createPool, device, sharedServer, twoDevices as twoDevicesOf } from './support.js';
 import { MemoryStore, SyncError, remoteWins, type ConflictResolver, type CosyncClientOptions } from '../src/index.js';
 
-let t: TestServer;
+const t = sharedServer();
 let poolId: string;
 
 beforeAll(async () => {
-  t = await startServer();
   poolId = await createPool(t);
 });
-afterAll(async () => { await t.close(); });
 
 const twoDevices = (aOptions: Partial<CosyncClientOptions> = {}, bOptions: Partial<CosyncClientOptions> = {}) =>
   twoDevicesOf(t, poolId, aOptions, bOptions);

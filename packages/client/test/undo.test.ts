@@ -3,8 +3,8 @@
  * not a deletion's restored records, and a conflict whose local side was taken back while the resolver ran is
  * decided again on what is left.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultyStore, createPool, device, startServer, twoDevices, type TestServer } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FaultyStore, createPool, device, sharedServer, twoDevices } from './support.js';
 import { LocalStoreError, lastWriterWins, type ConflictResolver } from '../src/index.js';
 import { Emitter } from '../src/emitter.js';
 import { LocalCopy } from '../src/local-copy.js';
@@ -12,13 +12,11 @@ import { DEFAULT_RETRY } from '../src/retry.js';
 import { synchronizeDataset } from '../src/sync.js';
 import type { Patch, Remote, RemoteListing } from '../src/remote.js';
 
-let t: TestServer;
+const t = sharedServer();
 let poolId: string;
 beforeAll(async () => {
-  t = await startServer();
   poolId = await createPool(t);
 });
-afterAll(async () => { await t.close(); });
 
 describe('taking back what the store could not keep', () => {
   it('delete() and put() refused in one write: the records come back, and the next sync deletes nothing', async () => {
