@@ -4,7 +4,7 @@ import {
   DescribeIdentityPoolCommand, GetIdCommand, ListIdentitiesCommand, ListIdentityPoolsCommand, UpdateIdentityPoolCommand,
   type CreateIdentityPoolInput, type IdentityPoolShortDescription,
 } from '@aws-sdk/client-cognito-identity';
-import { clients, TEST_CREDENTIALS } from '../helpers/server.js';
+import { clients, poolMaker, TEST_CREDENTIALS } from '../helpers/server.js';
 import { sharedServer } from '../helpers/shared-server.js';
 import { identityOperations } from '../../src/api/identity/index.js';
 import { MAX_IDENTITY_POOLS } from '../../src/api/identity/operations/create-identity-pool.js';
@@ -14,7 +14,6 @@ import type { IdentityPool } from '../../src/storage/types.js';
 
 const t = sharedServer();
 let identity: CognitoIdentityClient;
-let counter = 0;
 
 beforeAll(() => {
   identity = clients(t).identity;
@@ -35,12 +34,7 @@ async function expectError(call: Promise<unknown>, name: string, message?: strin
   return err;
 }
 
-async function createPool(extra: Partial<CreateIdentityPoolInput> = {}, client = identity) {
-  const out = await client.send(new CreateIdentityPoolCommand({
-    IdentityPoolName: `pool_${++counter}`, AllowUnauthenticatedIdentities: true, ...extra,
-  }));
-  return out.IdentityPoolId ?? '';
-}
+const createPool = poolMaker('pool', () => identity);
 
 const FULL_SETTINGS = {
   IdentityPoolName: 'Full pool, v1+2=3@example.com',

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  CognitoIdentityClient, CreateIdentityPoolCommand, DeleteIdentityPoolCommand, DescribeIdentityPoolCommand,
+  CognitoIdentityClient, DeleteIdentityPoolCommand, DescribeIdentityPoolCommand,
   GetPrincipalTagAttributeMapCommand, ListTagsForResourceCommand, SetPrincipalTagAttributeMapCommand, TagResourceCommand,
   UntagResourceCommand, UpdateIdentityPoolCommand, type CreateIdentityPoolInput,
 } from '@aws-sdk/client-cognito-identity';
-import { clients, TEST_CREDENTIALS } from '../helpers/server.js';
+import { clients, poolMaker, TEST_CREDENTIALS } from '../helpers/server.js';
 import { sharedServer } from '../helpers/shared-server.js';
 import { expectRefused, identityJson, poolCredentials, staticCredentials } from '../identity/support.js';
 
@@ -15,7 +15,6 @@ import { expectRefused, identityJson, poolCredentials, staticCredentials } from 
 
 const t = sharedServer();
 let identity: CognitoIdentityClient;
-let counter = 0;
 
 beforeAll(() => {
   identity = clients(t).identity;
@@ -26,12 +25,7 @@ const MISSING_POOL = 'us-east-1:00000000-0000-0000-0000-0000000000ff';
 const arn = (poolId: string, region = t.region, account = TEST_CREDENTIALS.accountId) =>
   `arn:aws:cognito-identity:${region}:${account}:identitypool/${poolId}`;
 
-async function createPool(extra: Partial<CreateIdentityPoolInput> = {}) {
-  const out = await identity.send(new CreateIdentityPoolCommand({
-    IdentityPoolName: `tags_pool_${++counter}`, AllowUnauthenticatedIdentities: true, ...extra,
-  }));
-  return out.IdentityPoolId ?? '';
-}
+const createPool = poolMaker('tags_pool', () => identity);
 
 const listTags = async (poolId: string) =>
   (await identity.send(new ListTagsForResourceCommand({ ResourceArn: arn(poolId) }))).Tags;

@@ -4,8 +4,8 @@ import {
   GetIdentityPoolConfigurationCommand, SetCognitoEventsCommand, SetIdentityPoolConfigurationCommand,
   type CognitoStreams, type GetBulkPublishDetailsResponse, type PushSync,
 } from '@aws-sdk/client-cognito-sync';
-import { CognitoIdentityClient, CreateIdentityPoolCommand } from '@aws-sdk/client-cognito-identity';
-import { manualClock, startServer, type TestServer } from '../helpers/server.js';
+import { CognitoIdentityClient } from '@aws-sdk/client-cognito-identity';
+import { manualClock, poolMaker, startServer, type TestServer } from '../helpers/server.js';
 import { expectError } from './sync-helpers.js';
 
 /**
@@ -17,7 +17,6 @@ import { expectError } from './sync-helpers.js';
 let t: TestServer;
 const clock = manualClock(Date.now());
 let publish: () => Promise<void> = () => Promise.resolve();
-let counter = 0;
 
 const UNKNOWN_POOL = 'us-east-1:00000000-0000-4000-8000-000000000000';
 const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:onSync';
@@ -41,12 +40,7 @@ function dev() {
   return { sync: new CognitoSyncClient(config), identity: new CognitoIdentityClient(config) };
 }
 
-async function newPool(): Promise<string> {
-  const out = await dev().identity.send(new CreateIdentityPoolCommand({
-    IdentityPoolName: `settings_${++counter}`, AllowUnauthenticatedIdentities: true,
-  }));
-  return out.IdentityPoolId ?? '';
-}
+const newPool = poolMaker('settings', () => dev().identity);
 
 const getEvents = (IdentityPoolId: string) => dev().sync.send(new GetCognitoEventsCommand({ IdentityPoolId }));
 const setEvents = (IdentityPoolId: string, Events: Record<string, string>) =>

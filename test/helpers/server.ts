@@ -1,5 +1,7 @@
 import { CognitoSyncClient } from '@aws-sdk/client-cognito-sync';
-import { CognitoIdentityClient, CreateIdentityPoolCommand, GetIdCommand } from '@aws-sdk/client-cognito-identity';
+import {
+  CognitoIdentityClient, CreateIdentityPoolCommand, GetIdCommand, type CreateIdentityPoolInput,
+} from '@aws-sdk/client-cognito-identity';
 import { defaultConfig, type Config, type PostgresStorageConfig, type SqliteStorageConfig } from '../../src/config.js';
 import { createServer, type CosyncServer } from '../../src/server.js';
 import type { Clock } from '../../src/api/operation.js';
@@ -95,6 +97,21 @@ export async function poolWithIdentity(t: TestServer, name = 'test_pool') {
   const poolId = pool.IdentityPoolId ?? '';
   const { IdentityId } = await identity.send(new GetIdCommand({ IdentityPoolId: poolId }));
   return { poolId, identityId: IdentityId ?? '' };
+}
+
+/**
+ * A maker of identity pools that allow guests: each call creates one named `<prefix>_<n>` (n counts this maker's
+ * pools, so a failing test names the pool it made), with `extra` settings on top, through `client` (default: the
+ * one `developer` answers at the time of the call), and answers the pool's ID.
+ */
+export function poolMaker(prefix: string, developer: () => CognitoIdentityClient) {
+  let made = 0;
+  return async (extra: Partial<CreateIdentityPoolInput> = {}, client = developer()): Promise<string> => {
+    const out = await client.send(new CreateIdentityPoolCommand({
+      IdentityPoolName: `${prefix}_${++made}`, AllowUnauthenticatedIdentities: true, ...extra,
+    }));
+    return out.IdentityPoolId ?? '';
+  };
 }
 
 /** A controllable clock for expiry tests (no sleeping). */
