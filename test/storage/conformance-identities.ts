@@ -1,16 +1,13 @@
 import { expect } from 'vitest';
 import type { SyncStore } from '../../src/storage/store.js';
 import type { IdentityPool, Login } from '../../src/storage/types.js';
-import { ALL, command, device, emptyUsage, identity, pool, putPlan, write } from './conformance.js';
+import { ALL, command, device, emptyUsage, identity, pool, putPlan, write, type ConformancePart } from './conformance.js';
 
 /**
  * The identity part of the SyncStore conformance suite (runStoreConformance calls it): identity updates and
  * deletion, logins, merges (SPEC §5.7) and the pool's roles. Engine-neutral, like the rest of the suite.
  */
-export function runIdentityConformance(
-  test: (title: string, fn: () => Promise<void>) => void,
-  getStore: () => SyncStore,
-): void {
+export const runIdentityConformance: ConformancePart = (test, getStore) => {
   const P = 'us-east-1:pool-1';
   const Q = 'us-east-1:pool-2';
   const S = 'us-east-1:survivor';
@@ -392,4 +389,4 @@ export function runIdentityConformance(
     expect(await store.listLogins(M)).toHaveLength(1);
     expect(await store.getPoolUsage([P])).toEqual([emptyUsage(P)]);
   });
-}
+};

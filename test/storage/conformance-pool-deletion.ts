@@ -1,16 +1,13 @@
 import { expect } from 'vitest';
 import type { SyncStore } from '../../src/storage/store.js';
 import type { Login } from '../../src/storage/types.js';
-import { ALL, command, device, emptyUsage, identity, pool, putPlan, write } from './conformance.js';
+import { ALL, command, device, emptyUsage, identity, pool, putPlan, write, type ConformancePart } from './conformance.js';
 
 /**
  * The pool-deletion part of the SyncStore conformance suite (runStoreConformance calls it). A pool is deleted in
  * chunks (several transactions) on every engine, so these pools hold more identities than one chunk takes.
  */
-export function runPoolDeletionConformance(
-  test: (title: string, fn: () => Promise<void>) => void,
-  getStore: () => SyncStore,
-): void {
+export const runPoolDeletionConformance: ConformancePart = (test, getStore) => {
   const P = 'us-east-1:crowded';
   const KEPT = 'us-east-1:kept';
   const idOf = (i: number) => `us-east-1:crowd-${String(i).padStart(4, '0')}`;
@@ -98,4 +95,4 @@ export function runPoolDeletionConformance(
     expect(await store.getIdentity(ids.at(-1)!)).toBeUndefined();
     expect((await store.getPoolSyncSettings(P)).events).toEqual({});
   });
-}
+};

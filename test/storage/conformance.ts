@@ -7,6 +7,15 @@ import type {
   ConsumedSessionKey, DatasetRow, DatasetWriteState, Device, Identity, IdentityPool, Page, RecordRow, WriteCommand, WritePlan,
 } from '../../src/storage/types.js';
 
+/** Registers one test of the suite (skipped, with the reason, when the adapter's `skip` names its title). */
+export type ConformanceTest = (title: string, fn: () => Promise<void>) => void;
+
+/**
+ * A part of the suite kept in a file of its own: it registers its tests with `test`, and `getStore` answers the
+ * fresh store of the test that is running.
+ */
+export type ConformancePart = (test: ConformanceTest, getStore: () => SyncStore) => void;
+
 /**
  * The contract suite every SyncStore adapter must pass (see src/storage/store.ts). Engine-neutral: nothing here
  * may depend on SQLite. `create` must return a fresh, empty store for every test; the suite closes it.
@@ -21,7 +30,7 @@ export function runStoreConformance(opts: {
     const skipped = new Map(opts.skip?.flatMap((s) => s.tests.map((t) => [t, s.reason] as const)));
     const titles = new Set<string>();
     let store: SyncStore;
-    const test = (title: string, fn: () => Promise<void>): void => {
+    const test: ConformanceTest = (title, fn) => {
       titles.add(title);
       const reason = skipped.get(title);
       if (reason === undefined) it(title, fn);
