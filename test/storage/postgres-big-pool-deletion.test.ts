@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { beforeAll, beforeEach, expect, it } from 'vitest';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/storage/postgres/postgres-store.js';
 import { ALL, command, identity, pool, write } from './conformance.js';
-import { describeWithPostgres, createTestSchema, type TestSchema } from './postgres-support.js';
+import { describeWithPostgres, sharedSchema } from './postgres-support.js';
 
 /**
  * DeleteIdentityPool of a big pool on PostgreSQL (pool-deletion.ts): no statement may come near the statement
@@ -12,20 +12,16 @@ import { describeWithPostgres, createTestSchema, type TestSchema } from './postg
 describeWithPostgres('DeleteIdentityPool of a big pool on PostgreSQL', 'test/storage/postgres-big-pool-deletion.test.ts', () => {
   const P = 'us-east-1:big-pool';
   const KEPT = 'us-east-1:kept-pool';
-  let schema: TestSchema;
+  const schema = sharedSchema('big_pool_deletion');
   const options = (over: Partial<PostgresStoreOptions> = {}): PostgresStoreOptions => ({
     url: schema.url, poolSize: 4, statementTimeoutMs: 5000, connectTimeoutMs: 2000, ...over,
   });
 
   beforeAll(async () => {
-    schema = await createTestSchema('big_pool_deletion');
     await (await openPostgresStore(options())).close(); // creates the tables
   });
   beforeEach(async () => {
     await schema.truncate();
-  });
-  afterAll(async () => {
-    await schema?.drop();
   });
 
   /** `identities` identities in the pool, each with one dataset of `records` records, written by SQL (fast). */

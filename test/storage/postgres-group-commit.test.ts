@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { errors, type ServiceError } from '../../src/api/errors.js';
 import { openPostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { createDb } from '../../src/storage/postgres/pool.js';
 import { writeBatcher } from '../../src/storage/postgres/write-batcher.js';
 import type { DatasetWriteState, WriteCommand, WritePlan } from '../../src/storage/types.js';
-import { describeWithPostgres, createTestSchema, type TestSchema } from './postgres-support.js';
+import { describeWithPostgres, sharedSchema } from './postgres-support.js';
 
 /**
  * Group commit of the PostgreSQL adapter (src/storage/postgres/write-batcher.ts): concurrent writes of different
@@ -12,13 +12,7 @@ import { describeWithPostgres, createTestSchema, type TestSchema } from './postg
  * share a batch (the second plan sees the first's result).
  */
 describeWithPostgres('PostgreSQL group commit', 'test/storage/postgres-group-commit.test.ts', () => {
-  let schema: TestSchema;
-  beforeAll(async () => {
-    schema = await createTestSchema('group_commit');
-  });
-  afterAll(async () => {
-    await schema?.drop();
-  });
+  const schema = sharedSchema('group_commit');
 
   let sessions = 0;
   const command = (identityId: string, key = 'k'): WriteCommand => ({

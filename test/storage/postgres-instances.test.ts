@@ -4,7 +4,7 @@ import {
 } from '@aws-sdk/client-cognito-sync';
 import { CreateIdentityPoolCommand, GetCredentialsForIdentityCommand, GetIdCommand } from '@aws-sdk/client-cognito-identity';
 import { clients, startServer, type TestServer } from '../helpers/server.js';
-import { describeWithPostgres, createTestSchema, type TestSchema } from './postgres-support.js';
+import { describeWithPostgres, sharedSchema } from './postgres-support.js';
 
 /**
  * Two Cosync instances on one PostgreSQL database, driven through the AWS SDK for JavaScript v3 as apps drive them:
@@ -12,13 +12,12 @@ import { describeWithPostgres, createTestSchema, type TestSchema } from './postg
  * both serialise on the database.
  */
 describeWithPostgres('two instances on one PostgreSQL database', 'test/storage/postgres-instances.test.ts', () => {
-  let schema: TestSchema;
+  const schema = sharedSchema('instances');
   let a: TestServer;
   let b: TestServer;
   let poolId: string;
 
   beforeAll(async () => {
-    schema = await createTestSchema('instances');
     const storage = { engine: 'postgres', url: schema.url, poolSize: 5, statementTimeoutMs: 5000, connectTimeoutMs: 5000 } as const;
     // Started together: both migrate the empty schema at once, one waits for the other.
     [a, b] = await Promise.all([startServer({ config: { storage } }), startServer({ config: { storage } })]);
@@ -29,7 +28,6 @@ describeWithPostgres('two instances on one PostgreSQL database', 'test/storage/p
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
-    await schema?.drop();
   });
 
   /** A guest identity created on `issuer`, with identity credentials `issuer` signed. */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListRecordsCommand, UpdateRecordsCommand } from '@aws-sdk/client-cognito-sync';
 import { CreateIdentityPoolCommand, DeleteIdentityPoolCommand, GetIdCommand } from '@aws-sdk/client-cognito-identity';
 import { clients, startServer, type TestServer } from '../helpers/server.js';
-import { describeWithPostgres, createTestSchema, type TestSchema } from './postgres-support.js';
+import { describeWithPostgres, sharedSchema } from './postgres-support.js';
 
 /**
  * DeleteIdentityPool racing UpdateRecords on two instances of one PostgreSQL database: whatever order they land
@@ -10,19 +10,17 @@ import { describeWithPostgres, createTestSchema, type TestSchema } from './postg
  * A write that checked its identity before the deletion and commits after it must not recreate rows.
  */
 describeWithPostgres('DeleteIdentityPool racing writes on PostgreSQL', 'test/storage/postgres-pool-deletion.test.ts', () => {
-  let schema: TestSchema;
+  const schema = sharedSchema('pool_deletion');
   let a: TestServer;
   let b: TestServer;
 
   beforeAll(async () => {
-    schema = await createTestSchema('pool_deletion');
     const storage = { engine: 'postgres', url: schema.url, poolSize: 8, statementTimeoutMs: 5000, connectTimeoutMs: 5000 } as const;
     a = await startServer({ config: { storage } });
     b = await startServer({ config: { storage } });
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
-    await schema?.drop();
   });
 
   /**

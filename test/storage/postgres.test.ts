@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { errors, type ServiceError } from '../../src/api/errors.js';
 import { openStore } from '../../src/storage/index.js';
@@ -8,17 +8,11 @@ import { createDb } from '../../src/storage/postgres/pool.js';
 import type { DatasetRow, DatasetWriteState, WriteCommand, WritePlan } from '../../src/storage/types.js';
 import { identity as conformanceIdentity, pool as conformancePool, runStoreConformance } from './conformance.js';
 import {
-  describeWithPostgres, PG_URL, createTestSchema, pgTarget, startTcpProxy, viaPort, withSchema, type TestSchema,
+  describeWithPostgres, PG_URL, createTestSchema, pgTarget, sharedSchema, startTcpProxy, viaPort, withSchema, type TestSchema,
 } from './postgres-support.js';
 
 describeWithPostgres('PostgreSQL adapter', 'test/storage/postgres.test.ts', () => {
-  let schema: TestSchema;
-  beforeAll(async () => {
-    schema = await createTestSchema('conformance');
-  });
-  afterAll(async () => {
-    await schema?.drop();
-  });
+  const schema = sharedSchema('conformance');
 
   runStoreConformance({
     name: 'postgres',
