@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Socket, createServer, type Server } from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
+import { sharedResource } from '../helpers/shared-server.js';
 
 /**
  * What the PostgreSQL tests share: the server they run against (env COSYNC_TEST_PG, e.g.
@@ -91,24 +92,12 @@ export async function createTestSchema(prefix: string): Promise<TestSchema> {
 }
 
 /**
- * One schema (createTestSchema) for the tests of the describe block that calls this: the beforeAll hook it
- * registers creates the schema and its afterAll hook drops it. The answer stands for that schema and may be read
- * only inside tests and hooks (it throws before the schema exists). Hooks registered after this call run once the
- * schema exists and, at the end, before it is dropped (vitest's default `sequence.hooks: 'stack'`), so servers
- * and stores on it close first.
+ * One schema (createTestSchema) for the tests of the describe block that calls this, created before them and
+ * dropped after them (see sharedResource), so the servers and stores a test file opens on it close first. The
+ * answer stands for that schema.
  */
 export function sharedSchema(prefix: string): TestSchema {
-  let created: TestSchema | undefined;
-  beforeAll(async () => {
-    created = await createTestSchema(prefix);
-  });
-  afterAll(async () => {
-    await created?.drop();
-  });
-  const schema = (): TestSchema => {
-    if (!created) throw new Error(`the shared test schema '${prefix}' was read before its beforeAll hook created it`);
-    return created;
-  };
+  const schema = sharedResource(`the shared test schema '${prefix}'`, () => createTestSchema(prefix), (s) => s.drop());
   return {
     get name() { return schema().name; },
     get url() { return schema().url; },
