@@ -23,6 +23,13 @@ export interface UpdateContext {
   readonly limits: Limits;
   /** The session's view of the dataset's last deletion (SyncSession.deletionMark); undefined: not bound. */
   readonly deletionMark?: number | null | undefined;
+  /**
+   * The client's request carried patches, whatever is left of them to write. A push that a Sync Trigger or a
+   * beforeUpdateRecords hook emptied still moves the dataset's count by one, with no record written: iOS moves its
+   * last sync count to its count + 1 after every successful push, and would otherwise ask for a count the dataset
+   * never reaches ("No such SyncCount") on every later sync.
+   */
+  readonly requestHadPatches?: boolean;
 }
 
 export interface UpdatePlan extends WritePlan {
@@ -43,7 +50,9 @@ const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
  * - growth past a quota (datasets per identity, records or bytes per dataset) ⇒ LimitExceededException;
  * - otherwise the dataset sync count rises by exactly one and every written record takes the new count;
  *   a `remove` leaves a tombstone (value null). A deleted dataset is re-created, continuing its count.
- * An empty patch list changes nothing (no dataset is created, no count moves) but still uses up the session.
+ * An empty patch list changes nothing (no dataset is created, no count moves) but still uses up the session, unless
+ * the request itself carried patches (`requestHadPatches`): the count then rises by one with no record written, the
+ * dataset created if need be, under the same quotas.
  */
 export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], ctx: UpdateContext): UpdatePlan {
   if (state.sessionConsumed) throw errors.invalidParameter(INVALID_SESSION_MESSAGE);
@@ -52,7 +61,7 @@ export function planUpdate(state: DatasetWriteState, patches: readonly Patch[], 
       `Dataset '${ctx.datasetName}' was deleted after this sync session began; list its records again`);
   }
   checkConflicts(patches, (key) => state.currentRecords.get(key)?.syncCount);
-  if (patches.length === 0) return { dataset: undefined, records: [] };
+  if (patches.length === 0 && ctx.requestHadPatches !== true) return { dataset: undefined, records: [] };
 
   const before = state.dataset;
   const live = before !== undefined && !before.deleted;

@@ -45,6 +45,7 @@ export interface DatasetChangedPayload extends DatasetRef {
   readonly requestId: string;
   readonly principal: Principal;
   readonly syncCount: number;
+  /** The records written; empty when a Sync Trigger or hook dropped every change and only the count moved. */
   readonly records: readonly RecordRow[];
   readonly deviceId: string | undefined;
 }

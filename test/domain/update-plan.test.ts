@@ -56,6 +56,18 @@ describe('planUpdate', () => {
 
   it('an empty patch list changes nothing', () => {
     expect(planUpdate(state(), [], ctx)).toEqual({ dataset: undefined, records: [] });
+    expect(planUpdate(state({ dataset: dataset() }), [], ctx)).toEqual({ dataset: undefined, records: [] });
+  });
+
+  it('a request whose patches were all dropped (by a Sync Trigger) still moves the count, writing no record', () => {
+    const emptied = { ...ctx, requestHadPatches: true };
+    const existing = planUpdate(state({ dataset: dataset() }), [], emptied);
+    expect(existing).toEqual({ dataset: { ...dataset(), syncCount: 5, lastModifiedAt: 1000, lastModifiedBy: 'us-east-1:1' }, records: [] });
+    const created = planUpdate(state({ liveDatasetCount: 1 }), [], emptied);
+    expect(created.dataset).toMatchObject({ syncCount: 1, numRecords: 0, dataStorage: 0, createdAt: 1000 });
+    expect(created.records).toEqual([]);
+    // Creating the dataset is still creating one: the quota applies.
+    expect(errorOf(() => planUpdate(state({ liveDatasetCount: 2 }), [], emptied)).code).toBe('LimitExceededException');
   });
 
   it.each([

@@ -251,6 +251,19 @@ export function runStoreConformance(opts: {
       expect((await peek(store, c)).sessionConsumed).toBe(true);
     });
 
+    test('writeRecords: a plan may move the dataset count without writing a record', async () => {
+      await write(store, 'id-1', 'ds', { a: '1' });
+      const c = command('id-1', 'ds', []);
+      expect((await store.writeRecords(c, putPlan(c, {}, 2000))).records).toEqual([]);
+      expect(await store.getDataset('id-1', 'ds')).toMatchObject({ syncCount: 2, numRecords: 1, dataStorage: 2, lastModifiedAt: 2000 });
+      expect((await store.listRecords('id-1', 'ds', ALL, { limit: 10 })).map((r) => [r.key, r.syncCount])).toEqual([['a', 1]]);
+      expect(await store.isSessionConsumed(c.identityId, sessionOf(c))).toBe(true);
+      const fresh = command('id-1', 'fresh', []);
+      await store.writeRecords(fresh, putPlan(fresh, {}));
+      expect(await store.getDataset('id-1', 'fresh')).toMatchObject({ syncCount: 1, numRecords: 0, dataStorage: 0, deleted: false });
+      expect((await peek(store, command('id-1', 'other', []))).liveDatasetCount).toBe(2);
+    });
+
     test('writeRecords: tombstones are stored and listed', async () => {
       await write(store, 'id-1', 'ds', { a: '1', b: '2' });
       await write(store, 'id-1', 'ds', { a: null });

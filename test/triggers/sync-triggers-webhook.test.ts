@@ -122,13 +122,25 @@ describe('a webhook trigger', () => {
     expect(written(reverted)).toEqual({ score: ['10', 2] });
     expect(await stored(t, d.ref)).toMatchObject({ syncCount: 2, values: { score: '10' } });
 
-    // Everything left out: nothing is written, the count does not move, the session is used up.
+    // Everything left out: no record is written, the session is used up, and the count still moves by one, since
+    // iOS takes count + 1 as its last sync count after any successful push and lists from there next time.
     await webhook(pool, transform((records) => { for (const k of Object.keys(records)) delete records[k]; }));
     const tok = await token(d);
     const none = await update(d, tok, [put('score', '50', 2)]);
     expect(none.Records).toEqual([]);
-    expect((await stored(t, d.ref)).syncCount).toBe(2);
+    expect(await stored(t, d.ref)).toMatchObject({ syncCount: 3, values: { score: '10' }, counts: { score: 2 } });
     await expectError(update(d, tok, [put('score', '50', 2)]), 'InvalidParameterException', 400, 'SyncSessionToken');
+    const next = await d.sync.send(new ListRecordsCommand({ ...d.ref, LastSyncCount: 3 }));
+    expect(next).toMatchObject({ Records: [], DatasetSyncCount: 3, DatasetExists: true });
+  });
+
+  it('moves the count of a dataset it creates empty, when the first push to it is left out whole', async () => {
+    const pool = await newPool();
+    const d = await guest(pool, t, 'fresh');
+    await webhook(pool, transform((records) => { for (const k of Object.keys(records)) delete records[k]; }));
+    expect((await push(d, [put('a', '1')])).Records).toEqual([]);
+    const listed = await d.sync.send(new ListRecordsCommand({ ...d.ref, LastSyncCount: 1 }));
+    expect(listed).toMatchObject({ Records: [], DatasetSyncCount: 1, DatasetExists: true });
   });
 
   it('is not called for developer credentials, as on AWS', async () => {

@@ -76,6 +76,7 @@ export const updateRecords = defineSyncOperation({
           modifiedBy: lastModifiedBy(ctx.principal),
           limits: config.limits,
           deletionMark: session.deletionMark,
+          requestHadPatches: sent.length > 0,
         });
       },
     ).catch(async (err: unknown) => {
