@@ -14,7 +14,9 @@ import { openStore } from './storage/index.js';
  *
  * The primary process serves nothing. It migrates the database once before any worker opens it, hands new
  * connections to the workers, replaces a worker that dies after it served, and on SIGINT/SIGTERM tells every
- * worker to stop accepting, finish what is in flight and close the database.
+ * worker to stop accepting, finish what is in flight and close the database. A worker that fails that stop, or
+ * that could not be replaced, fails the stop of the whole pool, so the command exits non-zero: a supervisor must
+ * not take a stop that may have left a database unclosed for a clean one.
  */
 
 type WorkerMessage = { type: 'cosync:listening'; url: string };
@@ -23,7 +25,11 @@ const SHUTDOWN = { type: 'cosync:shutdown' } as const;
 export interface WorkerPool {
   /** The URL the workers listen on (with --port 0, the port the first worker was given; all share it). */
   readonly url: string;
-  /** Stops every worker gracefully; resolves when all have exited. Idempotent. */
+  /**
+   * Stops every worker gracefully. Resolves when all have exited with code 0; once all have exited, rejects naming
+   * each worker that exited otherwise (a non-zero code, a signal) during the stop or, before it, could not be
+   * replaced. Each such failure is also logged when it happens. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -39,6 +45,8 @@ export async function startWorkerPool(config: Config, logger: Logger): Promise<W
   /** Workers that said they listen; only they are sure to have their stop handler installed. */
   const serving = new WeakSet<Worker>();
   let stopping: Promise<void> | undefined;
+  /** What went wrong with the workers, one sentence each, for stop() to reject with. */
+  const failures: string[] = [];
 
   const fork = (): Promise<string> => {
     const worker = cluster.fork();
@@ -59,19 +67,19 @@ export async function startWorkerPool(config: Config, logger: Logger): Promise<W
         // A worker that served and then died (a crash, the OOM killer) is replaced; its in-flight requests failed
         // with a reset connection, which every AWS client retries.
         logger.error({ pid: worker.process.pid, code, signal }, 'worker exited; starting a replacement');
-        fork().catch((err: unknown) => logger.error({ err }, 'replacement worker failed to start'));
+        fork().catch((err: unknown) => {
+          logger.error({ err }, 'replacement worker failed to start');
+          failures.push(`a replacement for worker ${worker.process.pid} failed to start (${(err as Error).message})`);
+        });
       });
     });
   };
 
   const stop = (): Promise<void> => {
-    stopping ??= Promise.all([...workers].map((w) => new Promise<void>((resolve) => {
-      if (w.isDead()) return resolve();
-      w.once('exit', () => resolve());
-      // A worker still starting serves nothing yet and may not hear a message: it is simply ended.
-      if (serving.has(w)) w.send(SHUTDOWN);
-      else w.process.kill('SIGTERM');
-    }))).then(() => undefined);
+    stopping ??= Promise.all([...workers].map((w) => stopWorker(w, serving.has(w), logger))).then((ends) => {
+      failures.push(...ends.filter((end) => end !== undefined));
+      if (failures.length > 0) throw new Error(failures.join('; '));
+    });
     return stopping;
   };
 
@@ -79,9 +87,32 @@ export async function startWorkerPool(config: Config, logger: Logger): Promise<W
     const urls = await Promise.all(Array.from({ length: config.workers }, fork));
     return { url: urls[0]!, stop };
   } catch (error) {
-    await stop();
+    // The start's own error is the one to report; workers ended half-started say nothing more.
+    await stop().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Stops one worker: a serving one is told to stop gracefully, one still starting (which serves nothing yet and may
+ * not hear a message) is sent SIGTERM. Resolves once it has exited: with nothing when it stopped as asked, else with
+ * a sentence naming it and how it ended, which is logged too.
+ */
+function stopWorker(worker: Worker, isServing: boolean, logger: Logger): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const ended = (code: number | null, signal: string | null) => {
+      // The SIGTERM sent to a worker still starting may end it before it handles the signal.
+      if (code === 0 || (!isServing && signal === 'SIGTERM')) return resolve(undefined);
+      const how = signal === null ? `exited with code ${code}` : `was killed by ${signal}`;
+      const failure = `worker ${worker.process.pid} ${how} during the stop`;
+      logger.error({ pid: worker.process.pid, code, signal }, failure);
+      resolve(failure);
+    };
+    if (worker.isDead()) return ended(worker.process.exitCode, worker.process.signalCode);
+    worker.once('exit', ended);
+    if (isServing) worker.send(SHUTDOWN);
+    else worker.process.kill('SIGTERM');
+  });
 }
 
 export interface WorkerOptions {

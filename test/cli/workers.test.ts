@@ -200,3 +200,69 @@ describe('cosync serve --workers 2 that cannot start', () => {
     expect(left).toEqual([]);
   });
 });
+
+describe('cosync serve --workers 2 whose worker fails its graceful stop', () => {
+  const FAULT = new URL('../fixtures/worker-fault.mjs', import.meta.url).pathname;
+
+  /**
+   * Serves with two workers and the `fault` of test/fixtures/worker-fault.mjs, runs `before` (given the workers'
+   * pids and a wait for a pattern in the output), then sends SIGTERM to the primary and waits for it to exit.
+   */
+  async function stopWithFault(
+    fault: string, before: (pids: number[], seen: (pattern: RegExp) => Promise<unknown>) => Promise<void> = async () => {},
+  ) {
+    const data = mkdtempSync(join(tmpdir(), 'cosync-workers-fault-'));
+    const child = spawn(process.execPath, ['--import', FAULT, BIN, 'serve', '--workers', '2', '--port', '0', '--data', data], {
+      env: {
+        PATH: process.env['PATH'] ?? '', COSYNC_TEST_WORKER_FAULT: fault,
+        COSYNC_ACCESS_KEY_ID: credentials.accessKeyId, COSYNC_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    child.stdout?.on('data', (d: Buffer) => { text += d.toString(); });
+    child.stderr?.on('data', (d: Buffer) => { text += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    try {
+      await waitFor('cosync listening', () => (text.includes('cosync listening') ? true : undefined));
+      const pids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' })
+        .split('\n').map((l) => Number(l.trim())).filter((pid) => pid > 0);
+      await before(pids, (pattern) => waitFor(`${pattern}`, () => (pattern.test(text) ? true : undefined)));
+      child.kill('SIGTERM');
+      const code = await exited;
+      return { code, output: text, pids, left: pids.filter((pid) => { try { return process.kill(pid, 0); } catch { return false; } }) };
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(data, { recursive: true, force: true });
+    }
+  }
+
+  it('exits 1 and names the worker when one exits non-zero during the stop', async () => {
+    const { code, output: text, pids, left } = await stopWithFault('exit:3');
+    expect(code).toBe(1);
+    const failed = /worker (\d+) exited with code 3 during the stop/.exec(text);
+    expect(failed, text).not.toBeNull();
+    expect(pids).toContain(Number(failed![1]));
+    expect(text).not.toMatch(/"msg":"stopped"/);
+    expect(left).toEqual([]);
+  });
+
+  it('exits 1 and names the worker when one is killed by a signal during the stop', async () => {
+    const { code, output: text, pids } = await stopWithFault('signal:SIGKILL');
+    expect(code).toBe(1);
+    const failed = /worker (\d+) was killed by SIGKILL during the stop/.exec(text);
+    expect(failed, text).not.toBeNull();
+    expect(pids).toContain(Number(failed![1]));
+  });
+
+  it('exits 1 at the stop, naming the worker, when a worker that died could not be replaced', async () => {
+    let victim = 0;
+    const { code, output: text } = await stopWithFault('replacement', async ([pid], seen) => {
+      victim = pid!;
+      process.kill(victim, 'SIGKILL');
+      await seen(/replacement worker failed to start/);
+    });
+    expect(code).toBe(1);
+    expect(text).toContain(`a replacement for worker ${victim} failed to start`);
+  });
+});
