@@ -5,20 +5,26 @@ import { formatCredentialsBanner, markCredentialsShown, loadDeveloperCredentials
 import { loadServerKeys, type ServerKeys } from './auth/server-keys.js';
 import { warnIfReadableByOthers } from './auth/private-file.js';
 import cluster from 'node:cluster';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { runWorker, startWorkerPool } from './cluster.js';
 
 const USAGE = `Usage: cosync serve [options]
+       cosync version   (or --version) prints the version
+       cosync help      (or --help) prints this
 
-Options (each also settable by the environment variable shown):
+Options of serve (each also settable by the environment variable shown):
 ${SETTINGS.map((s) => `  --${s.flag.padEnd(28)} ${s.env}`).join('\n')}
 `;
 
-/** The `cosync` command line. Only `serve` exists for now. */
+/** The `cosync` command line: `serve`, and `version` and `help` about it. */
 export async function main(args: string[]): Promise<void> {
   const [command, ...rest] = args;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (command === 'version' || command === '--version') {
+    process.stdout.write(`${packageVersion()}\n`);
     return;
   }
   if (command !== 'serve') throw new Error(`unknown command '${command}'\n\n${USAGE}`);
@@ -72,6 +78,14 @@ export async function main(args: string[]): Promise<void> {
     process.stderr.write(formatCredentialsBanner(credentials, server.url, config.region));
     await markCredentialsShown(credentials);
   }
+}
+
+/** The version in package.json, read when asked, so that it cannot drift from the package that was installed. */
+function packageVersion(): string {
+  // dist/main.js and src/main.ts are both one folder below package.json.
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  if (typeof pkg.version !== 'string') throw new Error('package.json has no version');
+  return pkg.version;
 }
 
 /**
