@@ -7,7 +7,7 @@ import { defaultSyncTriggerConfig, SYNC_TRIGGER_SETTINGS, type SyncTriggerConfig
 
 /**
  * Server configuration. Every setting has a command-line flag and an environment variable (flag wins);
- * docs/configuration.md lists them with their defaults. Operators and scripts rely on these names.
+ * docs/configuration.md and `cosync help` list them with their defaults. Operators and scripts rely on these names.
  */
 export interface Config {
   readonly host: string;
@@ -105,6 +105,12 @@ export interface ThrottleConfig {
 interface Setting {
   readonly flag: string;
   readonly env: string;
+  /**
+   * The setting's default as `cosync help` shows it, read from the defaults loadConfig starts from (it is given
+   * defaultConfig()) or from the constant the parser falls back to; null shows as none. Where the default is a
+   * fallback rather than a value (the listening address), words saying which.
+   */
+  readonly default: (defaults: Config) => string | number | null;
   readonly apply: (draft: Draft, value: string) => void;
 }
 
@@ -155,66 +161,97 @@ const number = (name: string, value: string): number => {
 };
 
 export const SETTINGS: readonly Setting[] = [
-  { flag: 'host', env: 'COSYNC_HOST', apply: (d, v) => { d.host = v; } },
-  { flag: 'port', env: 'COSYNC_PORT', apply: (d, v) => { d.port = integer('--port', v, 0, 65535); } },
-  { flag: 'data', env: 'COSYNC_DATA', apply: (d, v) => { d.dataDir = v; } },
-  { flag: 'region', env: 'COSYNC_REGION', apply: (d, v) => {
+  { flag: 'host', env: 'COSYNC_HOST', default: (c) => c.host, apply: (d, v) => { d.host = v; } },
+  { flag: 'port', env: 'COSYNC_PORT', default: (c) => c.port, apply: (d, v) => { d.port = integer('--port', v, 0, 65535); } },
+  { flag: 'data', env: 'COSYNC_DATA', default: (c) => c.dataDir, apply: (d, v) => { d.dataDir = v; } },
+  { flag: 'region', env: 'COSYNC_REGION', default: (c) => c.region, apply: (d, v) => {
     if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(v)) throw new Error(`--region must look like us-east-1, got '${v}'`);
     d.region = v;
   } },
-  { flag: 'log-level', env: 'COSYNC_LOG_LEVEL', apply: (d, v) => {
+  { flag: 'log-level', env: 'COSYNC_LOG_LEVEL', default: (c) => c.logLevel, apply: (d, v) => {
     if (!(LOG_LEVELS as readonly string[]).includes(v)) {
       throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${v}'`);
     }
     d.logLevel = v as Config['logLevel'];
   } },
-  { flag: 'workers', env: 'COSYNC_WORKERS', apply: (d, v) => {
+  { flag: 'workers', env: 'COSYNC_WORKERS', default: (c) => c.workers, apply: (d, v) => {
     d.workers = v === 'auto' ? availableParallelism() : integer('--workers (or auto)', v, 1, maxWorkers());
   } },
-  { flag: 'sqlite-file', env: 'COSYNC_SQLITE_FILE', apply: (d, v) => { d.sqliteFile = v; } },
-  { flag: 'sqlite-synchronous', env: 'COSYNC_SQLITE_SYNCHRONOUS', apply: (d, v) => {
+  { flag: 'sqlite-file', env: 'COSYNC_SQLITE_FILE', default: () => `<data>/${SQLITE_FILE_NAME}`, apply: (d, v) => { d.sqliteFile = v; } },
+  { flag: 'sqlite-synchronous', env: 'COSYNC_SQLITE_SYNCHRONOUS', default: (c) => sqliteDefaults(c).synchronous, apply: (d, v) => {
     if (v !== 'FULL' && v !== 'NORMAL') throw new Error(`--sqlite-synchronous must be FULL or NORMAL, got '${v}'`);
     d.sqliteSynchronous = v;
   } },
-  { flag: 'sqlite-locking', env: 'COSYNC_SQLITE_LOCKING', apply: (d, v) => {
-    if (v !== 'exclusive' && v !== 'shared') throw new Error(`--sqlite-locking must be exclusive or shared, got '${v}'`);
-    d.sqliteLocking = v;
-  } },
-  { flag: 'database', env: 'DATABASE_URL', apply: (d, v) => {
+  { flag: 'sqlite-locking', env: 'COSYNC_SQLITE_LOCKING', default: (c) => `${sqliteDefaults(c).locking} (shared with --workers above 1)`,
+    apply: (d, v) => {
+      if (v !== 'exclusive' && v !== 'shared') throw new Error(`--sqlite-locking must be exclusive or shared, got '${v}'`);
+      d.sqliteLocking = v;
+    } },
+  { flag: 'database', env: 'DATABASE_URL', default: (c) => (c.storage.engine === 'sqlite' ? 'none: SQLite' : null), apply: (d, v) => {
     if (!/^postgres(ql)?:\/\//.test(v)) throw new Error('--database must be a postgres:// or postgresql:// URL');
     d.databaseUrl = v;
   } },
-  { flag: 'pg-pool-size', env: 'COSYNC_PG_POOL_SIZE', apply: (d, v) => { d.pgPoolSize = integer('--pg-pool-size', v, 1); } },
-  { flag: 'pg-statement-timeout', env: 'COSYNC_PG_STATEMENT_TIMEOUT', apply: (d, v) => { d.pgStatementTimeoutMs = integer('--pg-statement-timeout', v, 0); } },
-  { flag: 'pg-connect-timeout', env: 'COSYNC_PG_CONNECT_TIMEOUT', apply: (d, v) => { d.pgConnectTimeoutMs = integer('--pg-connect-timeout', v, 1); } },
-  { flag: 'max-datasets-per-identity', env: 'COSYNC_MAX_DATASETS_PER_IDENTITY', apply: (d, v) => { d.limits.maxDatasetsPerIdentity = integer('--max-datasets-per-identity', v, 1); } },
-  { flag: 'max-records-per-dataset', env: 'COSYNC_MAX_RECORDS_PER_DATASET', apply: (d, v) => { d.limits.maxRecordsPerDataset = integer('--max-records-per-dataset', v, 1); } },
-  { flag: 'max-dataset-bytes', env: 'COSYNC_MAX_DATASET_BYTES', apply: (d, v) => { d.limits.maxDatasetBytes = integer('--max-dataset-bytes', v, 1); } },
-  { flag: 'max-page-size', env: 'COSYNC_MAX_PAGE_SIZE', apply: (d, v) => { d.limits.maxPageSize = integer('--max-page-size', v, 1); } },
-  { flag: 'throttle-identity-rps', env: 'COSYNC_THROTTLE_IDENTITY_RPS', apply: (d, v) => { d.throttle.identityRatePerSecond = number('--throttle-identity-rps', v); } },
-  { flag: 'throttle-identity-burst', env: 'COSYNC_THROTTLE_IDENTITY_BURST', apply: (d, v) => { d.throttle.identityBurst = integer('--throttle-identity-burst', v, 1); } },
-  { flag: 'throttle-pool-rps', env: 'COSYNC_THROTTLE_POOL_RPS', apply: (d, v) => { d.throttle.poolRatePerSecond = number('--throttle-pool-rps', v); } },
-  { flag: 'throttle-pool-burst', env: 'COSYNC_THROTTLE_POOL_BURST', apply: (d, v) => { d.throttle.poolBurst = integer('--throttle-pool-burst', v, 1); } },
-  { flag: 'sync-session-ttl', env: 'COSYNC_SYNC_SESSION_TTL', apply: (d, v) => { d.syncSessionTtlSeconds = integer('--sync-session-ttl', v, 1); } },
-  { flag: 'max-body-bytes', env: 'COSYNC_MAX_BODY_BYTES', apply: (d, v) => {
+  { flag: 'pg-pool-size', env: 'COSYNC_PG_POOL_SIZE', default: () => POSTGRES_DEFAULTS.poolSize,
+    apply: (d, v) => { d.pgPoolSize = integer('--pg-pool-size', v, 1); } },
+  { flag: 'pg-statement-timeout', env: 'COSYNC_PG_STATEMENT_TIMEOUT', default: () => POSTGRES_DEFAULTS.statementTimeoutMs,
+    apply: (d, v) => { d.pgStatementTimeoutMs = integer('--pg-statement-timeout', v, 0); } },
+  { flag: 'pg-connect-timeout', env: 'COSYNC_PG_CONNECT_TIMEOUT', default: () => POSTGRES_DEFAULTS.connectTimeoutMs,
+    apply: (d, v) => { d.pgConnectTimeoutMs = integer('--pg-connect-timeout', v, 1); } },
+  { flag: 'max-datasets-per-identity', env: 'COSYNC_MAX_DATASETS_PER_IDENTITY', default: (c) => c.limits.maxDatasetsPerIdentity,
+    apply: (d, v) => { d.limits.maxDatasetsPerIdentity = integer('--max-datasets-per-identity', v, 1); } },
+  { flag: 'max-records-per-dataset', env: 'COSYNC_MAX_RECORDS_PER_DATASET', default: (c) => c.limits.maxRecordsPerDataset,
+    apply: (d, v) => { d.limits.maxRecordsPerDataset = integer('--max-records-per-dataset', v, 1); } },
+  { flag: 'max-dataset-bytes', env: 'COSYNC_MAX_DATASET_BYTES', default: (c) => c.limits.maxDatasetBytes,
+    apply: (d, v) => { d.limits.maxDatasetBytes = integer('--max-dataset-bytes', v, 1); } },
+  { flag: 'max-page-size', env: 'COSYNC_MAX_PAGE_SIZE', default: (c) => c.limits.maxPageSize,
+    apply: (d, v) => { d.limits.maxPageSize = integer('--max-page-size', v, 1); } },
+  { flag: 'throttle-identity-rps', env: 'COSYNC_THROTTLE_IDENTITY_RPS', default: (c) => c.throttle.identityRatePerSecond,
+    apply: (d, v) => { d.throttle.identityRatePerSecond = number('--throttle-identity-rps', v); } },
+  { flag: 'throttle-identity-burst', env: 'COSYNC_THROTTLE_IDENTITY_BURST', default: (c) => c.throttle.identityBurst,
+    apply: (d, v) => { d.throttle.identityBurst = integer('--throttle-identity-burst', v, 1); } },
+  { flag: 'throttle-pool-rps', env: 'COSYNC_THROTTLE_POOL_RPS', default: (c) => c.throttle.poolRatePerSecond,
+    apply: (d, v) => { d.throttle.poolRatePerSecond = number('--throttle-pool-rps', v); } },
+  { flag: 'throttle-pool-burst', env: 'COSYNC_THROTTLE_POOL_BURST', default: (c) => c.throttle.poolBurst,
+    apply: (d, v) => { d.throttle.poolBurst = integer('--throttle-pool-burst', v, 1); } },
+  { flag: 'sync-session-ttl', env: 'COSYNC_SYNC_SESSION_TTL', default: (c) => c.syncSessionTtlSeconds,
+    apply: (d, v) => { d.syncSessionTtlSeconds = integer('--sync-session-ttl', v, 1); } },
+  { flag: 'max-body-bytes', env: 'COSYNC_MAX_BODY_BYTES', default: (c) => c.maxBodyBytes, apply: (d, v) => {
     d.maxBodyBytes = integer('--max-body-bytes', v, 1024, MAX_BODY_BYTES_CAP);
   } },
-  { flag: 'max-connections', env: 'COSYNC_MAX_CONNECTIONS', apply: (d, v) => { d.maxConnections = integer('--max-connections', v, 1); } },
-  { flag: 'http-headers-timeout-ms', env: 'COSYNC_HTTP_HEADERS_TIMEOUT_MS', apply: (d, v) => { d.http.headersTimeoutMs = integer('--http-headers-timeout-ms', v, 1); } },
-  { flag: 'http-request-timeout-ms', env: 'COSYNC_HTTP_REQUEST_TIMEOUT_MS', apply: (d, v) => { d.http.requestTimeoutMs = integer('--http-request-timeout-ms', v, 1); } },
-  { flag: 'http-idle-timeout-ms', env: 'COSYNC_HTTP_IDLE_TIMEOUT_MS', apply: (d, v) => { d.http.idleTimeoutMs = integer('--http-idle-timeout-ms', v, 1); } },
-  { flag: 'http-keep-alive-timeout-ms', env: 'COSYNC_HTTP_KEEP_ALIVE_TIMEOUT_MS', apply: (d, v) => { d.http.keepAliveTimeoutMs = integer('--http-keep-alive-timeout-ms', v, 1); } },
-  { flag: 'credentials-ttl', env: 'COSYNC_CREDENTIALS_TTL', apply: (d, v) => { d.credentialsTtlSeconds = integer('--credentials-ttl', v, 60); } },
-  { flag: 'public-url', env: 'COSYNC_PUBLIC_URL', apply: (d, v) => {
+  { flag: 'max-connections', env: 'COSYNC_MAX_CONNECTIONS', default: (c) => c.maxConnections,
+    apply: (d, v) => { d.maxConnections = integer('--max-connections', v, 1); } },
+  { flag: 'http-headers-timeout-ms', env: 'COSYNC_HTTP_HEADERS_TIMEOUT_MS', default: (c) => c.http.headersTimeoutMs,
+    apply: (d, v) => { d.http.headersTimeoutMs = integer('--http-headers-timeout-ms', v, 1); } },
+  { flag: 'http-request-timeout-ms', env: 'COSYNC_HTTP_REQUEST_TIMEOUT_MS', default: (c) => c.http.requestTimeoutMs,
+    apply: (d, v) => { d.http.requestTimeoutMs = integer('--http-request-timeout-ms', v, 1); } },
+  { flag: 'http-idle-timeout-ms', env: 'COSYNC_HTTP_IDLE_TIMEOUT_MS', default: (c) => c.http.idleTimeoutMs,
+    apply: (d, v) => { d.http.idleTimeoutMs = integer('--http-idle-timeout-ms', v, 1); } },
+  { flag: 'http-keep-alive-timeout-ms', env: 'COSYNC_HTTP_KEEP_ALIVE_TIMEOUT_MS', default: (c) => c.http.keepAliveTimeoutMs,
+    apply: (d, v) => { d.http.keepAliveTimeoutMs = integer('--http-keep-alive-timeout-ms', v, 1); } },
+  { flag: 'credentials-ttl', env: 'COSYNC_CREDENTIALS_TTL', default: (c) => c.credentialsTtlSeconds,
+    apply: (d, v) => { d.credentialsTtlSeconds = integer('--credentials-ttl', v, 60); } },
+  { flag: 'public-url', env: 'COSYNC_PUBLIC_URL', default: (c) => c.publicUrl ?? 'the listening address', apply: (d, v) => {
     if (!/^https?:\/\/[^/]+/.test(v) || !URL.canParse(v)) throw new Error(`--public-url must be an http(s) URL, got '${v}'`);
     d.publicUrl = v.replace(/\/+$/, '');
   } },
-  { flag: 'login-providers', env: 'COSYNC_LOGIN_PROVIDERS', apply: (d, v) => {
-    // Inline JSON, or the path of a JSON file.
-    d.loginProviders = parseLoginProvidersConfig(v.trim().startsWith('{') ? v : readSettingFile('--login-providers', v)) as Draft['loginProviders'];
-  } },
+  { flag: 'login-providers', env: 'COSYNC_LOGIN_PROVIDERS',
+    default: (c) => (Object.keys(c.loginProviders).length === 0 ? null : JSON.stringify(c.loginProviders)), apply: (d, v) => {
+      // Inline JSON, or the path of a JSON file.
+      d.loginProviders = parseLoginProvidersConfig(v.trim().startsWith('{') ? v : readSettingFile('--login-providers', v)) as Draft['loginProviders'];
+    } },
   ...SYNC_TRIGGER_SETTINGS,
 ];
+
+/** The name of the SQLite file in the data folder, unless --sqlite-file names another. */
+const SQLITE_FILE_NAME = 'cosync.sqlite';
+/** The PostgreSQL settings --database (DATABASE_URL) comes with, unless given. */
+const POSTGRES_DEFAULTS = { poolSize: 10, statementTimeoutMs: 5000, connectTimeoutMs: 5000 } as const;
+
+/** The SQLite part of the defaults: defaultConfig() keeps the data in SQLite. */
+function sqliteDefaults(defaults: Config): Omit<SqliteStorageConfig, 'engine'> {
+  if (defaults.storage.engine !== 'sqlite') throw new Error('the default storage is SQLite');
+  return defaults.storage;
+}
 
 export function defaultConfig(): Config {
   return {
@@ -303,14 +340,14 @@ function storageConfig(base: StorageConfig, dataDir: string, d: StorageDraft, wo
     }
     return {
       engine: 'sqlite',
-      file: d.sqliteFile ?? resolve(dataDir, 'cosync.sqlite'),
+      file: d.sqliteFile ?? resolve(dataDir, SQLITE_FILE_NAME),
       synchronous: d.sqliteSynchronous ?? base.synchronous,
       locking: d.sqliteLocking ?? (workers > 1 ? 'shared' : base.locking),
     };
   }
   if (d.sqliteLocking !== undefined) throw new Error('--sqlite-locking and --database (DATABASE_URL) exclude each other');
   if (d.sqliteFile !== undefined) throw new Error('--sqlite-file and --database (DATABASE_URL) exclude each other');
-  const pg = base.engine === 'postgres' ? base : { url: '', poolSize: 10, statementTimeoutMs: 5000, connectTimeoutMs: 5000 };
+  const pg = base.engine === 'postgres' ? base : { url: '', ...POSTGRES_DEFAULTS };
   return {
     engine: 'postgres',
     url: d.databaseUrl ?? pg.url,

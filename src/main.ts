@@ -1,4 +1,4 @@
-import { loadConfig, SETTINGS, type Config } from './config.js';
+import { defaultConfig, loadConfig, SETTINGS, type Config } from './config.js';
 import { createServer, listenOrClose } from './server.js';
 import { createLogger, type Logger } from './logger.js';
 import { formatCredentialsBanner, markCredentialsShown, loadDeveloperCredentials } from './auth/developer-credentials.js';
@@ -8,28 +8,42 @@ import cluster from 'node:cluster';
 import { existsSync, readFileSync } from 'node:fs';
 import { runWorker, startWorkerPool } from './cluster.js';
 
-const USAGE = `Usage: cosync serve [options]
+/**
+ * `cosync help`: the commands, then each setting of serve with its variable and its default, as loadConfig reads
+ * them (SETTINGS and defaultConfig()), so the help cannot disagree with the parser.
+ */
+function usage(): string {
+  const defaults = defaultConfig();
+  const rows: Array<[flag: string, env: string, value: string]> = [
+    ['option', 'environment variable', 'default'],
+    ...SETTINGS.map((s): [string, string, string] => [`--${s.flag}`, s.env, String(s.default(defaults) ?? 'none')]),
+  ];
+  const flagWidth = Math.max(...rows.map(([flag]) => flag.length)) + 2;
+  const envWidth = Math.max(...rows.map(([, env]) => env.length)) + 2;
+  return `Usage: cosync serve [options]
        cosync version   (or --version) prints the version
        cosync help      (or --help) prints this
 
-Options of serve (each also settable by the environment variable shown):
-${SETTINGS.map((s) => `  --${s.flag.padEnd(28)} ${s.env}`).join('\n')}
+Options of serve, each also settable by its environment variable (a flag wins over its variable, a variable over
+the default); docs/configuration.md explains them:
+${rows.map(([flag, env, value]) => `  ${flag.padEnd(flagWidth)}${env.padEnd(envWidth)}${value}`).join('\n')}
 `;
+}
 
 /** The `cosync` command line: `serve`, and `version` and `help` about it. */
 export async function main(args: string[]): Promise<void> {
   const [command, ...rest] = args;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage());
     return;
   }
   if (command === 'version' || command === '--version') {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
-  if (command !== 'serve') throw new Error(`unknown command '${command}'\n\n${USAGE}`);
+  if (command !== 'serve') throw new Error(`unknown command '${command}'\n\n${usage()}`);
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage());
     return;
   }
   const config = loadConfig(rest, process.env);

@@ -56,10 +56,13 @@ interface Draft {
 interface Setting {
   readonly flag: string;
   readonly env: string;
+  /** The default `cosync help` shows, read from defaults with defaultSyncTriggerConfig() (see src/config.ts). */
+  readonly default: (defaults: { readonly syncTriggers: SyncTriggerConfig }) => string | number | null;
   readonly apply: (draft: Draft, value: string) => void;
 }
 
 const MIN_SECRET_LENGTH = 16;
+const SDK_CHAIN = "the AWS SDK's default chain";
 const HOST_ENTRY = /^(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/;
 const MODULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
@@ -90,30 +93,39 @@ export function parseModules(value: string): Record<string, string> {
 }
 
 export const SYNC_TRIGGER_SETTINGS: readonly Setting[] = [
-  { flag: 'sync-trigger-timeout-ms', env: 'COSYNC_SYNC_TRIGGER_TIMEOUT_MS', apply: (d, v) => {
+  { flag: 'sync-trigger-timeout-ms', env: 'COSYNC_SYNC_TRIGGER_TIMEOUT_MS', default: (c) => c.syncTriggers.timeoutMs, apply: (d, v) => {
     d.syncTriggers.timeoutMs = integer('--sync-trigger-timeout-ms', v, 1, 900_000);
   } },
-  { flag: 'sync-trigger-concurrency', env: 'COSYNC_SYNC_TRIGGER_CONCURRENCY', apply: (d, v) => {
+  { flag: 'sync-trigger-concurrency', env: 'COSYNC_SYNC_TRIGGER_CONCURRENCY', default: (c) => c.syncTriggers.concurrency, apply: (d, v) => {
     d.syncTriggers.concurrency = integer('--sync-trigger-concurrency', v, 0, 1_000_000);
   } },
-  { flag: 'lambda-endpoint', env: 'COSYNC_LAMBDA_ENDPOINT', apply: (d, v) => {
+  { flag: 'lambda-endpoint', env: 'COSYNC_LAMBDA_ENDPOINT', default: (c) => c.syncTriggers.lambda.endpoint ?? 'AWS Lambda', apply: (d, v) => {
     if (!/^https?:\/\/[^/]+/.test(v)) throw new Error(`--lambda-endpoint must be an http(s) URL, got '${v}'`);
     d.syncTriggers.lambda.endpoint = v.replace(/\/+$/, '');
   } },
-  { flag: 'lambda-region', env: 'COSYNC_LAMBDA_REGION', apply: (d, v) => {
+  { flag: 'lambda-region', env: 'COSYNC_LAMBDA_REGION', default: (c) => c.syncTriggers.lambda.region ?? "the ARN's region", apply: (d, v) => {
     if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(v)) throw new Error(`--lambda-region must look like us-east-1, got '${v}'`);
     d.syncTriggers.lambda.region = v;
   } },
-  { flag: 'lambda-access-key-id', env: 'COSYNC_LAMBDA_ACCESS_KEY_ID', apply: (d, v) => { d.syncTriggers.lambda.accessKeyId = v; } },
-  { flag: 'lambda-secret-access-key', env: 'COSYNC_LAMBDA_SECRET_ACCESS_KEY', apply: (d, v) => { d.syncTriggers.lambda.secretAccessKey = v; } },
-  { flag: 'sync-trigger-webhook-hosts', env: 'COSYNC_SYNC_TRIGGER_WEBHOOK_HOSTS', apply: (d, v) => {
+  // Help shows no credentials: defaults have none, and a key does not belong in a help text.
+  { flag: 'lambda-access-key-id', env: 'COSYNC_LAMBDA_ACCESS_KEY_ID',
+    default: (c) => (c.syncTriggers.lambda.accessKeyId === null ? SDK_CHAIN : 'set'),
+    apply: (d, v) => { d.syncTriggers.lambda.accessKeyId = v; } },
+  { flag: 'lambda-secret-access-key', env: 'COSYNC_LAMBDA_SECRET_ACCESS_KEY',
+    default: (c) => (c.syncTriggers.lambda.secretAccessKey === null ? SDK_CHAIN : 'set'),
+    apply: (d, v) => { d.syncTriggers.lambda.secretAccessKey = v; } },
+  { flag: 'sync-trigger-webhook-hosts', env: 'COSYNC_SYNC_TRIGGER_WEBHOOK_HOSTS',
+    default: (c) => c.syncTriggers.webhook.allowedHosts.join(',') || null, apply: (d, v) => {
     d.syncTriggers.webhook.allowedHosts = parseAllowedHosts(v);
   } },
-  { flag: 'sync-trigger-webhook-secret', env: 'COSYNC_SYNC_TRIGGER_WEBHOOK_SECRET', apply: (d, v) => {
+  { flag: 'sync-trigger-webhook-secret', env: 'COSYNC_SYNC_TRIGGER_WEBHOOK_SECRET',
+    default: (c) => (c.syncTriggers.webhook.signingSecret === null ? null : 'set'), apply: (d, v) => {
     if (v.length < MIN_SECRET_LENGTH) throw new Error(`--sync-trigger-webhook-secret must have at least ${MIN_SECRET_LENGTH} characters`);
     d.syncTriggers.webhook.signingSecret = v;
   } },
-  { flag: 'sync-trigger-modules', env: 'COSYNC_SYNC_TRIGGER_MODULES', apply: (d, v) => { d.syncTriggers.modules = parseModules(v); } },
+  { flag: 'sync-trigger-modules', env: 'COSYNC_SYNC_TRIGGER_MODULES',
+    default: (c) => Object.entries(c.syncTriggers.modules).map(([name, path]) => `${name}=${path}`).join(',') || null,
+    apply: (d, v) => { d.syncTriggers.modules = parseModules(v); } },
 ];
 
 /**
