@@ -188,7 +188,7 @@ async function assemble(options: ServerOptions, store: SyncStore, logger: Logger
     close() {
       closing ??= (async () => {
         clearInterval(prune);
-        const stopDraining = connections.drain(config.http);
+        const stopDraining = connections.drain(config.http, logger);
         await app.close();
         stopDraining();
         flushUnavailableLog(services.logger);

@@ -2,6 +2,13 @@ import type { Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HttpTimeouts } from '../config.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * How often a graceful stop still waiting for clients says so. A stop may wait up to the request timeout (60 s by
+ * default) for slow clients; silent, it looks hung. A stop that ends sooner logs nothing of its own.
+ */
+export const DRAIN_REPORT_EVERY_MS = 5000;
 
 /**
  * The connections a server holds, so that its shutdown can end the ones nobody else will.
@@ -19,16 +26,45 @@ export function trackConnections(server: Server) {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  /** What the stop still waits for: requests under way, and every open connection (those included). */
+  const waitingFor = () => ({
+    pid: process.pid,
+    requests: [...sockets].filter(hasRequestUnderWay).length,
+    connections: sockets.size,
+  });
   return {
-    /** Starts the shutdown deadlines; call the function it returns once the server has closed. */
-    drain(timeouts: Pick<HttpTimeouts, 'headersTimeoutMs' | 'requestTimeoutMs'>): () => void {
+    /**
+     * Starts the shutdown deadlines, and a line on `log` every `reportEveryMs` while connections remain; call the
+     * function it returns once the server has closed, which ends both and, if anything was logged, says so.
+     */
+    drain(
+      timeouts: Pick<HttpTimeouts, 'headersTimeoutMs' | 'requestTimeoutMs'>,
+      log: Logger,
+      reportEveryMs = DRAIN_REPORT_EVERY_MS,
+    ): () => void {
+      const started = Date.now();
+      let reported = false;
+      const report = setInterval(() => {
+        if (sockets.size === 0) return;
+        reported = true;
+        log.info({ ...waitingFor(), waitedMs: Date.now() - started }, 'shutdown: still waiting for clients');
+      }, reportEveryMs);
       const headers = setTimeout(() => {
         for (const socket of sockets) if (!hasRequestUnderWay(socket)) socket.destroy();
       }, Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs));
-      const requests = setTimeout(() => server.closeAllConnections(), timeouts.requestTimeoutMs);
+      const requests = setTimeout(() => {
+        if (sockets.size > 0) {
+          reported = true;
+          const waited = { ...waitingFor(), waitedMs: Date.now() - started };
+          log.warn(waited, 'shutdown: request timeout reached; closing the connections still open');
+        }
+        server.closeAllConnections();
+      }, timeouts.requestTimeoutMs);
       return () => {
+        clearInterval(report);
         clearTimeout(headers);
         clearTimeout(requests);
+        if (reported) log.info({ pid: process.pid, waitedMs: Date.now() - started }, 'shutdown: no connections left');
       };
     },
   };

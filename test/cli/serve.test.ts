@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CognitoIdentityClient, CreateIdentityPoolCommand, ListIdentityPoolsCommand } from '@aws-sdk/client-cognito-identity';
 import { createTestSchema, describeWithPostgres, type TestSchema } from '../storage/postgres-support.js';
+import { DRAIN_REPORT_EVERY_MS } from '../../src/http/connection-drain.js';
 
 const BIN = new URL('../../bin/cosync.js', import.meta.url).pathname;
 const children: ChildProcess[] = [];
@@ -69,6 +70,8 @@ describe('cosync serve', () => {
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output()).toContain('stopped');
+    // Nothing held the stop: it says nothing of its own.
+    expect(first.output()).not.toContain('shutdown: ');
     // A database file others can read (as made by hand, or by a version that did not restrict it) is named.
     chmodSync(join(data, 'cosync.sqlite'), 0o644);
 
@@ -119,7 +122,6 @@ describe('cosync serve', () => {
       const s = serve(['--port=0', `--data=${tempDir()}`], { COSYNC_ACCESS_KEY_ID: 'AKIAENVKEY', COSYNC_SECRET_ACCESS_KEY: 'env-secret' });
       const port = Number((await s.waitFor(/"url":"http:\/\/127\.0\.0\.1:(\d+)"/))[1]);
       // A client that never finishes its request header holds a graceful stop until the headers timeout.
-      const { connect } = await import('node:net');
       const held = connect(port, '127.0.0.1');
       held.on('error', () => {});
       await new Promise((resolve) => held.once('connect', resolve));
@@ -132,6 +134,21 @@ describe('cosync serve', () => {
       expect(s.output()).toContain('second signal: stopping now');
       held.destroy();
     }
+  });
+
+  it('says, while a slow client holds a graceful stop open, what it still waits for, and when it is done', async () => {
+    const s = serve(['--port=0', `--data=${tempDir()}`], { COSYNC_ACCESS_KEY_ID: 'AKIAENVKEY', COSYNC_SECRET_ACCESS_KEY: 'env-secret' });
+    const port = Number((await s.waitFor(/"url":"http:\/\/127\.0\.0\.1:(\d+)"/))[1]);
+    // A request whose body never comes holds the stop until the request timeout (60 s by default).
+    const held = connect(port, '127.0.0.1');
+    held.on('error', () => {});
+    await new Promise((resolve) => held.once('connect', resolve));
+    held.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc');
+    s.child.kill('SIGTERM');
+    await s.waitFor(/"requests":1,"connections":1,.*"msg":"shutdown: still waiting for clients"/, 3 * DRAIN_REPORT_EVERY_MS);
+    held.destroy();
+    expect(await s.exited).toBe(0);
+    expect(s.output()).toMatch(/"msg":"shutdown: no connections left"[^]*"msg":"stopped"/);
   });
 
   it('uses credentials from the environment and refuses unknown flags', async () => {
