@@ -30,22 +30,25 @@ ${rows.map(([flag, env, value]) => `  ${flag.padEnd(flagWidth)}${env.padEnd(envW
 `;
 }
 
+/**
+ * The text `cosync <args>` prints instead of serving (help, the version), or undefined when it is to serve.
+ * Throws on an unknown command.
+ */
+function informationAsked([command, ...rest]: string[]): string | undefined {
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') return usage();
+  if (command === 'version' || command === '--version') return `${packageVersion()}\n`;
+  if (command !== 'serve') throw new Error(`unknown command '${command}'\n\n${usage()}`);
+  return rest.includes('--help') || rest.includes('-h') ? usage() : undefined;
+}
+
 /** The `cosync` command line: `serve`, and `version` and `help` about it. */
 export async function main(args: string[]): Promise<void> {
-  const [command, ...rest] = args;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(usage());
+  const information = informationAsked(args);
+  if (information !== undefined) {
+    process.stdout.write(information);
     return;
   }
-  if (command === 'version' || command === '--version') {
-    process.stdout.write(`${packageVersion()}\n`);
-    return;
-  }
-  if (command !== 'serve') throw new Error(`unknown command '${command}'\n\n${usage()}`);
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(usage());
-    return;
-  }
+  const rest = args.slice(1);
   const config = loadConfig(rest, process.env);
   const logger = createLogger(config.logLevel);
   // A worker forked by `--workers N` (src/cluster.ts) finds the files its primary wrote and prints nothing.
