@@ -57,8 +57,9 @@ export interface RecordsPosition {
   /** The dataset's last deletion as the first page saw it (its count then; null when never deleted). */
   readonly mark?: number | null;
   /**
-   * The first page's MergedDatasetNames, which every later page reports again (Android keeps the last page's, .NET
-   * the first's); absent when it had none. At most one name per dataset of the identity, each at most 128 characters.
+   * The first page's MergedDatasetNames (empty when it had none), which every later page reports again (Android
+   * keeps the last page's, .NET the first's). Absent when there were too many to carry (list-records.ts) or the
+   * token predates it: later pages then report the names current when they are read.
    */
   readonly merged?: readonly string[];
 }

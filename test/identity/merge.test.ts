@@ -161,6 +161,32 @@ describe('a guest who signs in with a login that already owns an identity', () =
   });
 });
 
+describe('an account into which many guests were merged', () => {
+  it('keeps page tokens short when there are too many merged datasets to carry: later pages read them afresh', async () => {
+    const user = newUser();
+    const account = poolCredentials(t, poolId, { [PROVIDER]: await login(user) });
+    const accountId = (await account()).identityId;
+    const sync = syncClient(t, account);
+    const ref = dataset(accountId, 'big');
+    await writeRecords(sync, ref, { a: '1', b: '2' });
+    // 45 names of 50 characters: past what a token carries (2,048 characters of names). Merges of guests add no
+    // login, so no quota bounds them.
+    for (let i = 0; i < 45; i++) {
+      const guest = poolCredentials(t, poolId);
+      const guestId = (await guest()).identityId;
+      await writeRecords(syncClient(t, guest), dataset(guestId, 'big'), { n: String(i) });
+      await clients(t).identity.send(new GetCredentialsForIdentityCommand({ IdentityId: guestId, Logins: { [PROVIDER]: await login(user) } }));
+    }
+    const first = await sync.send(new ListRecordsCommand({ ...ref, MaxResults: 1 }));
+    const names = first.MergedDatasetNames ?? [];
+    expect(names).toHaveLength(45);
+    expect(first.NextToken!.length).toBeLessThan(2048);
+    await sync.send(new DeleteDatasetCommand(dataset(accountId, names[0]!)));
+    const second = await sync.send(new ListRecordsCommand({ ...ref, MaxResults: 1, NextToken: first.NextToken }));
+    expect(second.MergedDatasetNames).toEqual(names.slice(1));
+  });
+});
+
 describe('a guest who signs in with a login nobody owns yet', () => {
   it('becomes authenticated in place: same identity, data untouched, nothing merged', async () => {
     const guest = poolCredentials(t, poolId);

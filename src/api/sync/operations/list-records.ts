@@ -58,7 +58,8 @@ export const listRecords = defineSyncOperation({
     // Later pages report the first page's figures and merged names (SPEC §4.1), even for a dataset deleted since.
     const exists = position?.exists ?? view.datasetExists;
     const deletedAfter = position?.deletedAfter ?? view.deletedAfterRequestedSyncCount;
-    const merged = position ? position.merged ?? [] : mergedDatasetNames;
+    // A token without them (too many to carry, or issued by an older Cosync) leaves later pages the current ones.
+    const merged = position?.merged ?? mergedDatasetNames;
     // Absent members are `undefined`, which the JSON answer leaves out: one object shape for every answer is
     // cheaper to build than conditional spreads.
     return {
@@ -67,7 +68,7 @@ export const listRecords = defineSyncOperation({
         ? encodePageToken(ctx.services.sessionKey, listing,
           {
             bound: upTo, syncCount: last.syncCount, key: last.key, session: token, exists, deletedAfter, mark,
-            merged: merged.length > 0 ? merged : undefined,
+            merged: carriedMergedNames(merged),
           })
         : undefined,
       Count: page.length,
@@ -80,6 +81,20 @@ export const listRecords = defineSyncOperation({
     };
   },
 });
+
+/**
+ * Merged names a page token carries at most, in characters of their names: about 15 of the longest. Merges of guests
+ * into one account are not bounded by the dataset quota, and the token travels in the query string: past a few KB
+ * of names it would outgrow the request line a proxy (nginx: 8 KB) or the server (16 KB) accepts, failing every
+ * later page. Beyond this the later pages report the names current when they are read.
+ */
+const MAX_CARRIED_MERGED_CHARS = 2048;
+
+function carriedMergedNames(names: readonly string[]): readonly string[] | undefined {
+  let chars = 0;
+  for (const name of names) chars += name.length;
+  return chars <= MAX_CARRIED_MERGED_CHARS ? names : undefined;
+}
 
 /** What a ListRecords page token continues: its figures hold for this dataset and `lastSyncCount` only. */
 function recordsListing(input: ListRecordsInput): unknown[] {
