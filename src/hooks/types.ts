@@ -45,7 +45,7 @@ export interface DatasetChangedPayload extends DatasetRef {
   readonly requestId: string;
   readonly principal: Principal;
   readonly syncCount: number;
-  /** The records written; empty when a Sync Trigger or hook dropped every change and only the count moved. */
+  /** The records written: at least one (a push whose changes were all dropped, which moves only the count, has no hook call). */
   readonly records: readonly RecordRow[];
   readonly deviceId: string | undefined;
 }

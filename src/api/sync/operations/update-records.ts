@@ -83,7 +83,9 @@ export const updateRecords = defineSyncOperation({
       if (err instanceof UnusableIdentity) await checkIdentity(ctx, err.identity, input.IdentityPoolId, input.IdentityId, 'notFound');
       throw err;
     }).finally(() => triggered?.release());
-    if (plan.dataset) {
+    // A push whose changes were all dropped moved only the count: nothing for other devices to fetch, and a push
+    // notification for it could wake two devices whose dropped changes would then wake each other without end.
+    if (plan.dataset && plan.records.length > 0) {
       hooks.afterDatasetChanged({
         region: config.region, identityPoolId: input.IdentityPoolId, identityId: input.IdentityId,
         datasetName: input.DatasetName, requestId: ctx.requestId, principal: ctx.principal,
