@@ -189,8 +189,11 @@ async function assemble(options: ServerOptions, store: SyncStore, logger: Logger
       closing ??= (async () => {
         clearInterval(prune);
         const stopDraining = connections.drain(config.http, logger);
-        await app.close();
-        stopDraining();
+        try {
+          await app.close();
+        } finally {
+          stopDraining();
+        }
         flushUnavailableLog(services.logger);
         await services.triggers.close();
         await services.bulkPublishRuns.close();

@@ -49,6 +49,8 @@ export function trackConnections(server: Server) {
         reported = true;
         log.info({ ...waitingFor(), waitedMs: Date.now() - started }, 'shutdown: still waiting for clients');
       }, reportEveryMs);
+      // Reports alone must never keep a stopping process alive.
+      report.unref();
       const headers = setTimeout(() => {
         for (const socket of sockets) if (!hasRequestUnderWay(socket)) socket.destroy();
       }, Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs));
