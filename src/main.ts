@@ -38,7 +38,8 @@ function informationAsked([command, ...rest]: string[]): string | undefined {
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') return usage();
   if (command === 'version' || command === '--version') return `${packageVersion()}\n`;
   if (command !== 'serve') throw new Error(`unknown command '${command}'\n\n${usage()}`);
-  return rest.includes('--help') || rest.includes('-h') ? usage() : undefined;
+  if (rest.includes('--help') || rest.includes('-h')) return usage();
+  return rest.includes('--version') ? `${packageVersion()}\n` : undefined;
 }
 
 /** The `cosync` command line: `serve`, and `version` and `help` about it. */

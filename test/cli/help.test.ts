@@ -13,7 +13,7 @@ function cosync(...args: string[]) {
 describe('cosync --version', () => {
   it('prints the version in package.json, and only that, on stdout', () => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    for (const args of [['--version'], ['version']]) {
+    for (const args of [['--version'], ['version'], ['serve', '--version']]) {
       expect(cosync(...args), args.join(' ')).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
     }
   });
