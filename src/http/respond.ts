@@ -195,10 +195,14 @@ function writeClosingError(socket: Duplex, serviceError: ServiceError): string {
   if (!socket.writable) return requestId;
   const status = serviceError.statusFor('restJson1');
   const body = JSON.stringify({ __type: serviceError.code, message: serviceError.message });
+  // The headers every other answer carries: Date (the SDKs correct their clock from it) and CORS (without them a
+  // browser shows the app a network error instead of the AWS error).
+  let cors = '';
+  for (let i = 0; i < CORS_HEADER_PAIRS.length; i += 2) cors += `${CORS_HEADER_PAIRS[i]}: ${CORS_HEADER_PAIRS[i + 1]}\r\n`;
   socket.write(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nx-amzn-RequestId: ${requestId}\r\n` +
-      `x-amzn-ErrorType: ${serviceError.code}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nDate: ${new Date().toUTCString()}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `x-amzn-RequestId: ${requestId}\r\nx-amzn-ErrorType: ${serviceError.code}\r\n${cors}Connection: close\r\n\r\n${body}`,
   );
   return requestId;
 }

@@ -103,6 +103,9 @@ describe('slow clients are timed out', () => {
     expect(c.received()).toMatch(/\r\nx-amzn-ErrorType: RequestTimeoutException\r\n/);
     expect(c.received()).toMatch(/\r\nx-amzn-RequestId: [0-9a-f-]{36}\r\n/);
     expect(c.received()).toContain('"__type":"RequestTimeoutException"');
+    // As every other answer: Date (the SDKs correct their clock from it) and CORS (a browser app sees the error).
+    expect(c.received()).toMatch(/\r\nDate: \w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT\r\n/);
+    expect(c.received()).toMatch(/\r\nAccess-Control-Allow-Origin: \*\r\n/);
   });
 
   it('body never finished: closed after the request timeout', async () => {
