@@ -1,4 +1,5 @@
 import { startOidcIssuer, type OidcIssuer } from './oidc-issuer.js';
+import type { Config } from '../../src/config.js';
 import { startServer, TEST_CREDENTIALS, type TestServer } from './server.js';
 
 /** The IAM OIDC provider ARN by which a pool of the test account lists the login provider `name`. */
@@ -14,14 +15,17 @@ export interface LoginServer {
 
 /**
  * A loopback OpenID issuer and a server that accepts its tokens for `audience` under each of the provider names in
- * `providers` (config.loginProviders). Pools still have to list a provider (oidcProviderArn) for its logins to work.
+ * `providers` (config.loginProviders), with `config`'s other settings. Pools still have to list a provider
+ * (oidcProviderArn) for its logins to work.
  */
-export async function startLoginServer(providers: readonly string[], audience: string): Promise<LoginServer> {
+export async function startLoginServer(
+  providers: readonly string[], audience: string, config: Partial<Config> = {},
+): Promise<LoginServer> {
   const idp = await startOidcIssuer();
   const loginProviders = Object.fromEntries(providers.map((name) => [name, { issuer: idp.issuer, audiences: [audience] }]));
   let t: TestServer;
   try {
-    t = await startServer({ config: { loginProviders } });
+    t = await startServer({ config: { ...config, loginProviders } });
   } catch (err) {
     await idp.close();
     throw err;

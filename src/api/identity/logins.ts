@@ -73,6 +73,7 @@ async function enabledIdentity(ctx: RequestContext, pool: IdentityPool, identity
  *   (the oldest, when several do), the others are disabled and their datasets move to the survivor as
  *   `<name>.<oldId>`, so a guest who logs in never loses data;
  * - an identity that has logins can only be used with at least one of them (else NotAuthorizedException).
+ * Callers run it inside resolvingLoginRaces, with the lookups its arguments come from.
  */
 export async function resolveIdentity(
   ctx: RequestContext, pool: IdentityPool, claimed: Identity | undefined, verified: VerifiedLogins,
@@ -139,13 +140,36 @@ async function linkAll(
     const stored = await store.linkLogin({ ...login, identityPoolId: pool.identityPoolId, identityId: survivor.identityId, linkedAt: now });
     // Deleted meanwhile (DeleteIdentities), as any identity that is not there.
     if (!stored) throw errors.notAuthorized(`Invalid login token. Identity '${survivor.identityId}' is not valid in this identity pool.`);
-    if (stored.identityId !== survivor.identityId) {
-      // Another request linked the same login first: act as its identity (a fresh identity of ours stays unused).
-      return enabledIdentity(ctx, pool, stored.identityId);
-    }
+    // Another request linked the same login first: resolvingLoginRaces runs the call again, which then finds the
+    // login's owner (a fresh identity of ours stays unused).
+    if (stored.identityId !== survivor.identityId) throw new LoginLinkedMeanwhile();
   }
   // linkLogin set the stored identity's lastModifiedAt.
   return { ...survivor, lastModifiedAt: now };
+}
+
+/** Thrown when another request linked one of the call's logins to another identity first. */
+class LoginLinkedMeanwhile extends Error {}
+
+/** Runs of a call that lose a login to concurrent requests before it answers ResourceConflictException. */
+const LOGIN_RACE_RUNS = 3;
+
+/**
+ * Runs `resolve` (an operation's lookups, then its resolveIdentity) again when another request linked one of its
+ * logins first. The run again sees the login's owner and takes the path the call would have taken had it come
+ * second: the guest it names is merged into the owner, or DeveloperUserAlreadyRegisteredException for a developer
+ * user registered meanwhile under another identity. Answering as the owner straight away, as it once did, left two
+ * guests signing in to one new account at once with one of them unmerged and its data out of reach.
+ */
+export async function resolvingLoginRaces<T>(resolve: () => Promise<T>): Promise<T> {
+  for (let run = 1; ; run++) {
+    try {
+      return await resolve();
+    } catch (err) {
+      if (!(err instanceof LoginLinkedMeanwhile)) throw err;
+      if (run >= LOGIN_RACE_RUNS) throw errors.conflict('The logins were linked by concurrent requests meanwhile; try again');
+    }
+  }
 }
 
 /** Linked logins per identity, merges included (the model's MergeDeveloperIdentities; SPEC §14). */

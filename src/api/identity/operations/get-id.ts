@@ -1,7 +1,7 @@
 import { defineIdentityOperation } from '../../operation.js';
 import { errors } from '../../errors.js';
 import { requirePool } from '../common.js';
-import { createIdentity, resolveIdentity, verifyLogins } from '../logins.js';
+import { createIdentity, resolveIdentity, resolvingLoginRaces, verifyLogins } from '../logins.js';
 
 interface GetIdInput {
   AccountId?: string;
@@ -32,7 +32,8 @@ export const getId = defineIdentityOperation({
     }
     const pool = await requirePool(ctx, input.IdentityPoolId);
     if (Object.keys(input.Logins ?? {}).length > 0) {
-      const identity = await resolveIdentity(ctx, pool, undefined, await verifyLogins(ctx, pool, input.Logins));
+      const verified = await verifyLogins(ctx, pool, input.Logins);
+      const identity = await resolvingLoginRaces(() => resolveIdentity(ctx, pool, undefined, verified));
       return { IdentityId: identity.identityId };
     }
     if (!pool.allowUnauthenticatedIdentities) throw errors.notAuthorized(UNAUTHENTICATED_NOT_ALLOWED);

@@ -2,7 +2,7 @@ import { defineIdentityOperation } from '../../operation.js';
 import { errors, identityNotFound } from '../../errors.js';
 import { issueOpenIdToken } from '../../../auth/openid-tokens.js';
 import { requirePool } from '../common.js';
-import { loginProviders, resolveIdentity, verifyLogins } from '../logins.js';
+import { loginProviders, resolveIdentity, resolvingLoginRaces, verifyLogins } from '../logins.js';
 
 /** Default lifetime of a developer-identity token (AWS: 15 minutes; 1 s to 24 h). */
 export const DEFAULT_DEVELOPER_TOKEN_SECONDS = 900;
@@ -47,21 +47,23 @@ export const getOpenIdTokenForDeveloperIdentity = defineIdentityOperation({
       throw errors.invalidParameter(`1 validation error detected: Value at 'logins' failed to satisfy constraint: ` +
         `the developer user identifier of ${provider} must not contain U+0000`);
     }
-    const owner = await store.findLogin(pool.identityPoolId, provider, userId);
-    let claimed;
-    if (input.IdentityId !== undefined) {
-      claimed = await store.getIdentity(input.IdentityId);
-      if (!claimed || claimed.identityPoolId !== pool.identityPoolId) throw identityNotFound(input.IdentityId);
-      if (owner && owner.identityId !== input.IdentityId) {
-        throw errors.developerUserAlreadyRegistered('The provided developer user identifier is already registered with Cognito under a different identity ID.');
-      }
-    }
     const others = Object.fromEntries(Object.entries(input.Logins).filter(([name]) => name !== provider));
-    const verified = await verifyLogins(ctx, pool, others);
-    const identity = await resolveIdentity(ctx, pool, claimed, {
-      logins: [{ providerName: provider, subject: userId }, ...verified.logins],
-      tokenIdentityId: verified.tokenIdentityId,
-    }, { developerVouches: true });
+    const identity = await resolvingLoginRaces(async () => {
+      const owner = await store.findLogin(pool.identityPoolId, provider, userId);
+      let claimed;
+      if (input.IdentityId !== undefined) {
+        claimed = await store.getIdentity(input.IdentityId);
+        if (!claimed || claimed.identityPoolId !== pool.identityPoolId) throw identityNotFound(input.IdentityId);
+        if (owner && owner.identityId !== input.IdentityId) {
+          throw errors.developerUserAlreadyRegistered('The provided developer user identifier is already registered with Cognito under a different identity ID.');
+        }
+      }
+      const verified = await verifyLogins(ctx, pool, others);
+      return resolveIdentity(ctx, pool, claimed, {
+        logins: [{ providerName: provider, subject: userId }, ...verified.logins],
+        tokenIdentityId: verified.tokenIdentityId,
+      }, { developerVouches: true });
+    });
     const providers = await loginProviders(ctx, identity.identityId);
     const token = await issueOpenIdToken(keys, {
       identityId: identity.identityId, identityPoolId: pool.identityPoolId, amr: ['authenticated', ...providers],
