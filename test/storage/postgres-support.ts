@@ -115,6 +115,8 @@ export function sharedSchema(prefix: string): TestSchema {
 export interface TcpProxy {
   readonly port: number;
   delayMs: number;
+  /** How many of the client's connections sent something at or after `time` (Date.now()). */
+  clientsSendingSince(time: number): number;
   cut(): Promise<void>;
   restore(): Promise<void>;
   close(): Promise<void>;
@@ -122,6 +124,8 @@ export interface TcpProxy {
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  /** When each connection from the client last sent data. */
+  const lastSent = new Map<Socket, number>();
   let server: Server | undefined;
   let port = 0;
   const proxy: TcpProxy = {
@@ -129,6 +133,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       return port;
     },
     delayMs: 0,
+    clientsSendingSince: (time) => [...lastSent.values()].filter((at) => at >= time).length,
     cut: async () => {
       for (const s of sockets) s.destroy();
       sockets.clear();
@@ -158,7 +163,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     upstream.connect(target.port, target.host);
-    client.on('data', (chunk: Buffer) => upstream.write(chunk));
+    client.on('data', (chunk: Buffer) => {
+      lastSent.set(client, Date.now());
+      upstream.write(chunk);
+    });
     upstream.on('data', (chunk: Buffer) => {
       // setTimeout with one delay fires in creation order, so chunks keep their order.
       if (proxy.delayMs > 0) setTimeout(() => client.destroyed || client.write(chunk), proxy.delayMs);
