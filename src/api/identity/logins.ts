@@ -57,6 +57,10 @@ export function mergedDatasetName(name: string, mergedIdentityId: string): strin
   return `${name.slice(0, room)}.${mergedIdentityId}`;
 }
 
+/** GetOpenIdTokenForDeveloperIdentity's answer for a developer user linked to another identity than the one named. */
+export const DEVELOPER_USER_ALREADY_REGISTERED =
+  'The provided developer user identifier is already registered with Cognito under a different identity ID.';
+
 async function enabledIdentity(ctx: RequestContext, pool: IdentityPool, identityId: string): Promise<Identity> {
   const identity = await ctx.services.store.getIdentity(identityId);
   if (!identity || identity.identityPoolId !== pool.identityPoolId || identity.disabled) {
@@ -84,6 +88,11 @@ export async function resolveIdentity(
   const unowned: VerifiedLogin[] = [];
   for (const login of verified.logins) {
     const found = await store.findLogin(pool.identityPoolId, login.providerName, login.subject);
+    // The caller checked this before; a request registering the same developer user may have linked it since.
+    if (found && opts.developerVouches && claimed && login.providerName === pool.developerProviderName
+      && found.identityId !== claimed.identityId) {
+      throw errors.developerUserAlreadyRegistered(DEVELOPER_USER_ALREADY_REGISTERED);
+    }
     if (found) owners.set(found.identityId, await enabledIdentity(ctx, pool, found.identityId));
     else unowned.push(login);
   }

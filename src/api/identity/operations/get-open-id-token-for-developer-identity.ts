@@ -2,7 +2,9 @@ import { defineIdentityOperation } from '../../operation.js';
 import { errors, identityNotFound } from '../../errors.js';
 import { issueOpenIdToken } from '../../../auth/openid-tokens.js';
 import { requirePool } from '../common.js';
-import { loginProviders, resolveIdentity, resolvingLoginRaces, verifyLogins } from '../logins.js';
+import {
+  DEVELOPER_USER_ALREADY_REGISTERED, loginProviders, resolveIdentity, resolvingLoginRaces, verifyLogins,
+} from '../logins.js';
 
 /** Default lifetime of a developer-identity token (AWS: 15 minutes; 1 s to 24 h). */
 export const DEFAULT_DEVELOPER_TOKEN_SECONDS = 900;
@@ -55,7 +57,7 @@ export const getOpenIdTokenForDeveloperIdentity = defineIdentityOperation({
         claimed = await store.getIdentity(input.IdentityId);
         if (!claimed || claimed.identityPoolId !== pool.identityPoolId) throw identityNotFound(input.IdentityId);
         if (owner && owner.identityId !== input.IdentityId) {
-          throw errors.developerUserAlreadyRegistered('The provided developer user identifier is already registered with Cognito under a different identity ID.');
+          throw errors.developerUserAlreadyRegistered(DEVELOPER_USER_ALREADY_REGISTERED);
         }
       }
       const verified = await verifyLogins(ctx, pool, others);
