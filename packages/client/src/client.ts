@@ -4,7 +4,9 @@ import { fromCognitoIdentity } from '@aws-sdk/credential-provider-cognito-identi
 import { Dataset } from './dataset.js';
 import { Emitter, reportListenerError, type ListenerErrorHandler } from './emitter.js';
 import { ClosedError } from './errors.js';
-import { getIdentityId, keys, loadIdentity, loginGuest, moveGuestChanges, type Logins } from './identity.js';
+import {
+  getIdentityId, keys, loadIdentity, loginGuest, loginsFingerprint, moveGuestChanges, type Logins,
+} from './identity.js';
 import { LocalCopy } from './local-copy.js';
 import { Remote } from './remote.js';
 import { lastWriterWins, type ConflictResolver } from './resolvers.js';
@@ -173,9 +175,9 @@ export class CosyncClient {
       await this.carryOutGuestDeletions(stored.identityId, async () => guestRemote);
       const id = await loginGuest(this.identityClient, stored.identityId, logins);
       if (id !== stored.identityId) await moveGuestChanges(this.store, poolId, stored.identityId, id, this.policies.resolver, this.policies.now);
-      identity = { format: 1, identityId: id, authenticated: true };
+      identity = await signedIn(id, logins);
     } else if (logins) {
-      identity = { format: 1, identityId: await this.signedInIdentity(logins, stored), authenticated: true };
+      identity = await this.signedInIdentity(logins, stored);
     } else {
       identity = stored && !stored.authenticated ? stored : { format: 1, identityId: await getIdentityId(this.identityClient, poolId), authenticated: false };
     }
@@ -183,13 +185,20 @@ export class CosyncClient {
     return { identity, logins, sync: this.syncClientFor(identity.identityId, logins) };
   }
 
-  /** GetId for the logins; offline, the stored signed-in identity (so a signed-in app starts without network). */
-  private async signedInIdentity(logins: Logins, stored: IdentityState | undefined): Promise<string> {
+  /**
+   * GetId for the logins; offline, the stored signed-in identity (so a signed-in app starts without network), but
+   * only when it was obtained for logins naming the same user (loginsFingerprint): another user signing in on this
+   * device offline must not get the previous user's identity, local data and later pushes into that account.
+   */
+  private async signedInIdentity(logins: Logins, stored: IdentityState | undefined): Promise<IdentityState> {
     try {
-      return await getIdentityId(this.identityClient, this.options.identityPoolId, logins);
+      return await signedIn(await getIdentityId(this.identityClient, this.options.identityPoolId, logins), logins);
     } catch (err) {
-      if (stored?.authenticated && classify(err) === 'transient') return stored.identityId;
-      throw err;
+      if (!stored?.authenticated || classify(err) !== 'transient') throw err;
+      const fingerprint = await loginsFingerprint(logins);
+      if (fingerprint !== undefined && fingerprint === stored.loginsFingerprint) return stored;
+      throw new Error('cannot start offline with these logins: the identity stored on this device was not obtained ' +
+        `for them (or they name no user), and GetId needs the network: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }
 
@@ -202,7 +211,7 @@ export class CosyncClient {
       const { id, merged } = await decide(previous);
       await this.closeDatasets();
       if (merged) await moveGuestChanges(this.store, this.options.identityPoolId, previous.identityId, id, this.policies.resolver, this.policies.now);
-      const identity: IdentityState = { format: 1, identityId: id, authenticated: logins !== undefined };
+      const identity: IdentityState = logins ? await signedIn(id, logins) : { format: 1, identityId: id, authenticated: false };
       await this.store.set(keys.identity(this.options.identityPoolId), identity);
       return { identity, logins, sync: this.syncClientFor(id, logins), merged };
     })();
@@ -264,4 +273,10 @@ export class CosyncClient {
   private requestTimeoutMs(): number {
     return this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
+}
+
+/** The identity state of `identityId` obtained for `logins`, with who they name (for a later start offline). */
+async function signedIn(identityId: string, logins: Logins): Promise<IdentityState> {
+  const fingerprint = await loginsFingerprint(logins);
+  return { format: 1, identityId, authenticated: true, ...(fingerprint !== undefined ? { loginsFingerprint: fingerprint } : {}) };
 }

@@ -14,6 +14,46 @@ export async function resolveLogins(logins: Logins): Promise<Record<string, stri
   return Object.fromEntries(entries);
 }
 
+/**
+ * Who a set of logins names, as a stable string: per provider (sorted by name), the issuer and subject claims of
+ * its token read as a JWT (OpenID Connect, Cognito user pools, Cognito Identity's own tokens of the
+ * developer-authenticated flow, whose subject is the identity ID). The token is decoded, not verified: this only
+ * tells whether two sets of logins are the same user's, to pick local data, and grants nothing on the server. A
+ * token that is no JWT with `iss` and `sub` (an opaque access token) names nobody, and so does a token function
+ * that fails: the answer is then undefined, which matches no stored identity.
+ */
+export async function loginsFingerprint(logins: Logins): Promise<string | undefined> {
+  let resolved: Record<string, string>;
+  try {
+    resolved = await resolveLogins(logins);
+  } catch {
+    return undefined;
+  }
+  const names = Object.keys(resolved).sort();
+  const parts: string[][] = [];
+  for (const provider of names) {
+    const claims = jwtClaims(resolved[provider] ?? '');
+    if (!claims) return undefined;
+    parts.push([provider, claims.iss, claims.sub]);
+  }
+  return names.length > 0 ? JSON.stringify(parts) : undefined;
+}
+
+/** The `iss` and `sub` claims of a JWT's payload, unverified; undefined for anything else. */
+function jwtClaims(token: string): { iss: string; sub: string } | undefined {
+  const payload = token.split('.')[1];
+  if (token.split('.').length !== 3 || !payload || !/^[A-Za-z0-9_-]+$/.test(payload)) return undefined;
+  try {
+    const base64 = payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '=');
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes)) as { iss?: unknown; sub?: unknown };
+    if (typeof claims.iss !== 'string' || typeof claims.sub !== 'string' || claims.sub === '') return undefined;
+    return { iss: claims.iss, sub: claims.sub };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Store keys: one identity entry per pool, one snapshot per dataset of each identity. */
 export const keys = {
   identity: (poolId: string) => `cosync/${poolId}/identity`,

@@ -40,6 +40,12 @@ export interface IdentityState {
   readonly identityId: string;
   /** True once logins were presented for this identity; a guest (false) is merged into an account on login. */
   readonly authenticated: boolean;
+  /**
+   * Who the logins that obtained this identity name (see loginsFingerprint in identity.ts); absent for a guest, for
+   * logins whose tokens name nobody (opaque tokens) and for entries written by earlier versions. A start offline
+   * resumes this identity only for logins with the same fingerprint.
+   */
+  readonly loginsFingerprint?: string;
 }
 
 export function emptySnapshot(): DatasetSnapshot {

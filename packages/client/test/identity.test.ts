@@ -132,6 +132,36 @@ describe('a guest app restarted with logins', () => {
   });
 });
 
+describe('a signed-in app started offline', () => {
+  it('resumes the stored identity only for the logins it was obtained for, never for another user\'s', async () => {
+    const store = new MemoryStore();
+    const alice = device(t, poolId, { store, logins: await login('ivy'), now });
+    const aliceId = await alice.client.identityId();
+    const diary = await alice.client.openDataset('private');
+    await diary.put('diary', 'secret');
+    await diary.synchronize();
+    await alice.client.close();
+
+    // The same user offline, with a fresh token (from a function, as apps refresh them): her identity and data.
+    const fresh = async () => (await login('ivy'))['login.client.test'] ?? '';
+    const again = device(t, poolId, { store, logins: { 'login.client.test': fresh }, now });
+    again.network.online = false;
+    expect(await again.client.identityId()).toBe(aliceId);
+    expect((await again.client.openDataset('private')).getAll()).toEqual({ diary: 'secret' });
+    await again.client.close();
+
+    // Another user signs in on the same device while offline: the start fails, nothing of the first user shows.
+    const bob = device(t, poolId, { store, logins: await login('jack'), now });
+    bob.network.online = false;
+    await expect(bob.client.identityId()).rejects.toThrow(/cannot start offline with these logins/);
+    await expect(bob.client.openDataset('private')).rejects.toThrow(/cannot start offline/);
+    bob.network.online = true;
+    const bobId = await bob.client.identityId();
+    expect(bobId).not.toBe(aliceId);
+    expect((await bob.client.openDataset('private')).getAll()).toEqual({});
+  });
+});
+
 describe('switching accounts', () => {
   it('keeps each identity\'s local data apart and never merges two accounts', async () => {
     const shared = device(t, poolId, { logins: await login('carol'), now });
