@@ -20,7 +20,10 @@ export class SyncError extends Error {
   }
 }
 
-/** A dataset name or record key outside what Cognito Sync accepts, or a value that is not a string. */
+/**
+ * A dataset name or record key outside what Cognito Sync accepts, a value that is not a string, or a key or value
+ * that is not well-formed UTF-16 (a lone surrogate).
+ */
 export class InvalidArgumentError extends Error {
   override readonly name = 'InvalidArgumentError';
 }

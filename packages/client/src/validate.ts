@@ -9,15 +9,27 @@ export function checkDatasetName(name: string): void {
   }
 }
 
-/** Record keys: 1–1,024 characters (the service model's bounds). */
+/**
+ * Whether `s` is well-formed UTF-16 (no lone surrogate). A string that is not cannot be sent as UTF-8, so the
+ * server refuses every push that carries it: accepted locally, it would fail each sync of its dataset for ever.
+ */
+function isWellFormed(s: string): boolean {
+  const native = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  if (typeof native === 'function') return native.call(s);
+  return !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+}
+
+/** Record keys: 1–1,024 characters (the service model's bounds), well-formed. */
 export function checkKey(key: string): void {
   if (typeof key !== 'string' || key.length < 1 || key.length > 1024) {
     throw new InvalidArgumentError(`record key must be a string of 1 to 1024 characters: ${JSON.stringify(key)}`);
   }
+  if (!isWellFormed(key)) throw new InvalidArgumentError(`record key has a lone UTF-16 surrogate: ${JSON.stringify(key)}`);
 }
 
-/** Values are strings (the empty string included); use remove() to remove a record. */
+/** Values are well-formed strings (the empty string included); use remove() to remove a record. */
 export function checkValue(value: string): void {
   if (typeof value !== 'string') throw new InvalidArgumentError(`record value must be a string, got ${typeof value}`);
   if (value.length > 1_048_575) throw new InvalidArgumentError('record value is longer than 1,048,575 characters');
+  if (!isWellFormed(value)) throw new InvalidArgumentError('record value has a lone UTF-16 surrogate');
 }

@@ -2,7 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
 import { clients, createPool, device, sharedServer, twoDevices as twoDevicesOf } from './support.js';
-import { MemoryStore, SyncError, remoteWins, type ConflictResolver, type CosyncClientOptions } from '../src/index.js';
+import { InvalidArgumentError, MemoryStore, SyncError, remoteWins, type ConflictResolver, type CosyncClientOptions } from '../src/index.js';
 
 const t = sharedServer();
 let poolId: string;
@@ -180,5 +180,32 @@ describe('synchronize()', () => {
     await da.synchronize();
     await db.synchronize();
     expect(db.get('x')).toBe('typed during the sync');
+  });
+});
+
+describe('arguments the server could never accept', () => {
+  it('a key or value with a lone UTF-16 surrogate is refused at once, and syncs go on', async () => {
+    const d = device(t, poolId);
+    const ds = await d.client.openDataset('ill-formed');
+    await ds.put('good', 'value \u{1F600}');
+    const refusals = async () => {
+      await expect(ds.put('bad\ud800', 'x')).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(ds.put('\udc00bad', 'x')).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(ds.remove('bad\ud800')).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(ds.put('k', 'v\udfff')).rejects.toThrow(/lone UTF-16 surrogate/);
+    };
+    await refusals();
+    // Without String.prototype.isWellFormed (engines before ES2024) the same strings are refused.
+    const native = Reflect.get(String.prototype, 'isWellFormed') as unknown;
+    Reflect.deleteProperty(String.prototype, 'isWellFormed');
+    try {
+      await refusals();
+      await ds.put('pair', '\ud83d\ude00');
+    } finally {
+      Reflect.set(String.prototype, 'isWellFormed', native);
+    }
+    expect(ds.pendingChanges()).toBe(2);
+    await expect(ds.synchronize()).resolves.toMatchObject({ pushed: ['good', 'pair'] });
+    expect(ds.getAll()).toEqual({ good: 'value \u{1F600}', pair: '\u{1F600}' });
   });
 });
