@@ -140,7 +140,10 @@ export class CosyncClient {
     return this.events.on(event, listener);
   }
 
-  /** Stores pending writes, waits for running syncs and closes the store. */
+  /**
+   * Stores pending writes, waits for running syncs (each records the answer to its request in flight, then stops
+   * with SyncError 'closed' unless it was done) and closes the store.
+   */
   async close(): Promise<void> {
     this.closed = true;
     await this.closeDatasets();

@@ -111,7 +111,10 @@ export class Dataset {
     return next;
   }
 
-  /** @internal Ends the handle (identity change or client close) after pending writes are stored. */
+  /**
+   * @internal Ends the handle (identity change or client close) after pending writes are stored and a running sync
+   * has stopped: it records the answer to a request in flight (what the server did stays known) and sends no more.
+   */
   async close(): Promise<void> {
     this.closed = true;
     await this.copy.persist();

@@ -26,8 +26,9 @@ export class LocalCopy {
   private lastWrite: Promise<void> = Promise.resolve();
   private nextWrite: Promise<void> | undefined;
   /**
-   * Records pushed and not acknowledged: the push failed (a lost answer, a timeout) and may have been stored. In
-   * memory only; after a restart such a record is met as a conflict with itself, which every resolver settles.
+   * Records pushed and not acknowledged: the push failed (a lost answer, a timeout, a crash or close() before the
+   * answer was recorded) and may have been stored. Kept in the snapshot (`pushing`), written before the request is
+   * sent, so that after a restart the next listing still takes the device's own write as such.
    */
   private readonly unacknowledged = new Map<string, LocalRecord>();
   /** How to take back each app edit (edit, wipe) made since the last write began, oldest first. */
@@ -120,9 +121,18 @@ export class LocalCopy {
     this.lastSyncCount = 0;
   }
 
-  /** Notes the records a push is about to send (see `unacknowledged`). */
+  /** Notes the records a push is about to send (see `unacknowledged`); persist() before sending them. */
   pushing(records: readonly LocalRecord[]): void {
     for (const r of records) this.unacknowledged.set(r.key, r);
+  }
+
+  /**
+   * A whole listing from a sync count no later than the last push's listing has been applied: a write of that push
+   * the server stored is in it (or a later version of its record is), so a sent record it did not match was not
+   * stored or was overwritten since, and is forgotten.
+   */
+  listingApplied(): void {
+    this.unacknowledged.clear();
   }
 
   /**
@@ -218,6 +228,7 @@ export class LocalCopy {
     return {
       format: 1, lastSyncCount: this.lastSyncCount, pendingDelete: this.pendingDelete,
       changeCounter: this.changeCounter, records: [...this.records.values()],
+      ...(this.unacknowledged.size > 0 ? { pushing: [...this.unacknowledged.values()] } : {}),
     };
   }
 
@@ -226,5 +237,6 @@ export class LocalCopy {
     this.lastSyncCount = s.lastSyncCount;
     this.pendingDelete = s.pendingDelete;
     this.changeCounter = s.changeCounter;
+    for (const r of s.pushing ?? []) this.unacknowledged.set(r.key, r);
   }
 }

@@ -135,7 +135,7 @@ async function syncRound(ctx: SyncContext, result: SyncResult, relistFrom: numbe
   const generation = copy.generation;
   if (copy.pendingDelete) {
     await remote.deleteDataset(datasetName);
-    checkGeneration(ctx, generation);
+    checkNotWiped(ctx, generation);
     await deletionDone(copy);
   }
   const from = relistFrom ?? copy.lastSyncCount;
@@ -187,6 +187,14 @@ function vanished(copy: LocalCopy, listing: RemoteListing): boolean {
 
 function checkGeneration(ctx: SyncContext, generation: number): void {
   if (ctx.isClosed()) throw new ClosedError(`dataset ${ctx.datasetName} was closed`);
+  checkNotWiped(ctx, generation);
+}
+
+/**
+ * After a write's answer (UpdateRecords, DeleteDataset): only a wipe stops the answer from being recorded. A close()
+ * meanwhile does not; it waits for the sync, which records what the server did and stops at its next round.
+ */
+function checkNotWiped(ctx: SyncContext, generation: number): void {
   if (ctx.copy.generation !== generation) throw new RestartRound();
 }
 
@@ -213,6 +221,7 @@ async function applyListing(ctx: SyncContext, result: SyncResult, listing: Remot
     if (outcome.kind === 'conflict') conflicts.push({ remote, local: outcome.local });
   }
   for (const c of conflicts) await resolveConflict(ctx, result, c.local, c.remote, generation);
+  ctx.copy.listingApplied();
   ctx.copy.lastSyncCount = listing.datasetSyncCount;
   await ctx.copy.persist();
 }
@@ -295,8 +304,12 @@ async function push(ctx: SyncContext, result: SyncResult, listing: RemoteListing
   const chunk = dirty.slice(0, MAX_PATCHES_PER_UPDATE);
   const pushedPending = new Map(chunk.map((r) => [r.key, r.pending]));
   ctx.copy.pushing(chunk);
-  const stored = await ctx.remote.update(ctx.datasetName, listing.sessionToken, chunk);
+  // Stored before sending, so that a write whose answer is never recorded (lost, a crash) is known as this
+  // device's own at the next listing, after a restart too.
+  await ctx.copy.persist();
   checkGeneration(ctx, generation);
+  const stored = await ctx.remote.update(ctx.datasetName, listing.sessionToken, chunk);
+  checkNotWiped(ctx, generation);
   for (const s of stored) ctx.copy.acknowledge(s, pushedPending.get(s.key));
   for (const r of chunk) if (!result.pushed.includes(r.key)) result.pushed.push(r.key);
   // No fast-forward past this write (the official clients move to listing + 1 when the counts line up): a dataset

@@ -29,6 +29,12 @@ export interface DatasetSnapshot {
   /** Incremented by every local edit; see LocalRecord.pending. */
   readonly changeCounter: number;
   readonly records: readonly LocalRecord[];
+  /**
+   * Records as a push sent them, stored before the request went out and until its answer is recorded or a listing
+   * from before it has been applied: after a crash or close() the next listing recognises the device's own write by
+   * them (no conflict with itself). Absent when empty, and in snapshots of earlier versions.
+   */
+  readonly pushing?: readonly LocalRecord[];
 }
 
 /** A value a store can hold: a dataset snapshot or a small piece of client metadata. */

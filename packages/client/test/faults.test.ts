@@ -6,7 +6,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaultyStore, createPool, device, sharedServer, swallowed, twoDevices } from './support.js';
-import { LocalStoreError, SyncError, lastWriterWins, remoteWins, type ConflictResolver } from '../src/index.js';
+import {
+  LocalStoreError, MemoryStore, SyncError, lastWriterWins, remoteWins, type ConflictResolver, type LocalStore,
+} from '../src/index.js';
 
 const t = sharedServer();
 let poolId: string;
@@ -67,6 +69,61 @@ describe('a device meets faults', () => {
     const again = await other.client.openDataset('lost-answer');
     await again.synchronize();
     expect(again.get('x')).toBe('3');
+  });
+
+  it('close() during a push: the answer is recorded, and the edit made meanwhile is pushed after a restart', async () => {
+    const d = device(t, poolId, { resolver: remoteWins });
+    const ds = await d.client.openDataset('close-during-push');
+    await ds.put('k', 'v1');
+    await ds.synchronize();
+    await ds.put('k', 'v2');
+    let closing: Promise<void> | undefined;
+    d.network.intercept = async (request, pass) => {
+      if (request.method !== 'POST') return pass();
+      await ds.put('k', 'v3');
+      closing = d.client.close();
+      return pass();
+    };
+    // The running sync records the server's answer before close() closes the store.
+    await expect(ds.synchronize()).resolves.toMatchObject({ pushed: ['k'] });
+    await closing;
+    const restarted = device(t, poolId, { store: d.store, resolver: remoteWins });
+    const again = await restarted.client.openDataset('close-during-push');
+    expect(again.get('k')).toBe('v3');
+    const r = await again.synchronize();
+    expect({ conflicts: r.conflicts, value: again.get('k'), pending: again.pendingChanges() }).toEqual({ conflicts: [], value: 'v3', pending: 0 });
+  });
+
+  it('a crash after the server stored a push: after a restart, its own write is no conflict and the later edit wins', async () => {
+    const memory = new MemoryStore();
+    let crashed = false;
+    // The store of a process that dies: once crashed, nothing more reaches it.
+    const store: LocalStore = {
+      get: (k) => memory.get(k), delete: (k) => memory.delete(k), keys: (p) => memory.keys(p), close: async () => {},
+      set: (k, v) => (crashed ? new Promise<void>(() => {}) : memory.set(k, v)),
+    };
+    const d = device(t, poolId, { store, resolver: remoteWins });
+    const ds = await d.client.openDataset('crash-after-push');
+    await ds.put('k', 'v1');
+    await ds.synchronize();
+    await ds.put('k', 'v2');
+    let answered!: () => void;
+    const storedOnServer = new Promise<void>((resolve) => { answered = resolve; });
+    d.network.intercept = async (request, pass) => {
+      if (request.method !== 'POST') return pass();
+      await ds.put('k', 'v3');
+      const response = await pass();
+      crashed = true;
+      answered();
+      return response;
+    };
+    void ds.synchronize();
+    await storedOnServer;
+    const restarted = device(t, poolId, { store: { ...store, set: (k, v) => memory.set(k, v) }, resolver: remoteWins });
+    const again = await restarted.client.openDataset('crash-after-push');
+    expect({ value: again.get('k'), pending: again.pendingChanges() }).toEqual({ value: 'v3', pending: 1 });
+    const r = await again.synchronize();
+    expect({ conflicts: r.conflicts, value: again.get('k'), pending: again.pendingChanges() }).toEqual({ conflicts: [], value: 'v3', pending: 0 });
   });
 
   it('removing a key this device has not pulled yet removes it everywhere', async () => {
