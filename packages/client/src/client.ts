@@ -2,6 +2,7 @@ import { CognitoIdentityClient, type CognitoIdentityClientConfig } from '@aws-sd
 import { CognitoSyncClient } from '@aws-sdk/client-cognito-sync';
 import { fromCognitoIdentity } from '@aws-sdk/credential-provider-cognito-identity';
 import { Dataset } from './dataset.js';
+import { deleteOnServer } from './deletion.js';
 import { Emitter, reportListenerError, type ListenerErrorHandler } from './emitter.js';
 import { ClosedError } from './errors.js';
 import {
@@ -14,7 +15,7 @@ import { classify, DEFAULT_RETRY, type RetryOptions } from './retry.js';
 import { claimStore, releaseStore, usedByAnother } from './store/claim.js';
 import { MemoryStore } from './store/memory.js';
 import type { LocalStore } from './store/store.js';
-import { deletionDone, type RemoteDeletionPolicy, type SyncPolicies } from './sync.js';
+import { type RemoteDeletionPolicy, type SyncPolicies } from './sync.js';
 import type { IdentityState } from './types.js';
 import { boundRequests, DEFAULT_REQUEST_TIMEOUT_MS } from './timeout.js';
 import { checkDatasetName } from './validate.js';
@@ -241,8 +242,7 @@ export class CosyncClient {
       }
       const copy = await LocalCopy.load(this.store, key);
       if (!copy.pendingDelete) continue;
-      await (await remote()).deleteDataset(key.slice(prefix.length));
-      await deletionDone(copy);
+      await deleteOnServer(copy, await remote(), key.slice(prefix.length));
     }
   }
 

@@ -2,7 +2,8 @@ import { Emitter } from './emitter.js';
 import { ClosedError, SyncError } from './errors.js';
 import type { LocalCopy } from './local-copy.js';
 import type { Remote } from './remote.js';
-import { deletionDone, synchronizeDataset, type DatasetEvents, type SyncPolicies, type SyncResult } from './sync.js';
+import { deleteOnServer } from './deletion.js';
+import { synchronizeDataset, type DatasetEvents, type SyncPolicies, type SyncResult } from './sync.js';
 import { checkKey, checkValue } from './validate.js';
 
 /**
@@ -103,8 +104,7 @@ export class Dataset {
   carryOutDeletion(): Promise<void> {
     const run = async () => {
       if (!this.copy.pendingDelete) return;
-      await (await this.remote()).deleteDataset(this.name);
-      await deletionDone(this.copy);
+      await deleteOnServer(this.copy, await this.remote(), this.name);
     };
     const next = this.syncQueue.then(run, run);
     this.syncQueue = next.catch(() => undefined);

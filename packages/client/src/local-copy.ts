@@ -20,6 +20,13 @@ export class LocalCopy {
   private records = new Map<string, LocalRecord>();
   lastSyncCount = 0;
   pendingDelete = false;
+  /** A DeleteDataset for `pendingDelete` was sent and its answer not recorded: it may have been done. */
+  deletionSent = false;
+  /**
+   * The highest server sync count this copy had seen (listings, its records, its acknowledged pushes) when the app
+   * deleted it: a listing from it reports whether the dataset was deleted since.
+   */
+  deletionBase = 0;
   /** Incremented by wipe(): a sync round that started before a wipe must not write what it fetched. */
   generation = 0;
   private changeCounter = 0;
@@ -96,8 +103,11 @@ export class LocalCopy {
    * records come back, under any edits made since the wipe that are still there (they stay, on the old counts).
    */
   wipe(): void {
-    const before = { records: this.records, pendingDelete: this.pendingDelete };
+    const before = { records: this.records, pendingDelete: this.pendingDelete, deletionBase: this.deletionBase };
     const wiped = new Map<string, LocalRecord>();
+    let base = Math.max(this.deletionBase, this.lastSyncCount);
+    for (const r of this.records.values()) base = Math.max(base, r.syncCount);
+    this.deletionBase = base;
     this.records = wiped;
     this.unacknowledged.clear();
     this.pendingDelete = true;
@@ -110,6 +120,7 @@ export class LocalCopy {
       }
       this.records = restored;
       this.pendingDelete = before.pendingDelete;
+      this.deletionBase = before.deletionBase;
     });
   }
 
@@ -229,6 +240,8 @@ export class LocalCopy {
       format: 1, lastSyncCount: this.lastSyncCount, pendingDelete: this.pendingDelete,
       changeCounter: this.changeCounter, records: [...this.records.values()],
       ...(this.unacknowledged.size > 0 ? { pushing: [...this.unacknowledged.values()] } : {}),
+      ...(this.deletionSent ? { deletionSent: true } : {}),
+      ...(this.deletionBase > 0 ? { deletionBase: this.deletionBase } : {}),
     };
   }
 
@@ -238,5 +251,7 @@ export class LocalCopy {
     this.pendingDelete = s.pendingDelete;
     this.changeCounter = s.changeCounter;
     for (const r of s.pushing ?? []) this.unacknowledged.set(r.key, r);
+    this.deletionSent = s.deletionSent ?? false;
+    this.deletionBase = s.deletionBase ?? 0;
   }
 }

@@ -71,6 +71,18 @@ export class Remote {
     return first;
   }
 
+  /**
+   * What ListRecords from `lastSyncCount` reports of the dataset itself (one request, at most one record): whether it
+   * exists and whether it was deleted after that count.
+   */
+  async datasetState(datasetName: string, lastSyncCount: number): Promise<Pick<RemoteListing, 'exists' | 'deletedAfter'>> {
+    this.counts.listRecords += 1;
+    const page = await this.client.send(new ListRecordsCommand({ ...this.ref(datasetName), LastSyncCount: lastSyncCount, MaxResults: 1 }));
+    return {
+      exists: page.DatasetExists ?? false, deletedAfter: page.DatasetDeletedAfterRequestedSyncCount ?? false,
+    };
+  }
+
   /** One UpdateRecords (at most MAX_PATCHES_PER_UPDATE patches); answers the records as the server stored them. */
   async update(datasetName: string, sessionToken: string, patches: readonly Patch[]): Promise<RemoteRecord[]> {
     this.counts.updateRecords += 1;

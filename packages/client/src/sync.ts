@@ -1,4 +1,5 @@
 import type { Emitter, ListenerErrorHandler } from './emitter.js';
+import { deleteOnServer } from './deletion.js';
 import { ClosedError, LocalStoreError, SyncError } from './errors.js';
 import type { LocalCopy } from './local-copy.js';
 import { MAX_PATCHES_PER_UPDATE, type RemoteListing, type RemoteRecord, type Remote, type RequestCounts } from './remote.js';
@@ -133,11 +134,7 @@ function rewindAfterConflict(copy: LocalCopy, message: string): number {
 async function syncRound(ctx: SyncContext, result: SyncResult, relistFrom: number | undefined): Promise<boolean> {
   const { copy, remote, datasetName } = ctx;
   const generation = copy.generation;
-  if (copy.pendingDelete) {
-    await remote.deleteDataset(datasetName);
-    checkNotWiped(ctx, generation);
-    await deletionDone(copy);
-  }
+  if (copy.pendingDelete) await deleteOnServer(copy, remote, datasetName, () => checkNotWiped(ctx, generation));
   const from = relistFrom ?? copy.lastSyncCount;
   const listing = await remote.listAll(datasetName, from);
   checkGeneration(ctx, generation);
@@ -165,13 +162,6 @@ async function appCode<T>(what: string, run: () => T | Promise<T>): Promise<T> {
   } catch (err) {
     throw new SyncError('local-failure', `${what} threw: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-}
-
-/** The server has deleted the dataset the app deleted: later local changes start a new one from count 0. */
-export async function deletionDone(copy: LocalCopy): Promise<void> {
-  copy.pendingDelete = false;
-  copy.lastSyncCount = 0;
-  await copy.persist();
 }
 
 /**

@@ -26,6 +26,10 @@ export interface DatasetSnapshot {
   readonly lastSyncCount: number;
   /** The app deleted the dataset; the next sync deletes it on the server before pushing newer edits. */
   readonly pendingDelete: boolean;
+  /** A DeleteDataset for `pendingDelete` was sent and its answer not recorded (it may have been done); absent: false. */
+  readonly deletionSent?: boolean;
+  /** With `pendingDelete`: the highest server sync count the copy had seen when the app deleted it; absent: 0. */
+  readonly deletionBase?: number;
   /** Incremented by every local edit; see LocalRecord.pending. */
   readonly changeCounter: number;
   readonly records: readonly LocalRecord[];

@@ -5,7 +5,8 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FaultyStore, createPool, device, sharedServer, swallowed, twoDevices } from './support.js';
+import { ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
+import { FaultyStore, clients, createPool, device, sharedServer, swallowed, twoDevices, type Device } from './support.js';
 import {
   LocalStoreError, MemoryStore, SyncError, lastWriterWins, remoteWins, type ConflictResolver, type LocalStore,
 } from '../src/index.js';
@@ -126,6 +127,44 @@ describe('a device meets faults', () => {
     expect({ conflicts: r.conflicts, value: again.get('k'), pending: again.pendingChanges() }).toEqual({ conflicts: [], value: 'v3', pending: 0 });
   });
 
+  it('a deletion whose answer was lost is not sent again over data other devices wrote since', async () => {
+    const { a, b, id } = await twoDevices(t, poolId);
+    const da = await a.client.openDataset('delete-lost-answer');
+    const db = await b.client.openDataset('delete-lost-answer');
+    await da.put('old', 'x');
+    await da.synchronize();
+    await db.synchronize();
+    await da.delete();
+    loseAnswer(a, 'DELETE', true);
+    await expect(da.synchronize()).rejects.toMatchObject({ reason: 'retries-exhausted' });
+    expect(da.pendingDeletion()).toBe(true);
+    await expect(db.synchronize()).resolves.toMatchObject({ remoteDeleted: true });
+    await db.put('new', 'written after the deletion');
+    await db.synchronize();
+
+    a.network.online = true;
+    const r = await da.synchronize();
+    expect({ deletes: r.requests.deleteDataset, pending: da.pendingDeletion(), a: da.getAll() })
+      .toEqual({ deletes: 0, pending: false, a: { new: 'written after the deletion' } });
+    const server = await clients(t).sync.send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: id, DatasetName: 'delete-lost-answer' }));
+    expect((server.Records ?? []).map((x) => [x.Key, x.Value])).toEqual([['new', 'written after the deletion']]);
+  });
+
+  it('a deletion that may not have reached the server is sent again when nothing happened since', async () => {
+    const d = device(t, poolId);
+    const ds = await d.client.openDataset('delete-lost-request');
+    await ds.put('old', 'x');
+    await ds.synchronize();
+    await ds.delete();
+    loseAnswer(d, 'DELETE', false);
+    await expect(ds.synchronize()).rejects.toMatchObject({ reason: 'retries-exhausted' });
+    d.network.online = true;
+    const r = await ds.synchronize();
+    expect({ deletes: r.requests.deleteDataset, pending: ds.pendingDeletion() }).toEqual({ deletes: 1, pending: false });
+    const server = await clients(t).sync.send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: await d.client.identityId(), DatasetName: 'delete-lost-request' }));
+    expect({ exists: server.DatasetExists, records: server.Records }).toEqual({ exists: false, records: [] });
+  });
+
   it('removing a key this device has not pulled yet removes it everywhere', async () => {
     const { a, b } = await twoDevices(t, poolId, { resolver: lastWriterWins }, { resolver: lastWriterWins });
     const da = await a.client.openDataset('remove-unpulled');
@@ -198,3 +237,17 @@ describe('a device meets faults', () => {
     expect(others).toBe(1);
   });
 });
+
+/**
+ * The next `method` request of `d` fails as a connection reset, after the server handled it (`reached`) or before
+ * it was sent, and the device goes offline: the answer is lost, whatever the server did.
+ */
+function loseAnswer(d: Device, method: string, reached: boolean): void {
+  d.network.intercept = async (request, pass) => {
+    if (request.method !== method) return pass();
+    if (reached) await pass();
+    d.network.intercept = undefined;
+    d.network.online = false;
+    throw Object.assign(new Error('socket hang up (simulated lost answer)'), { code: 'ECONNRESET' });
+  };
+}
