@@ -124,7 +124,10 @@ export class LocalCopy {
     });
   }
 
-  /** The server deleted the dataset: start over from sync count 0, keeping only what `keep` selects, re-based. */
+  /**
+   * The server deleted the dataset, or lost the counts this copy reached (a restore): start over from sync count 0,
+   * keeping only what `keep` selects, re-based and to be pushed.
+   */
   rebase(keep: (r: LocalRecord) => boolean): void {
     this.unacknowledged.clear();
     const kept = [...this.records.values()].filter(keep);

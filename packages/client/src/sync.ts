@@ -105,8 +105,9 @@ async function recover(ctx: SyncContext, result: SyncResult, err: unknown): Prom
     throw new SyncError('retries-exhausted', `synchronize ${ctx.datasetName} failed ${result.retries} times: ${message}`, { cause: err });
   }
   if (kind === 'server-reset') {
-    // The server no longer has the sync count this copy reached (restored from a backup): push everything again.
-    ctx.copy.rebase((r) => r.value !== null);
+    // The server no longer has the sync count this copy reached (restored from a backup): push everything again,
+    // removals included (tombstones, pending or synced), or the restored server's older values would come back.
+    ctx.copy.rebase(() => true);
     await ctx.copy.persist();
     return undefined;
   }

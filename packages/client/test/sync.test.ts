@@ -2,7 +2,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
 import { clients, createPool, device, sharedServer, twoDevices as twoDevicesOf } from './support.js';
-import { InvalidArgumentError, MemoryStore, SyncError, remoteWins, type ConflictResolver, type CosyncClientOptions } from '../src/index.js';
+import {
+  InvalidArgumentError, MemoryStore, SyncError, remoteWins, type ConflictResolver, type CosyncClientOptions, type DatasetSnapshot,
+} from '../src/index.js';
 
 const t = sharedServer();
 let poolId: string;
@@ -207,5 +209,32 @@ describe('arguments the server could never accept', () => {
     expect(ds.pendingChanges()).toBe(2);
     await expect(ds.synchronize()).resolves.toMatchObject({ pushed: ['good', 'pair'] });
     expect(ds.getAll()).toEqual({ good: 'value \u{1F600}', pair: '\u{1F600}' });
+  });
+});
+
+describe('a server restored from an older backup', () => {
+  it('keeps the removals made here: a key removed before the recovery stays removed', async () => {
+    const store = new MemoryStore();
+    const d = device(t, poolId, { store });
+    const ds = await d.client.openDataset('restored');
+    await ds.put('keep', '1');
+    await ds.put('gone', 'to be removed');
+    await ds.synchronize();
+    await ds.synchronize();
+    await ds.remove('gone');
+    const id = await d.client.identityId();
+    await d.client.close();
+    // The device has seen sync counts the server no longer has (what a restore from a backup leaves).
+    const key = `cosync/${poolId}/${id}/restored`;
+    const snapshot = (await store.get(key)) as DatasetSnapshot;
+    await store.set(key, { ...snapshot, lastSyncCount: snapshot.lastSyncCount + 5 });
+
+    const restarted = device(t, poolId, { store });
+    const again = await restarted.client.openDataset('restored');
+    const r = await again.synchronize();
+    expect(r.retries).toBeGreaterThan(0);
+    expect({ local: again.getAll(), pending: again.pendingChanges() }).toEqual({ local: { keep: '1' }, pending: 0 });
+    const server = await clients(t).sync.send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: id, DatasetName: 'restored' }));
+    expect(Object.fromEntries((server.Records ?? []).map((x) => [x.Key, x.Value ?? null]))).toEqual({ keep: '1', gone: null });
   });
 });
