@@ -4,7 +4,7 @@ import { fromCognitoIdentity } from '@aws-sdk/credential-provider-cognito-identi
 import { Dataset } from './dataset.js';
 import { deleteOnServer } from './deletion.js';
 import { Emitter, reportListenerError, type ListenerErrorHandler } from './emitter.js';
-import { ClosedError } from './errors.js';
+import { ClosedError, InvalidArgumentError } from './errors.js';
 import {
   getIdentityId, keys, loadIdentity, loginGuest, loginsFingerprint, moveGuestChanges, type Logins,
 } from './identity.js';
@@ -15,7 +15,7 @@ import { classify, DEFAULT_RETRY, type RetryOptions } from './retry.js';
 import { claimStore, releaseStore, usedByAnother } from './store/claim.js';
 import { MemoryStore } from './store/memory.js';
 import type { LocalStore } from './store/store.js';
-import { type RemoteDeletionPolicy, type SyncPolicies } from './sync.js';
+import { checkPolicy, type RemoteDeletionPolicy, type SyncPolicies } from './sync.js';
 import type { IdentityState } from './types.js';
 import { boundRequests, DEFAULT_REQUEST_TIMEOUT_MS } from './timeout.js';
 import { checkDatasetName } from './validate.js';
@@ -77,7 +77,9 @@ export class CosyncClient {
   private active: { identity: IdentityState; sync: CognitoSyncClient } | undefined;
   private closed = false;
 
+  /** Throws InvalidArgumentError for an onRemoteDeleted option that is neither a policy nor a function. */
   constructor(private readonly options: CosyncClientOptions) {
+    checkOptions(options);
     this.store = options.store ?? new MemoryStore();
     this.events = new Emitter(options.onListenerError);
     this.identityClient = boundRequests(new CognitoIdentityClient(this.sdkConfig()), this.requestTimeoutMs());
@@ -282,4 +284,14 @@ export class CosyncClient {
 async function signedIn(identityId: string, logins: Logins): Promise<IdentityState> {
   const fingerprint = await loginsFingerprint(logins);
   return { format: 1, identityId, authenticated: true, ...(fingerprint !== undefined ? { loginsFingerprint: fingerprint } : {}) };
+}
+
+function checkOptions(options: CosyncClientOptions): void {
+  const p = options.onRemoteDeleted;
+  if (p === undefined || typeof p === 'function') return;
+  try {
+    checkPolicy(p);
+  } catch (err) {
+    throw new InvalidArgumentError(`the onRemoteDeleted option is ${(err as Error).message}, or a function answering one`);
+  }
 }

@@ -8,8 +8,9 @@ export type SyncFailure =
   | 'closed'
   /**
    * Something on this device failed, not the server or the network: the local store could not write (full,
-   * unavailable), or the conflict resolver or deletion policy function threw. Retrying would not help; `cause`
-   * says which. Nothing of the failed step was applied.
+   * unavailable), or the conflict resolver or deletion policy function threw or answered something outside its
+   * type (the message names the answer). Retrying would not help; `cause` says which. Nothing of the failed step
+   * was applied.
    */
   | 'local-failure';
 

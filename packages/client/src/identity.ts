@@ -3,7 +3,7 @@ import {
 } from '@aws-sdk/client-cognito-identity';
 import type { LocalStore } from './store/store.js';
 import { LocalCopy } from './local-copy.js';
-import type { ConflictResolver } from './resolvers.js';
+import { checkResolution, type ConflictResolver } from './resolvers.js';
 import type { IdentityState } from './types.js';
 
 /** Login tokens by provider name, as the SDK's credential provider takes them (a string or a function returning one). */
@@ -100,10 +100,10 @@ export async function moveGuestChanges(
       const mine = target.record(change.key);
       if (mine && mine.value === change.value && mine.modifiedAt >= change.modifiedAt) continue;
       if (mine && mine.value !== change.value) {
-        const r = await resolver({
+        const r = checkResolution(await resolver({
           datasetName: name, key: change.key, local: { value: mine.value, modifiedAt: mine.modifiedAt },
           remote: { value: change.value, modifiedAt: change.modifiedAt, syncCount: 0 },
-        });
+        }));
         if (r.use === 'local') continue;
         if (r.use === 'value') { target.edit(change.key, r.value, now()); continue; }
       }

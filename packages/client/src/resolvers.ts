@@ -1,3 +1,5 @@
+import { checkValue } from './validate.js';
+
 /** What a conflict resolver sees: a record changed here and on the server since the last sync. */
 export interface Conflict {
   readonly datasetName: string;
@@ -27,3 +29,36 @@ export const lastWriterWins: ConflictResolver = (c) =>
 export const remoteWins: ConflictResolver = () => ({ use: 'remote' });
 
 export const localWins: ConflictResolver = () => ({ use: 'local' });
+
+/**
+ * What a resolver answered, if it is a Resolution (a 'value' one with a value put() would take, or null);
+ * otherwise a TypeError naming the answer. Resolvers are app code, typed or not: an answer outside the type must
+ * not be stored (a number) or read as another resolution (a misspelt `use`).
+ */
+export function checkResolution(answer: unknown): Resolution {
+  const r = (typeof answer === 'object' && answer !== null ? answer : {}) as { use?: unknown; value?: unknown };
+  if (r.use === 'remote' || r.use === 'local') return answer as Resolution;
+  if (r.use === 'value' && 'value' in r) {
+    if (r.value === null) return answer as Resolution;
+    try {
+      checkValue(r.value as string);
+      return answer as Resolution;
+    } catch (err) {
+      throw new TypeError(`${describeAnswer(answer)}, whose value is not valid: ${(err as Error).message}`);
+    }
+  }
+  throw new TypeError(`${describeAnswer(answer)}, not a Resolution ({ use: 'remote' }, { use: 'local' } or ` +
+    "{ use: 'value', value: a string or null })");
+}
+
+/** An app's answer as a message shows it: JSON where it has a JSON form, cut to 100 characters. */
+export function describeAnswer(answer: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(answer);
+  } catch {
+    text = undefined;
+  }
+  text ??= String(answer);
+  return text.length > 100 ? `${text.slice(0, 100)}…` : text;
+}

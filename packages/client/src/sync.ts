@@ -3,7 +3,7 @@ import { deleteOnServer } from './deletion.js';
 import { ClosedError, LocalStoreError, SyncError } from './errors.js';
 import type { LocalCopy } from './local-copy.js';
 import { MAX_PATCHES_PER_UPDATE, type RemoteListing, type RemoteRecord, type Remote, type RequestCounts } from './remote.js';
-import type { Conflict, ConflictResolver, Resolution } from './resolvers.js';
+import { checkResolution, describeAnswer, type Conflict, type ConflictResolver, type Resolution } from './resolvers.js';
 import { backoffDelay, classify, sleep, type RetryOptions } from './retry.js';
 import type { LocalRecord } from './types.js';
 
@@ -156,13 +156,30 @@ async function syncRound(ctx: SyncContext, result: SyncResult, relistFrom: numbe
   return more;
 }
 
-/** Runs the app's own code (a resolver, a policy function): what it throws fails the sync at once, as 'local-failure'. */
-async function appCode<T>(what: string, run: () => T | Promise<T>): Promise<T> {
+/**
+ * Runs the app's own code (a resolver, a policy function) and checks its answer: what it throws, or an answer
+ * `check` refuses (a TypeError saying why), fails the sync at once, as 'local-failure'.
+ */
+async function appCode<T>(what: string, run: () => unknown, check: (answer: unknown) => T): Promise<T> {
+  let answer: unknown;
   try {
-    return await run();
+    answer = await run();
   } catch (err) {
     throw new SyncError('local-failure', `${what} threw: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
+  try {
+    return check(answer);
+  } catch (err) {
+    throw new SyncError('local-failure', `${what} answered ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+const POLICIES: readonly RemoteDeletionPolicy[] = ['keep-unsynced', 'delete', 'keep-all'];
+
+/** `answer` if it is a RemoteDeletionPolicy; otherwise a TypeError naming it. */
+export function checkPolicy(answer: unknown): RemoteDeletionPolicy {
+  if (POLICIES.includes(answer as RemoteDeletionPolicy)) return answer as RemoteDeletionPolicy;
+  throw new TypeError(`${describeAnswer(answer)}, not one of ${POLICIES.map((p) => `'${p}'`).join(', ')}`);
 }
 
 /**
@@ -191,7 +208,7 @@ function checkNotWiped(ctx: SyncContext, generation: number): void {
 
 async function applyRemoteDeletion(ctx: SyncContext, result: SyncResult): Promise<void> {
   const p = ctx.policies.onRemoteDeleted;
-  const policy = typeof p === 'function' ? await appCode('the onRemoteDeleted function', () => p(ctx.datasetName)) : p;
+  const policy = typeof p === 'function' ? await appCode('the onRemoteDeleted function', () => p(ctx.datasetName), checkPolicy) : p;
   const keep: Record<RemoteDeletionPolicy, (r: LocalRecord) => boolean> = {
     'keep-unsynced': (r) => r.pending > 0,
     delete: () => false,
@@ -225,7 +242,7 @@ async function resolveConflict(
     local: { value: local.value, modifiedAt: local.modifiedAt },
     remote: { value: remote.value, modifiedAt: remote.modifiedAt, syncCount: remote.syncCount },
   };
-  const resolution = await appCode(`the conflict resolver (key ${remote.key})`, () => ctx.policies.resolver(conflict));
+  const resolution = await appCode(`the conflict resolver (key ${remote.key})`, () => ctx.policies.resolver(conflict), checkResolution);
   checkGeneration(ctx, generation);
   const now = ctx.copy.record(remote.key);
   if (!now || now.pending < local.pending) {
@@ -278,7 +295,7 @@ async function foldRecord(ctx: SyncContext, result: SyncResult, merged: RemoteRe
       datasetName: ctx.datasetName, key: merged.key,
       local: { value: local.value, modifiedAt: local.modifiedAt },
       remote: { value: merged.value, modifiedAt: merged.modifiedAt, syncCount: merged.syncCount },
-    }));
+    }), checkResolution);
     checkGeneration(ctx, generation);
   }
   if (resolution.use === 'local') return;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListRecordsCommand } from '@aws-sdk/client-cognito-sync';
 import { FaultyStore, clients, createPool, device, sharedServer, swallowed, twoDevices, type Device } from './support.js';
 import {
-  LocalStoreError, MemoryStore, SyncError, lastWriterWins, remoteWins, type ConflictResolver, type LocalStore,
+  InvalidArgumentError, LocalStoreError, MemoryStore, SyncError, lastWriterWins, remoteWins, type ConflictResolver, type LocalStore,
 } from '../src/index.js';
 
 const t = sharedServer();
@@ -222,6 +222,47 @@ describe('a device meets faults', () => {
     expect(calls).toBe(1);
     broken = false;
     await expect(db.synchronize()).resolves.toMatchObject({ conflicts: [expect.objectContaining({ key: 'k' })] });
+  });
+
+  it('a resolver or onRemoteDeleted answering outside its type fails the sync as local-failure, naming the answer', async () => {
+    const answers: Array<[unknown, RegExp]> = [
+      [undefined, /answered undefined/],
+      [{ use: 'value', value: 5 }, /answered \{"use":"value","value":5\}/],
+      [{ use: 'theirs' }, /answered \{"use":"theirs"\}/],
+    ];
+    for (const [answer, message] of answers) {
+      const resolver = (() => answer) as unknown as ConflictResolver;
+      const { a, b } = await twoDevices(t, poolId, {}, { resolver });
+      const da = await a.client.openDataset('bad-resolution');
+      const db = await b.client.openDataset('bad-resolution');
+      await da.put('k', 'a');
+      await db.put('k', 'b');
+      await da.synchronize();
+      b.network.reset();
+      const failure = await db.synchronize().catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(SyncError);
+      expect({ reason: (failure as SyncError).reason, lists: b.network.counts.ListRecords }).toEqual({ reason: 'local-failure', lists: 1 });
+      expect((failure as SyncError).message).toMatch(/the conflict resolver \(key k\) answered/);
+      expect((failure as SyncError).message).toMatch(message);
+      expect({ value: db.get('k'), pending: db.pendingChanges() }).toEqual({ value: 'b', pending: 1 });
+    }
+
+    const keep = (() => 'keep') as unknown as () => 'keep-all';
+    const { a, b } = await twoDevices(t, poolId, {}, { onRemoteDeleted: keep });
+    const da = await a.client.openDataset('bad-policy');
+    const db = await b.client.openDataset('bad-policy');
+    await da.put('k', '1');
+    await da.synchronize();
+    await db.synchronize();
+    await da.delete();
+    await da.synchronize();
+    const failure = await db.synchronize().catch((e: unknown) => e);
+    expect((failure as SyncError).reason).toBe('local-failure');
+    expect((failure as SyncError).message).toMatch(/the onRemoteDeleted function answered "keep"/);
+    expect(db.getAll()).toEqual({ k: '1' });
+    const option = { onRemoteDeleted: 'keep' as 'keep-all' };
+    expect(() => device(t, poolId, option)).toThrow(InvalidArgumentError);
+    expect(() => device(t, poolId, option)).toThrow(/the onRemoteDeleted option is "keep", not one of/);
   });
 
   it('a listener that throws is reported to onListenerError and stops neither the sync nor other listeners', async () => {
