@@ -3,7 +3,12 @@
  * Everything here is plain JSON, so every store (memory, IndexedDB, file) keeps it as is.
  */
 
-/** One record of the local copy. A removed record stays as a tombstone (`value: null`) until it is synced. */
+/**
+ * One record of the local copy. A removed record stays as a tombstone (`value: null`), after it is synced too: the
+ * server keeps the removal at its sync count and takes a later write of the key only if it names that count, so a
+ * put after a synced removal needs it (without it the put would meet the old removal as a conflict). Tombstones
+ * pulled from the server are kept for the same reason.
+ */
 export interface LocalRecord {
   readonly key: string;
   /** The value; `null` for a removed record. The empty string is a value like any other. */

@@ -238,3 +238,21 @@ describe('a server restored from an older backup', () => {
     expect(Object.fromEntries((server.Records ?? []).map((x) => [x.Key, x.Value ?? null]))).toEqual({ keep: '1', gone: null });
   });
 });
+
+describe('a synced removal', () => {
+  it('keeps its tombstone, whose sync count a later put of the key names: no conflict with the old removal', async () => {
+    const { a, b } = await twoDevices({ resolver: remoteWins }, { resolver: remoteWins });
+    const da = await a.client.openDataset('tombstone');
+    await da.put('k', 'v1');
+    await da.synchronize();
+    await da.remove('k');
+    await da.synchronize();
+    await da.synchronize();
+    await da.put('k', 'v2');
+    const r = await da.synchronize();
+    expect({ conflicts: r.conflicts, value: da.get('k'), pending: da.pendingChanges() }).toEqual({ conflicts: [], value: 'v2', pending: 0 });
+    const db = await b.client.openDataset('tombstone');
+    await db.synchronize();
+    expect(db.getAll()).toEqual({ k: 'v2' });
+  });
+});
