@@ -84,12 +84,18 @@ export async function synchronizeDataset(ctx: SyncContext): Promise<SyncResult> 
     try {
       const more = await syncRound(ctx, result, relistFrom);
       relistFrom = undefined;
-      if (!more) return { ...result, syncCount: ctx.copy.lastSyncCount };
+      if (!more) return finished(ctx, result);
     } catch (err) {
       if (err instanceof RestartRound) continue;
       relistFrom = await recover(ctx, result, err);
     }
   }
+}
+
+/** The result to answer: a key pulled or pushed in more than one round (a 409 lists again) is listed once. */
+function finished(ctx: SyncContext, result: SyncResult): SyncResult {
+  const unique = (keys: string[]) => [...new Set(keys)];
+  return { ...result, pulled: unique(result.pulled), pushed: unique(result.pushed), syncCount: ctx.copy.lastSyncCount };
 }
 
 /** Decides whether a failed round is retried (and from which sync count it lists again), or throws. */
@@ -227,7 +233,7 @@ async function applyListing(ctx: SyncContext, result: SyncResult, listing: Remot
   for (const remote of listing.records) {
     const outcome = ctx.copy.applyRemote(remote);
     if (outcome.kind === 'applied' && outcome.valueChanged) result.pulled.push(remote.key);
-    if (outcome.kind === 'own' && !result.pushed.includes(remote.key)) result.pushed.push(remote.key);
+    if (outcome.kind === 'own') result.pushed.push(remote.key);
     if (outcome.kind === 'conflict') conflicts.push({ remote, local: outcome.local });
   }
   for (const c of conflicts) await resolveConflict(ctx, result, c.local, c.remote, generation);
@@ -321,7 +327,7 @@ async function push(ctx: SyncContext, result: SyncResult, listing: RemoteListing
   const stored = await ctx.remote.update(ctx.datasetName, listing.sessionToken, chunk);
   checkNotWiped(ctx, generation);
   for (const s of stored) ctx.copy.acknowledge(s, pushedPending.get(s.key));
-  for (const r of chunk) if (!result.pushed.includes(r.key)) result.pushed.push(r.key);
+  for (const r of chunk) result.pushed.push(r.key);
   // No fast-forward past this write (the official clients move to listing + 1 when the counts line up): a dataset
   // deleted between the listing and this write is re-created at that very count, so a listing from it would never
   // report the deletion. The next listing starts from the listing's count and gets these records back once.

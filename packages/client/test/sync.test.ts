@@ -239,6 +239,30 @@ describe('a server restored from an older backup', () => {
   });
 });
 
+describe('SyncResult', () => {
+  it('lists a key once in pulled, even when a retried round pulled it again', async () => {
+    const { a, b } = await twoDevices();
+    const da = await a.client.openDataset('pulled-once');
+    const db = await b.client.openDataset('pulled-once');
+    await db.put('a', '1');
+    await db.synchronize();
+    await da.put('x', 'from a');
+    // Between a's listing and its push, b changes 'a' and writes 'x': the push meets a 409 and a lists again.
+    a.network.intercept = async (request, pass) => {
+      if (request.method !== 'POST' || !request.path.includes('/datasets/')) return pass();
+      a.network.intercept = undefined;
+      await db.put('a', '2');
+      await db.put('x', 'from b');
+      await db.synchronize();
+      return pass();
+    };
+    const r = await da.synchronize();
+    expect(r.retries).toBe(1);
+    expect(r.pulled.filter((k) => k === 'a')).toEqual(['a']);
+    expect(da.get('a')).toBe('2');
+  });
+});
+
 describe('a synced removal', () => {
   it('keeps its tombstone, whose sync count a later put of the key names: no conflict with the old removal', async () => {
     const { a, b } = await twoDevices({ resolver: remoteWins }, { resolver: remoteWins });
