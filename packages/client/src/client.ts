@@ -114,7 +114,11 @@ export class CosyncClient {
     return dataset;
   }
 
-  /** Names of the datasets of the current identity that have a local copy. */
+  /**
+   * Names of the datasets of the current identity that have a local copy with something in it (records, synced or
+   * not, or a deletion still to send); a dataset whose deletion reached the server, with nothing written since, has
+   * none.
+   */
   async localDatasets(): Promise<string[]> {
     const prefix = keys.datasetsOf(this.options.identityPoolId, await this.identityId());
     return (await this.store.keys(prefix)).map((k) => k.slice(prefix.length));

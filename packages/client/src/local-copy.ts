@@ -217,7 +217,9 @@ export class LocalCopy {
   /**
    * Writes the current state; resolves once a write containing every change made so far is durable. A failed
    * write rejects with LocalStoreError after taking back the app edits it carried (newest first), before any
-   * later write reads the state: what the app reads again matches the store.
+   * later write reads the state: what the app reads again matches the store. A copy holding nothing (no record,
+   * never synced or deleted on the server, nothing in flight) is removed from the store instead: loading a missing
+   * entry gives the same copy, and localDatasets() lists only datasets with something kept here.
    */
   persist(): Promise<void> {
     if (!this.nextWrite) {
@@ -226,7 +228,9 @@ export class LocalCopy {
         const carried = this.unwritten;
         this.unwritten = [];
         try {
-          await this.store.set(this.storeKey, this.snapshot());
+          const snapshot = this.snapshot();
+          if (isEmpty(snapshot)) await this.store.delete(this.storeKey);
+          else await this.store.set(this.storeKey, snapshot);
         } catch (err) {
           for (const undo of carried.reverse()) undo();
           throw new LocalStoreError(`the local store could not save dataset ${this.storeKey}: ${String(err)}`, { cause: err });
@@ -257,4 +261,10 @@ export class LocalCopy {
     this.deletionSent = s.deletionSent ?? false;
     this.deletionBase = s.deletionBase ?? 0;
   }
+}
+
+/** Whether `s` holds nothing a copy loaded from no entry would not (its change counter restarts with no records). */
+function isEmpty(s: DatasetSnapshot): boolean {
+  return s.records.length === 0 && s.lastSyncCount === 0 && !s.pendingDelete && s.pushing === undefined &&
+    s.deletionSent === undefined;
 }

@@ -239,6 +239,25 @@ describe('a server restored from an older backup', () => {
   });
 });
 
+describe('localDatasets()', () => {
+  it('drops a dataset once its deletion reached the server, and lists it again when written again', async () => {
+    const d = device(t, poolId);
+    const gone = await d.client.openDataset('deleted-locally');
+    const kept = await d.client.openDataset('kept-locally');
+    await gone.put('k', 'v');
+    await kept.put('k', 'v');
+    await gone.synchronize();
+    await gone.delete();
+    expect(await d.client.localDatasets()).toEqual(['deleted-locally', 'kept-locally']);
+    await gone.synchronize();
+    expect(await d.client.localDatasets()).toEqual(['kept-locally']);
+    await gone.put('k', 'again');
+    expect(await d.client.localDatasets()).toEqual(['deleted-locally', 'kept-locally']);
+    await gone.synchronize();
+    expect(gone.getAll()).toEqual({ k: 'again' });
+  });
+});
+
 describe('SyncResult', () => {
   it('lists a key once in pulled, even when a retried round pulled it again', async () => {
     const { a, b } = await twoDevices();
