@@ -5,8 +5,17 @@ const DATASET_NAME = /^[a-zA-Z0-9_.:-]{1,128}$/;
 
 export function checkDatasetName(name: string): void {
   if (typeof name !== 'string' || !DATASET_NAME.test(name)) {
-    throw new InvalidArgumentError(`dataset name must match ${DATASET_NAME.source}: ${JSON.stringify(name)}`);
+    throw new InvalidArgumentError(`dataset name must match ${DATASET_NAME.source}: ${shown(name)}`);
   }
+}
+
+/**
+ * An argument as an error message names it: JSON, its first 100 characters only (a refused key can be a megabyte),
+ * with its length when cut.
+ */
+function shown(arg: unknown): string {
+  if (typeof arg !== 'string') return arg === null ? 'null' : `a ${typeof arg}`;
+  return arg.length > 100 ? `${JSON.stringify(arg.slice(0, 100))}… (${arg.length} characters)` : JSON.stringify(arg);
 }
 
 /**
@@ -22,9 +31,9 @@ function isWellFormed(s: string): boolean {
 /** Record keys: 1–1,024 characters (the service model's bounds), well-formed. */
 export function checkKey(key: string): void {
   if (typeof key !== 'string' || key.length < 1 || key.length > 1024) {
-    throw new InvalidArgumentError(`record key must be a string of 1 to 1024 characters: ${JSON.stringify(key)}`);
+    throw new InvalidArgumentError(`record key must be a string of 1 to 1024 characters: ${shown(key)}`);
   }
-  if (!isWellFormed(key)) throw new InvalidArgumentError(`record key has a lone UTF-16 surrogate: ${JSON.stringify(key)}`);
+  if (!isWellFormed(key)) throw new InvalidArgumentError(`record key has a lone UTF-16 surrogate: ${shown(key)}`);
 }
 
 /** Values are well-formed strings (the empty string included); use remove() to remove a record. */

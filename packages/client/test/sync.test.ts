@@ -212,6 +212,19 @@ describe('arguments the server could never accept', () => {
   });
 });
 
+describe('an argument refused', () => {
+  it('is named in the message cut to 100 characters, with its length', async () => {
+    const ds = await device(t, poolId).client.openDataset('long-key');
+    const key = 'k'.repeat(5000);
+    const failure = await ds.put(key, 'v').catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(InvalidArgumentError);
+    const message = (failure as Error).message;
+    expect(message).toContain(`"${'k'.repeat(100)}"… (5000 characters)`);
+    expect(message.length).toBeLessThan(250);
+    await expect(ds.remove(`${'x'.repeat(200)}\ud800`)).rejects.toThrow(/lone UTF-16 surrogate: "x{100}"… \(201 characters\)/);
+  });
+});
+
 describe('a server restored from an older backup', () => {
   it('keeps the removals made here: a key removed before the recovery stays removed', async () => {
     const store = new MemoryStore();
