@@ -1,6 +1,5 @@
 import { startOidcIssuer, type OidcIssuer } from './oidc-issuer.js';
-import type { Config } from '../../src/config.js';
-import { startServer, TEST_CREDENTIALS, type TestServer } from './server.js';
+import { startServer, TEST_CREDENTIALS, type TestServer, type TestServerOptions } from './server.js';
 
 /** The IAM OIDC provider ARN by which a pool of the test account lists the login provider `name`. */
 export const oidcProviderArn = (name: string) => `arn:aws:iam::${TEST_CREDENTIALS.accountId}:oidc-provider/${name}`;
@@ -19,7 +18,7 @@ export interface LoginServer {
  * (oidcProviderArn) for its logins to work.
  */
 export async function startLoginServer(
-  providers: readonly string[], audience: string, config: Partial<Config> = {},
+  providers: readonly string[], audience: string, config: TestServerOptions['config'] = {},
 ): Promise<LoginServer> {
   const idp = await startOidcIssuer();
   const loginProviders = Object.fromEntries(providers.map((name) => [name, { issuer: idp.issuer, audiences: [audience] }]));
