@@ -154,14 +154,12 @@ async function syncRound(ctx: SyncContext, result: SyncResult, relistFrom: numbe
   if (!ctx.policies.foldMergedDatasets && listing.mergedDatasetNames.length > 0) {
     ctx.events.emit('merged', { datasetName, mergedDatasetNames: listing.mergedDatasetNames });
   }
-  // The folded records are stored locally as changes to push, so the merged datasets can go before the push: in an
-  // account the merge filled to its dataset quota, the push then has room to create this dataset.
-  if (folded.length > 0) checkGeneration(ctx, generation);
+  const more = await push(ctx, result, listing, generation);
   for (const name of folded) {
     await remote.deleteDataset(name);
     result.mergedDatasets.push(name);
   }
-  return push(ctx, result, listing, generation);
+  return more;
 }
 
 /**
@@ -277,7 +275,7 @@ async function resolveConflict(
 
 /**
  * Folds each merged dataset's live records into this one as local changes (a record both have is a conflict for
- * the resolver, the merged one as "remote") and stores them; answers the names folded, to delete on the server.
+ * the resolver, the merged one as "remote"); answers the names folded, to delete once the result is pushed.
  */
 async function foldMerged(ctx: SyncContext, result: SyncResult, names: readonly string[], generation: number): Promise<string[]> {
   if (names.length === 0) return [];

@@ -107,34 +107,6 @@ describe('the issue\'s acceptance: two devices, offline and online, a guest logi
   });
 });
 
-describe('a guest merged into an account its dataset fills to the quota', () => {
-  it('folds the merged dataset in: it is deleted before the push, which then has room', async () => {
-    const small = await startServerWithLogins('login.client.test', 'client-app', { limits: { maxDatasetsPerIdentity: 2 } });
-    try {
-      const account = device(small.t, small.poolId, { logins: await small.login('kim'), now });
-      const x = await account.client.openDataset('x');
-      await x.put('k', 'x');
-      await x.synchronize();
-      const accountId = await account.client.identityId();
-      const phone = device(small.t, small.poolId, { now });
-      const guestId = await phone.client.identityId();
-      const guestZ = await phone.client.openDataset('z');
-      await guestZ.put('progress', 'level 9');
-      await guestZ.synchronize();
-      await phone.client.login(await small.login('kim'));
-
-      const z = await phone.client.openDataset('z');
-      const r = await z.synchronize();
-      expect({ merged: r.mergedDatasets, values: z.getAll(), pending: z.pendingChanges() })
-        .toEqual({ merged: [`z.${guestId}`], values: { progress: 'level 9' }, pending: 0 });
-      const out = await clients(small.t).sync.send(new ListDatasetsCommand({ IdentityPoolId: small.poolId, IdentityId: accountId }));
-      expect((out.Datasets ?? []).map((d) => d.DatasetName).sort()).toEqual(['x', 'z']);
-    } finally {
-      await small.close();
-    }
-  });
-});
-
 describe('a guest app restarted with logins', () => {
   it('merges the stored guest like login() does, unsynced changes and pending deletions included', async () => {
     const store = new MemoryStore();

@@ -6,7 +6,7 @@
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 type HttpRequest = Parameters<NodeHttpHandler['handle']>[0];
 import { CreateIdentityPoolCommand } from '@aws-sdk/client-cognito-identity';
-import { clients, startServer, type TestServer, type TestServerOptions } from '../../../test/helpers/server.js';
+import { clients, startServer, type TestServer } from '../../../test/helpers/server.js';
 import { sharedServer } from '../../../test/helpers/shared-server.js';
 import { oidcProviderArn, startLoginServer } from '../../../test/helpers/login-server.js';
 import { expect } from 'vitest';
@@ -27,10 +27,10 @@ export async function createPool(t: TestServer, openIdProviderArns: string[] = [
 
 /**
  * A server that accepts logins from a loopback OpenID issuer (`provider`, tokens for `audience`), and a pool that
- * allows guests and those logins, with any other server `config`. `login(sub)` mints the Logins map of a user.
+ * allows guests and those logins. `login(sub)` mints the Logins map of a user.
  */
-export async function startServerWithLogins(provider: string, audience: string, config: TestServerOptions['config'] = {}) {
-  const { idp, t, close } = await startLoginServer([provider], audience, config);
+export async function startServerWithLogins(provider: string, audience: string) {
+  const { idp, t, close } = await startLoginServer([provider], audience);
   const poolId = await createPool(t, [oidcProviderArn(provider)]);
   return {
     t,
