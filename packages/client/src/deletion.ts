@@ -3,14 +3,14 @@ import type { Remote } from './remote.js';
 import { classify } from './retry.js';
 
 /**
- * Carries out the app's delete() on the server. The request is noted in the store before it is sent
- * (`deletionSent`): a DeleteDataset whose answer was never recorded (lost, a crash) may have been done, and sending
- * it again then would delete what other devices wrote since. So such a deletion is first checked with a listing
- * from the highest sync count the copy had seen when the app deleted it (`deletionBase`): if the server reports the
- * dataset deleted after that count, or absent, the deletion counts as done and nothing newer is deleted. Otherwise
- * no deletion happened since (the server raises the flag for any deletion after that count, which is above 0 once
- * the device has synced anything) and it is sent, as a first attempt would be. The dataset's sync count proves
- * nothing either way: this device's own pushes move it too.
+ * Carries out the app's delete() on the server. A DeleteDataset whose answer was never recorded (lost, a crash) may
+ * have been done, and sending it again then would delete what other devices wrote since. So before the first send
+ * the dataset's current sync count is read (`deletionBase`) and noted with the request (`deletionSent`); a deletion
+ * sent but not answered is then checked with a listing from that count: the server reports the dataset deleted
+ * after it only for this deletion or a later one (never for one another device made before), so that or an absent
+ * dataset means done, and otherwise it is sent again, as a first attempt would be. A dataset absent at the first
+ * read has nothing to delete. The count the device last synced is no base: another device may have deleted and
+ * re-created the dataset after it, which that listing would take for this deletion.
  * `afterAnswer` runs after each answer, before it is recorded (it may throw to drop it, e.g. after a wipe).
  */
 export async function deleteOnServer(
@@ -21,6 +21,10 @@ export async function deleteOnServer(
     afterAnswer();
     if (done) return deletionDone(copy);
   } else {
+    const now = await remote.datasetState(datasetName, 0);
+    afterAnswer();
+    if (!now.exists) return deletionDone(copy);
+    copy.deletionBase = now.syncCount;
     copy.deletionSent = true;
     await copy.persist();
   }

@@ -75,11 +75,14 @@ export class Remote {
    * What ListRecords from `lastSyncCount` reports of the dataset itself (one request, at most one record): whether it
    * exists and whether it was deleted after that count.
    */
-  async datasetState(datasetName: string, lastSyncCount: number): Promise<Pick<RemoteListing, 'exists' | 'deletedAfter'>> {
+  async datasetState(
+    datasetName: string, lastSyncCount: number,
+  ): Promise<Pick<RemoteListing, 'exists' | 'deletedAfter'> & { syncCount: number }> {
     this.counts.listRecords += 1;
     const page = await this.client.send(new ListRecordsCommand({ ...this.ref(datasetName), LastSyncCount: lastSyncCount, MaxResults: 1 }));
     return {
       exists: page.DatasetExists ?? false, deletedAfter: page.DatasetDeletedAfterRequestedSyncCount ?? false,
+      syncCount: page.DatasetSyncCount ?? 0,
     };
   }
 

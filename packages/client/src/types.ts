@@ -33,7 +33,10 @@ export interface DatasetSnapshot {
   readonly pendingDelete: boolean;
   /** A DeleteDataset for `pendingDelete` was sent and its answer not recorded (it may have been done); absent: false. */
   readonly deletionSent?: boolean;
-  /** With `pendingDelete`: the highest server sync count the copy had seen when the app deleted it; absent: 0. */
+  /**
+   * With `deletionSent`: the dataset's sync count on the server, read just before the deletion was first sent (a
+   * deletion after it is this one or a later one); before that, the highest count the copy had seen; absent: 0.
+   */
   readonly deletionBase?: number;
   /** Incremented by every local edit; see LocalRecord.pending. */
   readonly changeCounter: number;

@@ -150,6 +150,29 @@ describe('a device meets faults', () => {
     expect((server.Records ?? []).map((x) => [x.Key, x.Value])).toEqual([['new', 'written after the deletion']]);
   });
 
+  it('a deletion that never reached the server is sent again, though another device deleted the dataset before it', async () => {
+    const { a, b, id } = await twoDevices(t, poolId);
+    const da = await a.client.openDataset('delete-after-other');
+    const db = await b.client.openDataset('delete-after-other');
+    await da.put('old', 'x');
+    await da.synchronize();
+    await db.synchronize();
+    // B deletes and re-creates the dataset; A, not synced since, deletes it too, and its request is lost unsent.
+    await db.delete();
+    await db.synchronize();
+    await db.put('y', 'written by b after its deletion');
+    await db.synchronize();
+    await da.delete();
+    loseAnswer(a, 'DELETE', false);
+    await expect(da.synchronize()).rejects.toMatchObject({ reason: 'retries-exhausted' });
+
+    a.network.online = true;
+    const r = await da.synchronize();
+    expect({ deletes: r.requests.deleteDataset, pending: da.pendingDeletion(), a: da.getAll() }).toEqual({ deletes: 1, pending: false, a: {} });
+    const server = await clients(t).sync.send(new ListRecordsCommand({ IdentityPoolId: poolId, IdentityId: id, DatasetName: 'delete-after-other' }));
+    expect({ exists: server.DatasetExists, records: server.Records }).toEqual({ exists: false, records: [] });
+  });
+
   it('a deletion that may not have reached the server is sent again when nothing happened since', async () => {
     const d = device(t, poolId);
     const ds = await d.client.openDataset('delete-lost-request');
