@@ -15,12 +15,14 @@ export async function resolveLogins(logins: Logins): Promise<Record<string, stri
 }
 
 /**
- * Who a set of logins names, as a stable string: per provider (sorted by name), the issuer and subject claims of
- * its token read as a JWT (OpenID Connect, Cognito user pools, Cognito Identity's own tokens of the
- * developer-authenticated flow, whose subject is the identity ID). The token is decoded, not verified: this only
- * tells whether two sets of logins are the same user's, to pick local data, and grants nothing on the server. A
- * token that is no JWT with `iss` and `sub` (an opaque access token) names nobody, and so does a token function
- * that fails: the answer is then undefined, which matches no stored identity.
+ * Who a set of logins names, as a stable string: per provider (sorted by name), the subject claim of its token read
+ * as a JWT (OpenID Connect, Cognito user pools, Cognito Identity's own tokens of the developer-authenticated flow,
+ * whose subject is the identity ID), which stays the same when the token is refreshed; the provider name already
+ * says whose subject it is (an issuer may write its `iss` in more than one form). A token that is no JWT with a
+ * subject (an opaque access token, as Facebook's or Login with Amazon's) stands for itself, by its SHA-256: the same
+ * cached token names the same user. The token is decoded, not verified: this only tells whether two sets of logins
+ * are the same user's, to pick local data, and grants nothing on the server. A token function that fails names
+ * nobody: the answer is then undefined, which matches no stored identity.
  */
 export async function loginsFingerprint(logins: Logins): Promise<string | undefined> {
   let resolved: Record<string, string>;
@@ -32,26 +34,31 @@ export async function loginsFingerprint(logins: Logins): Promise<string | undefi
   const names = Object.keys(resolved).sort();
   const parts: string[][] = [];
   for (const provider of names) {
-    const claims = jwtClaims(resolved[provider] ?? '');
-    if (!claims) return undefined;
-    parts.push([provider, claims.iss, claims.sub]);
+    const token = resolved[provider] ?? '';
+    const sub = jwtSubject(token);
+    parts.push(sub !== undefined ? [provider, 'sub', sub] : [provider, 'sha256', await sha256Hex(token)]);
   }
   return names.length > 0 ? JSON.stringify(parts) : undefined;
 }
 
-/** The `iss` and `sub` claims of a JWT's payload, unverified; undefined for anything else. */
-function jwtClaims(token: string): { iss: string; sub: string } | undefined {
+/** The `sub` claim of a JWT's payload, unverified; undefined for anything else. */
+function jwtSubject(token: string): string | undefined {
   const payload = token.split('.')[1];
   if (token.split('.').length !== 3 || !payload || !/^[A-Za-z0-9_-]+$/.test(payload)) return undefined;
   try {
     const base64 = payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '=');
     const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    const claims = JSON.parse(new TextDecoder().decode(bytes)) as { iss?: unknown; sub?: unknown };
-    if (typeof claims.iss !== 'string' || typeof claims.sub !== 'string' || claims.sub === '') return undefined;
-    return { iss: claims.iss, sub: claims.sub };
+    const claims = JSON.parse(new TextDecoder().decode(bytes)) as { sub?: unknown };
+    return typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** SHA-256 of `text` (UTF-8) as hex, with the Web Crypto API every supported runtime has (Node 20+, browsers). */
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Store keys: one identity entry per pool, one snapshot per dataset of each identity. */

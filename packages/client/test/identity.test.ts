@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListDatasetsCommand } from '@aws-sdk/client-cognito-sync';
 import { clients, device, startServerWithLogins, type TestServer } from './support.js';
 import { ClosedError, MemoryStore } from '../src/index.js';
+import { loginsFingerprint } from '../src/identity.js';
 
 let t: TestServer;
 let poolId: string;
@@ -159,6 +160,27 @@ describe('a signed-in app started offline', () => {
     const bobId = await bob.client.identityId();
     expect(bobId).not.toBe(aliceId);
     expect((await bob.client.openDataset('private')).getAll()).toEqual({});
+  });
+});
+
+describe('who a set of logins names (the offline start\'s test)', () => {
+  const jwt = (claims: object) => `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.s`;
+
+  it('a JWT by its subject, whatever else a refresh changes (the issuer\'s form included)', async () => {
+    const a = await loginsFingerprint({ 'accounts.google.com': jwt({ iss: 'accounts.google.com', sub: 'u1', exp: 1 }) });
+    const b = await loginsFingerprint({ 'accounts.google.com': jwt({ iss: 'https://accounts.google.com', sub: 'u1', exp: 2 }) });
+    expect(a).toBeDefined();
+    expect(a).toBe(b);
+    expect(await loginsFingerprint({ 'accounts.google.com': jwt({ iss: 'accounts.google.com', sub: 'u2' }) })).not.toBe(a);
+    expect(await loginsFingerprint({ 'other.provider': jwt({ iss: 'accounts.google.com', sub: 'u1' }) })).not.toBe(a);
+  });
+
+  it('an opaque token by itself, and a failing token function names nobody', async () => {
+    const fb = await loginsFingerprint({ 'graph.facebook.com': 'EAAopaque1' });
+    expect(fb).toBeDefined();
+    expect(await loginsFingerprint({ 'graph.facebook.com': async () => 'EAAopaque1' })).toBe(fb);
+    expect(await loginsFingerprint({ 'graph.facebook.com': 'EAAopaque2' })).not.toBe(fb);
+    expect(await loginsFingerprint({ 'graph.facebook.com': async () => { throw new Error('offline'); } })).toBeUndefined();
   });
 });
 
