@@ -23,8 +23,8 @@ export class LocalCopy {
   /** A DeleteDataset for `pendingDelete` was sent and its answer not recorded: it may have been done. */
   deletionSent = false;
   /**
-   * The highest server sync count this copy had seen (listings, its records, its acknowledged pushes) when the app
-   * deleted it: a listing from it reports whether the dataset was deleted since.
+   * With `deletionSent`: the dataset's sync count on the server, read just before the deletion was first sent
+   * (deletion.ts); a listing from it reports whether this deletion, or a later one, was done.
    */
   deletionBase = 0;
   /** Incremented by wipe(): a sync round that started before a wipe must not write what it fetched. */
@@ -103,11 +103,8 @@ export class LocalCopy {
    * records come back, under any edits made since the wipe that are still there (they stay, on the old counts).
    */
   wipe(): void {
-    const before = { records: this.records, pendingDelete: this.pendingDelete, deletionBase: this.deletionBase };
+    const before = { records: this.records, pendingDelete: this.pendingDelete };
     const wiped = new Map<string, LocalRecord>();
-    let base = Math.max(this.deletionBase, this.lastSyncCount);
-    for (const r of this.records.values()) base = Math.max(base, r.syncCount);
-    this.deletionBase = base;
     this.records = wiped;
     this.unacknowledged.clear();
     this.pendingDelete = true;
@@ -120,7 +117,6 @@ export class LocalCopy {
       }
       this.records = restored;
       this.pendingDelete = before.pendingDelete;
-      this.deletionBase = before.deletionBase;
     });
   }
 

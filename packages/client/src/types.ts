@@ -35,7 +35,7 @@ export interface DatasetSnapshot {
   readonly deletionSent?: boolean;
   /**
    * With `deletionSent`: the dataset's sync count on the server, read just before the deletion was first sent (a
-   * deletion after it is this one or a later one); before that, the highest count the copy had seen; absent: 0.
+   * deletion after it is this one or a later one); absent: 0.
    */
   readonly deletionBase?: number;
   /** Incremented by every local edit; see LocalRecord.pending. */
