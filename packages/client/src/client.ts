@@ -6,7 +6,7 @@ import { deleteOnServer } from './deletion.js';
 import { Emitter, reportListenerError, type ListenerErrorHandler } from './emitter.js';
 import { ClosedError, InvalidArgumentError } from './errors.js';
 import {
-  getIdentityId, keys, loadIdentity, loginGuest, loginsFingerprint, moveGuestChanges, type Logins,
+  getIdentityId, keys, loadIdentity, loginGuest, loginsFingerprint, moveGuestChanges, resolveLogins, type Logins,
 } from './identity.js';
 import { LocalCopy } from './local-copy.js';
 import { Remote } from './remote.js';
@@ -131,10 +131,13 @@ export class CosyncClient {
    */
   async login(logins: Logins): Promise<IdentityChange> {
     return this.switchIdentity(async (previous) => {
-      if (previous.authenticated) return { id: await getIdentityId(this.identityClient, this.options.identityPoolId, logins), merged: false };
+      const resolved = await resolveLogins(logins);
+      if (previous.authenticated) {
+        return { id: await getIdentityId(this.identityClient, this.options.identityPoolId, resolved), merged: false, resolved };
+      }
       await this.carryOutGuestDeletions(previous.identityId, () => this.remoteFor(previous.identityId));
-      const id = await loginGuest(this.identityClient, previous.identityId, logins);
-      return { id, merged: id !== previous.identityId };
+      const id = await loginGuest(this.identityClient, previous.identityId, resolved);
+      return { id, merged: id !== previous.identityId, resolved };
     }, logins);
   }
 
@@ -183,9 +186,10 @@ export class CosyncClient {
     if (logins && stored && !stored.authenticated) {
       const guestRemote = new Remote(this.syncClientFor(stored.identityId, undefined), poolId, stored.identityId);
       await this.carryOutGuestDeletions(stored.identityId, async () => guestRemote);
-      const id = await loginGuest(this.identityClient, stored.identityId, logins);
+      const resolved = await resolveLogins(logins);
+      const id = await loginGuest(this.identityClient, stored.identityId, resolved);
       if (id !== stored.identityId) await moveGuestChanges(this.store, poolId, stored.identityId, id, this.policies.resolver, this.policies.now);
-      identity = await signedIn(id, logins);
+      identity = await signedIn(id, resolved);
     } else if (logins) {
       identity = await this.signedInIdentity(logins, stored);
     } else {
@@ -201,11 +205,14 @@ export class CosyncClient {
    * device offline must not get the previous user's identity, local data and later pushes into that account.
    */
   private async signedInIdentity(logins: Logins, stored: IdentityState | undefined): Promise<IdentityState> {
+    let resolved: Record<string, string> | undefined;
     try {
-      return await signedIn(await getIdentityId(this.identityClient, this.options.identityPoolId, logins), logins);
+      resolved = await resolveLogins(logins);
+      return await signedIn(await getIdentityId(this.identityClient, this.options.identityPoolId, resolved), resolved);
     } catch (err) {
       if (!stored?.authenticated || classify(err) !== 'transient') throw err;
-      const fingerprint = await loginsFingerprint(logins);
+      // Logins whose tokens could not be had name nobody.
+      const fingerprint = resolved && (await loginsFingerprint(resolved));
       if (fingerprint !== undefined && fingerprint === stored.loginsFingerprint) return stored;
       throw new Error('cannot start offline with these logins: the identity stored on this device was not obtained ' +
         `for them (or they name no user), and GetId needs the network: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -213,15 +220,16 @@ export class CosyncClient {
   }
 
   private async switchIdentity(
-    decide: (previous: IdentityState) => Promise<{ id: string; merged: boolean }>, logins: Logins | undefined,
+    decide: (previous: IdentityState) => Promise<{ id: string; merged: boolean; resolved?: Record<string, string> }>,
+    logins: Logins | undefined,
   ): Promise<IdentityChange> {
     const current = await this.current();
     const previous = current.identity;
     const next = (async () => {
-      const { id, merged } = await decide(previous);
+      const { id, merged, resolved } = await decide(previous);
       await this.closeDatasets();
       if (merged) await moveGuestChanges(this.store, this.options.identityPoolId, previous.identityId, id, this.policies.resolver, this.policies.now);
-      const identity: IdentityState = logins ? await signedIn(id, logins) : { format: 1, identityId: id, authenticated: false };
+      const identity: IdentityState = resolved ? await signedIn(id, resolved) : { format: 1, identityId: id, authenticated: false };
       await this.store.set(keys.identity(this.options.identityPoolId), identity);
       return { identity, logins, sync: this.syncClientFor(id, logins), merged };
     })();
@@ -284,8 +292,11 @@ export class CosyncClient {
   }
 }
 
-/** The identity state of `identityId` obtained for `logins`, with who they name (for a later start offline). */
-async function signedIn(identityId: string, logins: Logins): Promise<IdentityState> {
+/**
+ * The identity state of `identityId` obtained for `logins`, with who they name (for a later start offline). The
+ * logins are those already resolved for the request, so that no token function runs twice for one sign-in.
+ */
+async function signedIn(identityId: string, logins: Record<string, string>): Promise<IdentityState> {
   const fingerprint = await loginsFingerprint(logins);
   return { format: 1, identityId, authenticated: true, ...(fingerprint !== undefined ? { loginsFingerprint: fingerprint } : {}) };
 }
