@@ -2,7 +2,7 @@ import { errors, poolNotFound } from '../errors.js';
 import type { RequestContext } from '../operation.js';
 import type { Identity, IdentityPool } from '../../storage/types.js';
 import { isExpiredToken, verifyOwnOpenIdToken } from '../../auth/openid-tokens.js';
-import { newRegionalId } from './common.js';
+import { newRegionalId, requireIdentity, requirePool } from './common.js';
 
 /** The Logins key under which clients present Cognito Identity's own OpenID tokens (developer-authenticated flow). */
 export const COGNITO_IDENTITY_PROVIDER = 'cognito-identity.amazonaws.com';
@@ -179,6 +179,20 @@ export async function resolvingLoginRaces<T>(resolve: () => Promise<T>): Promise
       if (run >= LOGIN_RACE_RUNS) throw errors.conflict('The logins were linked by concurrent requests meanwhile; try again');
     }
   }
+}
+
+/**
+ * The identity a public call naming one acts as (GetCredentialsForIdentity, GetOpenIdToken): the named identity,
+ * with the call's logins verified, then linked or merged (resolveIdentity), and its pool.
+ */
+export function resolveNamedIdentity(
+  ctx: RequestContext, identityId: string, logins: Record<string, string> | undefined,
+): Promise<{ pool: IdentityPool; identity: Identity }> {
+  return resolvingLoginRaces(async () => {
+    const claimed = await requireIdentity(ctx, identityId);
+    const pool = await requirePool(ctx, claimed.identityPoolId);
+    return { pool, identity: await resolveIdentity(ctx, pool, claimed, await verifyLogins(ctx, pool, logins)) };
+  });
 }
 
 /** Linked logins per identity, merges included (the model's MergeDeveloperIdentities; SPEC §14). */

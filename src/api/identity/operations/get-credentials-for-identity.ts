@@ -1,8 +1,7 @@
 import { defineIdentityOperation, toEpochSeconds } from '../../operation.js';
 import { errors } from '../../errors.js';
 import { issueIdentityCredentials } from '../../../auth/identity-credentials.js';
-import { requireIdentity, requirePool } from '../common.js';
-import { loginProviders, resolveIdentity, resolvingLoginRaces, verifyLogins } from '../logins.js';
+import { loginProviders, resolveNamedIdentity } from '../logins.js';
 import { UNAUTHENTICATED_NOT_ALLOWED } from './get-id.js';
 
 interface GetCredentialsForIdentityInput {
@@ -22,11 +21,7 @@ export const getCredentialsForIdentity = defineIdentityOperation({
   auth: 'public',
   async handler(input: GetCredentialsForIdentityInput, ctx) {
     const { clock, config, keys, ids } = ctx.services;
-    const { pool, identity } = await resolvingLoginRaces(async () => {
-      const claimed = await requireIdentity(ctx, input.IdentityId);
-      const pool = await requirePool(ctx, claimed.identityPoolId);
-      return { pool, identity: await resolveIdentity(ctx, pool, claimed, await verifyLogins(ctx, pool, input.Logins)) };
-    });
+    const { pool, identity } = await resolveNamedIdentity(ctx, input.IdentityId, input.Logins);
     const authenticated = (await loginProviders(ctx, identity.identityId)).length > 0;
     if (!authenticated && !pool.allowUnauthenticatedIdentities) throw errors.notAuthorized(UNAUTHENTICATED_NOT_ALLOWED);
     const credentials = issueIdentityCredentials(keys, {

@@ -1,8 +1,7 @@
 import { defineIdentityOperation } from '../../operation.js';
 import { errors } from '../../errors.js';
 import { issueOpenIdToken } from '../../../auth/openid-tokens.js';
-import { requireIdentity, requirePool } from '../common.js';
-import { loginProviders, resolveIdentity, resolvingLoginRaces, verifyLogins } from '../logins.js';
+import { loginProviders, resolveNamedIdentity } from '../logins.js';
 import { UNAUTHENTICATED_NOT_ALLOWED } from './get-id.js';
 
 /** Cognito Identity's OpenID tokens from GetOpenIdToken are valid for 10 minutes. */
@@ -22,11 +21,7 @@ export const getOpenIdToken = defineIdentityOperation({
   auth: 'public',
   async handler(input: GetOpenIdTokenInput, ctx) {
     const { clock, keys, urls } = ctx.services;
-    const { pool, identity } = await resolvingLoginRaces(async () => {
-      const claimed = await requireIdentity(ctx, input.IdentityId);
-      const pool = await requirePool(ctx, claimed.identityPoolId);
-      return { pool, identity: await resolveIdentity(ctx, pool, claimed, await verifyLogins(ctx, pool, input.Logins)) };
-    });
+    const { pool, identity } = await resolveNamedIdentity(ctx, input.IdentityId, input.Logins);
     const providers = await loginProviders(ctx, identity.identityId);
     if (providers.length === 0 && !pool.allowUnauthenticatedIdentities) throw errors.notAuthorized(UNAUTHENTICATED_NOT_ALLOWED);
     const token = await issueOpenIdToken(keys, {
