@@ -26,12 +26,6 @@ export function trackConnections(server: Server) {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  /** What the stop still waits for: requests under way, and every open connection (those included). */
-  const waitingFor = () => ({
-    pid: process.pid,
-    requests: [...sockets].filter(hasRequestUnderWay).length,
-    connections: sockets.size,
-  });
   return {
     /**
      * Starts the shutdown deadlines, and a line on `log` every `reportEveryMs` while connections remain; call the
@@ -44,10 +38,17 @@ export function trackConnections(server: Server) {
     ): () => void {
       const started = Date.now();
       let reported = false;
+      /** What the stop still waits for: requests under way, and every open connection (those included). */
+      const waitingFor = () => ({
+        pid: process.pid,
+        requests: [...sockets].filter(hasRequestUnderWay).length,
+        connections: sockets.size,
+        waitedMs: Date.now() - started,
+      });
       const report = setInterval(() => {
         if (sockets.size === 0) return;
         reported = true;
-        log.info({ ...waitingFor(), waitedMs: Date.now() - started }, 'shutdown: still waiting for clients');
+        log.info(waitingFor(), 'shutdown: still waiting for clients');
       }, reportEveryMs);
       // Reports alone must never keep a stopping process alive.
       report.unref();
@@ -57,8 +58,7 @@ export function trackConnections(server: Server) {
       const requests = setTimeout(() => {
         if (sockets.size > 0) {
           reported = true;
-          const waited = { ...waitingFor(), waitedMs: Date.now() - started };
-          log.warn(waited, 'shutdown: request timeout reached; closing the connections still open');
+          log.warn(waitingFor(), 'shutdown: request timeout reached; closing the connections still open');
         }
         server.closeAllConnections();
       }, timeouts.requestTimeoutMs);
