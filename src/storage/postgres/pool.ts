@@ -135,13 +135,13 @@ export function createDb(options: PgPoolOptions): Db {
   const connectionFailures = new WeakSet<object>();
   const staleRetries = options.poolSize;
   /**
-   * The connection failures that were the client-side query timeout: a connection that did not answer within the
+   * A connection failure other than the client-side query timeout. A connection that did not answer within the
    * statement timeout and 5 s more is not a stale one (those fail at once), but a database that has stopped
-   * answering, which every other connection waits on too. They are not tried again: each try would wait the whole
-   * timeout once more, and a request held the outage's length (35-40 s) instead of failing in one timeout.
+   * answering, which every other connection waits on too: trying again would wait the whole timeout once more, and
+   * a request held the outage's length (35-40 s) instead of failing in one timeout.
    */
-  const clientTimeouts = new WeakSet<object>();
-  const retriable = (error: unknown) => connectionFailures.has(error as object) && !clientTimeouts.has(error as object);
+  const retriable = (error: unknown) =>
+    connectionFailures.has(error as object) && !(error instanceof Error && error.message === QUERY_READ_TIMEOUT);
 
   /**
    * Checks a connection out with an 'error' listener (so a connection that breaks while in use cannot crash the
@@ -162,10 +162,7 @@ export function createDb(options: PgPoolOptions): Db {
         } catch (error) {
           if (!isSqlError(error)) {
             broken ??= error instanceof Error ? error : new Error(String(error));
-            if (typeof error === 'object' && error !== null) {
-              connectionFailures.add(error);
-              if (error instanceof Error && error.message === QUERY_READ_TIMEOUT) clientTimeouts.add(error);
-            }
+            if (typeof error === 'object' && error !== null) connectionFailures.add(error);
           }
           throw error;
         }
