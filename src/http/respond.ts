@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { ServiceError, errors, type Protocol } from '../api/errors.js';
 import type { Logger } from '../logger.js';
 import { StorageUnavailableError } from '../storage/unavailable.js';
-import { CORS_HEADER_PAIRS } from './cors.js';
+import { CORS_HEADER_PAIRS, CORS_HEADERS } from './cors.js';
 import { attachedResponse } from './connection-drain.js';
 import { logUnavailable } from './unavailable-log.js';
 
@@ -190,6 +190,9 @@ export function answerConnect(req: { url?: string }, socket: Duplex): void {
  * Writes an error answer straight to the socket, for requests no route will answer, saying the connection ends
  * (the caller destroys it). The path may be unknown here; both protocols give these codes the same status.
  */
+/** CORS_HEADERS as raw header lines, for answers written straight to the socket. */
+const CORS_HEADER_LINES = Object.entries(CORS_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+
 function writeClosingError(socket: Duplex, serviceError: ServiceError): string {
   const requestId = randomUUID();
   if (!socket.writable) return requestId;
@@ -197,12 +200,10 @@ function writeClosingError(socket: Duplex, serviceError: ServiceError): string {
   const body = JSON.stringify({ __type: serviceError.code, message: serviceError.message });
   // The headers every other answer carries: Date (the SDKs correct their clock from it) and CORS (without them a
   // browser shows the app a network error instead of the AWS error).
-  let cors = '';
-  for (let i = 0; i < CORS_HEADER_PAIRS.length; i += 2) cors += `${CORS_HEADER_PAIRS[i]}: ${CORS_HEADER_PAIRS[i + 1]}\r\n`;
   socket.write(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nDate: ${new Date().toUTCString()}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `x-amzn-RequestId: ${requestId}\r\nx-amzn-ErrorType: ${serviceError.code}\r\n${cors}Connection: close\r\n\r\n${body}`,
+      `x-amzn-RequestId: ${requestId}\r\nx-amzn-ErrorType: ${serviceError.code}\r\n${CORS_HEADER_LINES}Connection: close\r\n\r\n${body}`,
   );
   return requestId;
 }
