@@ -43,6 +43,10 @@ export const ERROR_SPECS = {
   InvalidIdentityPoolConfigurationException: { restStatus: 400, jsonStatus: 400, fault: 'client' },
   ExternalServiceException: { restStatus: 400, jsonStatus: 400, fault: 'client' },
   DeveloperUserAlreadyRegisteredException: { restStatus: 400, jsonStatus: 400, fault: 'client' },
+  // What Cognito Identity answers for an input that breaks its model's constraints (its Coral front end's check,
+  // hence in no model). The Android and iOS credentials providers read it as "cached identity ID no longer
+  // valid": they drop the ID and call GetId again.
+  ValidationException: { restStatus: 400, jsonStatus: 400, fault: 'client', frontEnd: true },
   // AWS front-end errors (not in either model): signing, credentials, routing and body parsing.
   MissingAuthenticationTokenException: { restStatus: 403, jsonStatus: 400, fault: 'client', frontEnd: true },
   IncompleteSignatureException: { restStatus: 403, jsonStatus: 400, fault: 'client', frontEnd: true },
@@ -112,6 +116,7 @@ export const errors = {
   expiredToken: make('ExpiredTokenException'),
   accessDenied: make('AccessDeniedException'),
   serialization: make('SerializationException'),
+  validation: make('ValidationException'),
   unknownOperation: make('UnknownOperationException'),
   methodNotAllowed: make('MethodNotAllowedException'),
   requestTimeout: make('RequestTimeoutException'),

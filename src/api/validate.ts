@@ -1,4 +1,4 @@
-import { errors } from './errors.js';
+import { errors, type ServiceError } from './errors.js';
 import type { MemberModel, ServiceModel, ShapeModel } from './model/types.js';
 
 /**
@@ -6,11 +6,15 @@ import type { MemberModel, ServiceModel, ShapeModel } from './model/types.js';
  * 1. types: each present member must have its shape's JSON type (else SerializationException naming the member);
  *    JSON `null` members are treated as absent, unknown members are ignored (as AWS does);
  * 2. constraints: required members, lengths, patterns, enums, list and map sizes, checked in model order and
- *    reported together (at most 10) in AWS's format, as InvalidParameterException:
- *    "1 validation error detected: Value 'x' at 'datasetName' failed to satisfy constraint: Member must …".
+ *    reported together (at most 10) in AWS's format:
+ *    "1 validation error detected: Value 'x' at 'datasetName' failed to satisfy constraint: Member must …",
+ *    as the error `violation` makes: InvalidParameterException for Cognito Sync, ValidationException for Cognito
+ *    Identity (docs/decisions.md, "Errors and validation").
  * Operation handlers never re-check what the model states.
  */
-export function validateInput(model: ServiceModel, shapeName: string, input: Record<string, unknown>): void {
+export function validateInput(
+  model: ServiceModel, shapeName: string, input: Record<string, unknown>, violation: (message: string) => ServiceError,
+): void {
   const shape = model.shapes[shapeName];
   if (!shape) throw new Error(`unknown input shape ${shapeName}`);
   checkTypes(model, shape, input, '');
@@ -19,7 +23,7 @@ export function validateInput(model: ServiceModel, shapeName: string, input: Rec
   if (violations.length > 0) {
     const n = violations.length;
     const head = `${n} validation error${n === 1 ? '' : 's'} detected: `;
-    throw errors.invalidParameter(head + violations.slice(0, 10).join('; '));
+    throw violation(head + violations.slice(0, 10).join('; '));
   }
 }
 

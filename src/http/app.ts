@@ -177,7 +177,10 @@ function run(
   input: Record<string, unknown>, principal: Principal, req: FastifyRequest,
 ): Promise<object> {
   const ctx = { requestId: req.id, principal, services: deps.services, clientGone: () => req.raw.socket.destroyed };
-  if (inputShape) validateInput(model, inputShape, input);
+  if (inputShape) {
+    // The error AWS's front end answers for a broken model constraint differs between the two services.
+    validateInput(model, inputShape, input, model === cognitoIdentityModel ? errors.validation : errors.invalidParameter);
+  }
   authorize(op.auth, principal, input);
   if (model.operations[op.name]?.errors.includes('TooManyRequestsException')) {
     const identityId = typeof input['IdentityId'] === 'string' ? input['IdentityId']

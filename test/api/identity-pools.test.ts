@@ -330,15 +330,16 @@ function poolRow(identityPoolId: string): IdentityPool {
 }
 
 describe('validation and authorization', () => {
-  it('answers constraint violations with InvalidParameterException before the handler runs', async () => {
-    await expectError(createPool({ IdentityPoolName: 'bad/name' }), 'InvalidParameterException', 'identityPoolName');
-    await expectError(identity.send(new ListIdentityPoolsCommand({ MaxResults: 0 })), 'InvalidParameterException', 'maxResults');
-    await expectError(identity.send(new ListIdentityPoolsCommand({ MaxResults: 61 })), 'InvalidParameterException', 'maxResults');
+  // Cognito Identity's front end answers ValidationException, which the mobile credentials providers act on.
+  it('answers constraint violations with ValidationException before the handler runs', async () => {
+    await expectError(createPool({ IdentityPoolName: 'bad/name' }), 'ValidationException', 'identityPoolName');
+    await expectError(identity.send(new ListIdentityPoolsCommand({ MaxResults: 0 })), 'ValidationException', 'maxResults');
+    await expectError(identity.send(new ListIdentityPoolsCommand({ MaxResults: 61 })), 'ValidationException', 'maxResults');
     await expectError(identity.send(new ListIdentitiesCommand({ IdentityPoolId: 'no-colon', MaxResults: 1 })),
-      'InvalidParameterException', 'identityPoolId');
-    await expectError(createPool({ DeveloperProviderName: 'bad name!' }), 'InvalidParameterException', 'developerProviderName');
+      'ValidationException', 'identityPoolId');
+    await expectError(createPool({ DeveloperProviderName: 'bad name!' }), 'ValidationException', 'developerProviderName');
     // Patterns are read as Java reads them: `\s` is ASCII whitespace only, so a no-break space does not match.
-    await expectError(createPool({ IdentityPoolName: 'a\u00a0b' }), 'InvalidParameterException', 'identityPoolName');
+    await expectError(createPool({ IdentityPoolName: 'a\u00a0b' }), 'ValidationException', 'identityPoolName');
     expect(await createPool({ IdentityPoolName: 'a b\tc' })).toMatch(/^us-east-1:/);
   });
 

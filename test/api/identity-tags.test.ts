@@ -123,8 +123,8 @@ describe('TagResource / UntagResource / ListTagsForResource', () => {
     }
     await expectError(identity.send(new TagResourceCommand({ ResourceArn: arn(poolId, 'eu-west-1'), Tags: { a: 'b' } })),
       'InvalidParameterException', `this server serves '${t.region}'`);
-    // Shorter than the model's 20 characters: refused before the handler runs.
-    await expectError(identity.send(new ListTagsForResourceCommand({ ResourceArn: 'arn:aws:x' })), 'InvalidParameterException',
+    // Shorter than the model's 20 characters: refused before the handler runs, as a model constraint.
+    await expectError(identity.send(new ListTagsForResourceCommand({ ResourceArn: 'arn:aws:x' })), 'ValidationException',
       'resourceArn');
     expect(await listTags(poolId)).toEqual({});
   });
@@ -217,10 +217,10 @@ describe('GetPrincipalTagAttributeMap / SetPrincipalTagAttributeMap', () => {
     const poolId = await createPool(providers);
     await expectError(identity.send(new SetPrincipalTagAttributeMapCommand({
       IdentityPoolId: poolId, IdentityProviderName: GOOGLE, PrincipalTags: manyTags(51),
-    })), 'InvalidParameterException', 'principalTags');
+    })), 'ValidationException', 'principalTags');
     await expectError(identity.send(new SetPrincipalTagAttributeMapCommand({
       IdentityPoolId: poolId, IdentityProviderName: GOOGLE, PrincipalTags: { empty: '' },
-    })), 'InvalidParameterException', 'principalTags');
+    })), 'ValidationException', 'principalTags');
   });
 });
 

@@ -68,11 +68,11 @@ describe('answers on the wire', () => {
   it('an error: the AWS error shape with the CORS headers', async () => {
     const res = await getId({ IdentityPoolId: 'not-a-pool-id' });
     expect(res.status).toBe(400);
-    expect(res.headers.get('x-amzn-errortype')).toBe('InvalidParameterException');
+    expect(res.headers.get('x-amzn-errortype')).toBe('ValidationException');
     // As AWS sends it: no charset parameter, on errors as on results.
     expect(res.headers.get('content-type')).toBe('application/x-amz-json-1.1');
     expectCors(res);
-    expect(await res.json()).toMatchObject({ __type: 'InvalidParameterException' });
+    expect(await res.json()).toMatchObject({ __type: 'ValidationException' });
   });
 
   it('a restJson1 error carries application/json, without a charset', async () => {

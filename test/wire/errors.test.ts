@@ -123,7 +123,7 @@ describe('request bodies the server refuses', () => {
     expectAwsError(dateAsString, 400, 'SerializationException', 'recordPatches.1.member.deviceLastModifiedDate');
   });
 
-  it('null inside a list or as a map value → 400 InvalidParameterException naming it (not a 500)', async () => {
+  it('null inside a list or as a map value → 400 naming it (not a 500): InvalidParameterException, ValidationException', async () => {
     expectAwsError(await updateRecords(freshDataset(), '{"SyncSessionToken":"$TOKEN","RecordPatches":[null]}'),
       400, 'InvalidParameterException', "Value null at 'recordPatches.1.member' failed to satisfy constraint: Member must not be null");
     const pool = await raw(t, {
@@ -131,7 +131,7 @@ describe('request bodies the server refuses', () => {
       headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSCognitoIdentityService.CreateIdentityPool' },
       body: JSON.stringify({ IdentityPoolName: 'p', AllowUnauthenticatedIdentities: true, CognitoIdentityProviders: [null], IdentityPoolTags: { team: null } }),
     });
-    const body = expectAwsError(pool, 400, 'InvalidParameterException', '2 validation errors detected');
+    const body = expectAwsError(pool, 400, 'ValidationException', '2 validation errors detected');
     expect(body.message).toContain("Value null at 'cognitoIdentityProviders.1.member'");
     expect(body.message).toContain("Value null at 'identityPoolTags.team.value'");
   });
