@@ -16,7 +16,7 @@ import { answerConnect, isClosing, sendClientError, sendError, sendResult } from
 import { sendThisTurn } from './reply-batch.js';
 import { CORS_HEADERS, registerCorsPreflight } from './cors.js';
 import { registerOpenIdRoutes } from './openid-routes.js';
-import { registerAccessLog } from './access-log.js';
+import { registerAccessLog, type SyncRouteConfig } from './access-log.js';
 import { METHOD_OVERRIDE_CONSTRAINT, methodOverrideStrategy } from './method-override.js';
 
 export interface EdgeDeps {
@@ -108,10 +108,12 @@ export function buildHttpApp(deps: EdgeDeps): FastifyInstance {
     const handler = (req: FastifyRequest, reply: FastifyReply): void => {
       void handleSync(deps, op, model.input, uri, method, req, reply);
     };
-    app.route({ method, url, handler });
+    // The operation's name travels in the route's config for the access log (access-log.ts).
+    const config: SyncRouteConfig = { operation: name };
+    app.route({ method, url, handler, config });
     // The same operation sent as POST with X-HTTP-Method-Override naming its method (Unity, method-override.ts).
     if (method !== 'POST') {
-      app.route({ method: 'POST', url, constraints: { [METHOD_OVERRIDE_CONSTRAINT]: method }, handler });
+      app.route({ method: 'POST', url, constraints: { [METHOD_OVERRIDE_CONSTRAINT]: method }, handler, config });
     }
   }
   app.post('/', (req, reply) => {

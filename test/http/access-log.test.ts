@@ -34,7 +34,7 @@ describe('access log', () => {
     await quiet.close();
   });
 
-  it('at debug, logs each answer with its request id, route, status, error type and time; nothing secret', async () => {
+  it('at debug, logs each answer with its request id, route, operation, status, error type and time; nothing secret', async () => {
     const { poolId, identityId } = await poolWithIdentity(t);
     const { sync, identity } = clients(t);
     const ref = { IdentityPoolId: poolId, IdentityId: identityId, DatasetName: 'settings' };
@@ -46,7 +46,7 @@ describe('access log', () => {
     const ok = requests.find((l) => l['requestId'] === listed.$metadata.requestId);
     expect(ok).toMatchObject({
       method: 'GET', path: `/identitypools/${encodeURIComponent(poolId)}/identities/${encodeURIComponent(identityId)}/datasets/settings/records`,
-      status: 200,
+      operation: 'ListRecords', status: 200,
     });
     expect(ok!['ms']).toEqual(expect.any(Number));
     expect(requests.find((l) => l['requestId'] === (missing as { $metadata: { requestId?: string } }).$metadata.requestId)).toMatchObject({
