@@ -27,6 +27,13 @@ function usage(): string {
 Options of serve, each also settable by its environment variable (a flag wins over its variable, a variable over
 the default); docs/configuration.md explains them:
 ${rows.map(([flag, env, value]) => `  ${flag.padEnd(flagWidth)}${env.padEnd(envWidth)}${value}`).join('\n')}
+
+Set in the environment only, so that no secret shows in a process listing:
+  COSYNC_ACCESS_KEY_ID, COSYNC_SECRET_ACCESS_KEY   developer credentials (both or neither; generated into the data
+                                                   folder when neither is set)
+  COSYNC_SERVER_KEYS                               keys that sign identity credentials and OpenID tokens
+                                                   (generated into the data folder when unset)
+  COSYNC_ACCOUNT_ID                                the 12-digit account ID of developer writes
 `;
 }
 

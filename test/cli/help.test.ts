@@ -36,6 +36,10 @@ describe('cosync help', () => {
     for (const s of SETTINGS) expect(listed.get(s.flag)?.env, s.flag).toBe(s.env);
     expect(listed.get('port')?.shown).toBe('8080');
     expect(listed.get('max-connections')?.shown).toBe('none');
+    // The settings without a flag.
+    for (const env of ['COSYNC_ACCESS_KEY_ID', 'COSYNC_SECRET_ACCESS_KEY', 'COSYNC_SERVER_KEYS', 'COSYNC_ACCOUNT_ID']) {
+      expect(help.stdout).toContain(env);
+    }
   });
 
   it('shows the defaults the parser starts from: each given as its flag changes nothing', () => {
