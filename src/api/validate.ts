@@ -268,12 +268,51 @@ function checkValue(model: ServiceModel, member: MemberModel | { shape: string }
     const entries = Object.entries(value as Record<string, unknown>);
     if (shape.min !== undefined && entries.length < shape.min) violation(`have length greater than or equal to ${shape.min}`);
     if (shape.max !== undefined && entries.length > shape.max) violation(`have length less than or equal to ${shape.max}`);
-    for (const [k, v] of entries) {
-      checkValue(model, { shape: shape.key ?? '' }, k, `${path}.${k}.key`, out);
-      if (v === null) out.push(`Value null at '${path}.${k}.value' failed to satisfy constraint: Member must not be null`);
-      else checkValue(model, { shape: shape.value ?? '' }, v, `${path}.${k}.value`, out);
-    }
+    checkMapEntries(model, shape, entries, path, out);
   } else if (shape.type === 'structure' && typeof value === 'object' && value !== null) {
     checkStructure(model, shape, value as Record<string, unknown>, path, out);
   }
+}
+
+/**
+ * A map's keys and values. Coral reports string keys (values) that break their shape's constraints as one violation
+ * at the map, showing it as Java prints a map and listing every constraint of the key (value) shape, e.g. for an
+ * empty login token: `Value '{graph.facebook.com=}' at 'logins' failed to satisfy constraint: Map value must satisfy
+ * constraint: [Member must have length less than or equal to 50000, Member must have length greater than or equal
+ * to 1, Member must satisfy regular expression pattern: [\S]+]`. Structure values are checked member by member.
+ */
+function checkMapEntries(
+  model: ServiceModel, shape: ShapeModel, entries: Array<[string, unknown]>, path: string, out: string[],
+): void {
+  const keyShape = shapeOf(model, shape.key ?? '');
+  const valueShape = shapeOf(model, shape.value ?? '');
+  const mapViolation = (what: string, rules: readonly string[]) => out.push(
+    `Value ${showMap(entries)} at '${path}' failed to satisfy constraint: ${what} must satisfy constraint: [${rules.join(', ')}]`);
+  const badKeys = entries.filter(([k]) => !validString(keyShape, k)).map(([k]) => k);
+  if (badKeys.length > 0) mapViolation('Map keys', stringRules(keyShape, badKeys));
+  const stringValues = valueShape.type === 'string';
+  const badValues: string[] = [];
+  for (const [k, v] of entries) {
+    if (v === null) out.push(`Value null at '${path}.${k}.value' failed to satisfy constraint: Member must not be null`);
+    else if (stringValues && typeof v === 'string') {
+      if (!validString(valueShape, v)) badValues.push(v);
+    } else checkValue(model, { shape: shape.value ?? '' }, v, `${path}.${k}.value`, out);
+  }
+  if (badValues.length > 0) mapViolation('Map value', stringRules(valueShape, badValues));
+}
+
+/** Every constraint of a string shape, worded as violations word them; well-formed Unicode only when it was broken. */
+function stringRules(shape: ShapeModel, broken: readonly string[]): string[] {
+  const rules: string[] = [];
+  if (broken.some((v) => !wellFormed(v))) rules.push('Member must be well-formed Unicode (a JSON \\u escape of half a surrogate pair is not)');
+  if (shape.max !== undefined) rules.push(`Member must have length less than or equal to ${shape.max}`);
+  if (shape.min !== undefined) rules.push(`Member must have length greater than or equal to ${shape.min}`);
+  if (shape.pattern !== undefined) rules.push(`Member must satisfy regular expression pattern: ${shape.pattern}`);
+  if (shape.enum !== undefined) rules.push(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+  return rules;
+}
+
+/** A map as Java prints one (`{key=value, …}`), quoted and cut as showValue cuts a value. */
+function showMap(entries: ReadonlyArray<[string, unknown]>): string {
+  return showValue(`{${entries.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ')}}`);
 }

@@ -343,6 +343,18 @@ describe('validation and authorization', () => {
     expect(await createPool({ IdentityPoolName: 'a b\tc' })).toMatch(/^us-east-1:/);
   });
 
+  it('reports a map whose keys or values break their constraints as Coral does: once, at the map', async () => {
+    const poolId = await createPool();
+    // The message AWS answered an app that sent an empty Facebook token, with today's model's limits.
+    await expectError(identity.send(new GetIdCommand({ IdentityPoolId: poolId, Logins: { 'graph.facebook.com': '' } })),
+      'ValidationException', "1 validation error detected: Value '{graph.facebook.com=}' at 'logins' failed to satisfy " +
+      'constraint: Map value must satisfy constraint: [Member must have length less than or equal to 50000, ' +
+      'Member must have length greater than or equal to 1]');
+    await expectError(createPool({ IdentityPoolTags: { ['k'.repeat(129)]: 'v', ok: 'v' } }), 'ValidationException',
+      `Value '{${'k'.repeat(129)}=v, ok=v}' at 'identityPoolTags' failed to satisfy constraint: Map keys must satisfy ` +
+      'constraint: [Member must have length less than or equal to 128, Member must have length greater than or equal to 1');
+  });
+
   it('answers a member of the wrong JSON type as a 400 client error naming the member', async () => {
     const bad = { IdentityPoolName: 'typed', AllowUnauthenticatedIdentities: 'yes' } as unknown as CreateIdentityPoolInput;
     // The edge's validator reports JSON type mismatches as SerializationException (src/api/validate.ts).
