@@ -276,10 +276,11 @@ function checkValue(model: ServiceModel, member: MemberModel | { shape: string }
 
 /**
  * A map's keys and values. Coral reports string keys (values) that break their shape's constraints as one violation
- * at the map, showing it as Java prints a map and listing every constraint of the key (value) shape, e.g. for an
- * empty login token: `Value '{graph.facebook.com=}' at 'logins' failed to satisfy constraint: Map value must satisfy
- * constraint: [Member must have length less than or equal to 50000, Member must have length greater than or equal
- * to 1, Member must satisfy regular expression pattern: [\S]+]`. Structure values are checked member by member.
+ * at the map, showing it as Java prints a map and listing every constraint of the key (value) shape. AWS answered an
+ * empty login token, under the model of the day: `Value '{graph.facebook.com=}' at 'logins' failed to satisfy
+ * constraint: Map value must satisfy constraint: [Member must have length less than or equal to 2048, Member must
+ * have length greater than or equal to 1, Member must satisfy regular expression pattern: [\S]+]`. Structure values
+ * are checked member by member.
  */
 function checkMapEntries(
   model: ServiceModel, shape: ShapeModel, entries: Array<[string, unknown]>, path: string, out: string[],
