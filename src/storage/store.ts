@@ -96,8 +96,10 @@ export interface SyncStore {
   /**
    * Merges `mergedId` into `survivorId` in one atomic unit (SPEC §5.7): every login of the merged identity moves
    * to the survivor; the merged identity is disabled (kept, so its ID is never reused); each live dataset of the
-   * merged identity moves to the survivor under the name `datasetName(name)` (callers pass
-   * `<name>.<mergedId>`, shortened to fit 128 characters) with `mergeParent` = its old name, dataset sync count
+   * merged identity moves to the survivor under the name `datasetName(name, taken)` (callers pass
+   * domain/merged-dataset-name.ts), where `taken` holds every dataset name of the survivor, deleted ones included,
+   * and the names given before in this merge: no dataset of the survivor is replaced. Each moves with
+   * `mergeParent` = its old name, dataset sync count
    * 1 and every live record at sync count 1 (tombstones are dropped); its deleted dataset rows are dropped;
    * its devices and subscriptions are dropped. Both identities must be in the same pool, and a merge of an
    * identity into itself is refused with an Error; undefined, with nothing merged, when either no longer exists (a
@@ -108,7 +110,7 @@ export interface SyncStore {
     survivorId: string;
     mergedId: string;
     now: number;
-    datasetName: (name: string) => string;
+    datasetName: (name: string, taken: ReadonlySet<string>) => string;
   }): Promise<MergeOutcome | undefined>;
 
   // --- Cognito Sync settings of a pool ------------------------------------------------------------------

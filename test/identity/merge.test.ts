@@ -298,6 +298,37 @@ describe('MergeDeveloperIdentities', () => {
     expect(again.IdentityId).toBe(dest.identityId);
   });
 
+  it('never replaces a dataset the destination holds: a taken name, or two long names shortened alike, get -2', async () => {
+    const destUser = newUser();
+    const dest = await developerUser(destUser);
+    const sourceUser = newUser();
+    const source = await developerUser(sourceUser);
+    const old = source.identityId;
+    // The destination already holds `profile.<sourceId>` (a Sync Manager's own re-parenting makes such copies).
+    await writeRecords(dest.sync, dataset(dest.identityId, `profile.${old}`, devPoolId), { mine: '1' });
+    await writeRecords(dest.sync, dataset(dest.identityId, `profile.${old}`, devPoolId), { mine: '2' });
+    // Two names that share the first 81 characters, all the room `.<sourceId>` leaves.
+    const shared = `com.example.game.${'p'.repeat(128 - old.length - 1 - 17)}`;
+    await writeRecords(source.sync, dataset(old, 'profile', devPoolId), { theirs: 'x' });
+    await writeRecords(source.sync, dataset(old, `${shared}.savegame`, devPoolId), { level: '42' });
+    await writeRecords(source.sync, dataset(old, `${shared}.settings`, devPoolId), { music: 'off' });
+
+    await clients(t).identity.send(new MergeDeveloperIdentitiesCommand({
+      IdentityPoolId: devPoolId, DeveloperProviderName: DEVELOPER, SourceUserIdentifier: sourceUser, DestinationUserIdentifier: destUser,
+    }));
+
+    const own = await readRecords(dest.sync, dataset(dest.identityId, `profile.${old}`, devPoolId));
+    expect(own.values).toEqual({ mine: '2' });
+    expect(own.listed.DatasetSyncCount).toBe(2);
+    const profile = await readRecords(dest.sync, dataset(dest.identityId, 'profile', devPoolId));
+    expect(profile.listed.MergedDatasetNames).toEqual([`profile-2.${old}`]);
+    expect((await readRecords(dest.sync, dataset(dest.identityId, `profile-2.${old}`, devPoolId))).values).toEqual({ theirs: 'x' });
+    const cut = shared.slice(0, 128 - old.length - 1);
+    expect((await readRecords(dest.sync, dataset(dest.identityId, `${cut}.${old}`, devPoolId))).values).toEqual({ level: '42' });
+    const second = `${shared.slice(0, 128 - old.length - 3)}-2.${old}`;
+    expect((await readRecords(dest.sync, dataset(dest.identityId, second, devPoolId))).values).toEqual({ music: 'off' });
+  });
+
   it('reports the first page\'s MergedDatasetNames on every page of a listing, whatever merges or deletions happen between pages', async () => {
     const dest = await developerUser('paging-dest');
     const source = await developerUser('paging-source');

@@ -284,6 +284,36 @@ export const runIdentityConformance: ConformancePart = (test, getStore) => {
     expect(await store.listSubscribedDevices(M, 'profile')).toEqual([]);
   });
 
+  test('mergeIdentities: a name the survivor holds, live or deleted, is offered as taken and never replaced', async () => {
+    const store = getStore();
+    await mergeFixture(store);
+    // The survivor already holds both names a plain rename gives: one live (as a Sync Manager's own re-parenting
+    // makes), one deleted (its count must never go back).
+    await write(store, S, suffixed('profile'), { mine: '1' }, { poolId: P, now: 2000 });
+    await write(store, S, suffixed('profile'), { mine: '2' }, { poolId: P, now: 2100 });
+    await write(store, S, suffixed('settings'), { s: '1' }, { poolId: P, now: 2200 });
+    await store.deleteDataset(S, suffixed('settings'), 2300);
+    const offered: string[][] = [];
+    const renamed = (name: string, taken: ReadonlySet<string>) => {
+      offered.push([...taken].sort());
+      return taken.has(suffixed(name)) ? `${name}-2.${M}` : suffixed(name);
+    };
+    const outcome = await store.mergeIdentities({ survivorId: S, mergedId: M, now: 5000, datasetName: renamed });
+    expect([...outcome?.movedDatasets ?? []].sort()).toEqual([`profile-2.${M}`, `settings-2.${M}`]);
+    // Every name of the survivor, deleted ones included, then also the names given earlier in the merge.
+    expect(offered).toEqual([
+      ['profile', suffixed('profile'), suffixed('settings')].sort(),
+      ['profile', suffixed('profile'), `profile-2.${M}`, suffixed('settings')].sort(),
+    ]);
+    expect(await store.getDataset(S, suffixed('profile'))).toMatchObject({ syncCount: 2, numRecords: 1, mergeParent: null });
+    expect((await store.listRecords(S, suffixed('profile'), ALL, { limit: 10 })).map((r) => [r.key, r.value]))
+      .toEqual([['mine', '2']]);
+    expect(await store.getDataset(S, suffixed('settings'))).toMatchObject({ deleted: true, lastDeletedAtSyncCount: 1 });
+    expect(await store.getDataset(S, `profile-2.${M}`)).toMatchObject({ syncCount: 1, numRecords: 2, mergeParent: 'profile' });
+    expect(await store.getDataset(S, `settings-2.${M}`)).toMatchObject({ syncCount: 1, numRecords: 1, mergeParent: 'settings' });
+    expect(await store.listMergedDatasetNames(S, 'profile')).toEqual([`profile-2.${M}`]);
+  });
+
   test('mergeIdentities: usage figures of both identities add up afterwards', async () => {
     const store = getStore();
     await mergeFixture(store);
@@ -297,19 +327,6 @@ export const runIdentityConformance: ConformancePart = (test, getStore) => {
     });
     expect(await store.getIdentityUsage(M)).toEqual({ datasetCount: 0, dataStorage: 0, lastModifiedAt: null });
     expect((await store.getPoolUsage([P]))[0]).toMatchObject({ dataStorage: poolBefore.dataStorage, lastModifiedAt: 5000 });
-  });
-
-  test('mergeIdentities: a target name that already exists under the survivor is replaced', async () => {
-    const store = getStore();
-    await mergeFixture(store);
-    await write(store, S, suffixed('settings'), { stale: 'value', other: 'x' }, { poolId: P, now: 1200 });
-    await write(store, S, suffixed('settings'), { other: 'y' }, { poolId: P, now: 1300 });
-    await store.mergeIdentities({ survivorId: S, mergedId: M, now: 5000, datasetName: suffixed });
-    expect(await store.getDataset(S, suffixed('settings'))).toMatchObject({
-      syncCount: 1, createdAt: 1700, numRecords: 1, dataStorage: 2, mergeParent: 'settings',
-    });
-    const records = await store.listRecords(S, suffixed('settings'), ALL, { limit: 10 });
-    expect(records.map(({ key, value, syncCount }) => ({ key, value, syncCount }))).toEqual([{ key: 'k', value: 'v', syncCount: 1 }]);
   });
 
   test('mergeIdentities: refuses itself or another pool, answers undefined for a missing identity, changing nothing', async () => {

@@ -2,6 +2,7 @@ import { errors, poolNotFound } from '../errors.js';
 import type { RequestContext } from '../operation.js';
 import type { Identity, IdentityPool } from '../../storage/types.js';
 import { isExpiredToken, verifyOwnOpenIdToken } from '../../auth/openid-tokens.js';
+import { mergedDatasetName } from '../../domain/merged-dataset-name.js';
 import { newRegionalId, requireIdentity, requirePool } from './common.js';
 
 /** The Logins key under which clients present Cognito Identity's own OpenID tokens (developer-authenticated flow). */
@@ -49,12 +50,6 @@ export async function verifyLogins(
     }
   }
   return { logins: verified, tokenIdentityId };
-}
-
-/** `<name>.<oldIdentityId>`, the name part shortened so the whole fits DatasetName's 128 characters. */
-export function mergedDatasetName(name: string, mergedIdentityId: string): string {
-  const room = 128 - 1 - mergedIdentityId.length;
-  return `${name.slice(0, room)}.${mergedIdentityId}`;
 }
 
 /** GetOpenIdTokenForDeveloperIdentity's answer for a developer user linked to another identity than the one named. */
@@ -119,7 +114,7 @@ export async function resolveIdentity(
   for (const other of merged) {
     const outcome = await store.mergeIdentities({
       survivorId: survivor.identityId, mergedId: other.identityId, now,
-      datasetName: (name) => mergedDatasetName(name, other.identityId),
+      datasetName: (name, taken) => mergedDatasetName(name, other.identityId, taken),
     });
     // One of the two was deleted meanwhile (DeleteIdentities): answered as any identity that is not there.
     if (!outcome) throw errors.notAuthorized(`Invalid login token. Identity '${other.identityId}' is not valid in this identity pool.`);

@@ -152,6 +152,8 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
                  GROUP BY d.name, d.created_at, d.last_modified_by ORDER BY d.name`,
           values: [mergedId],
         },
+        // Every name of the survivor, deleted ones included: none is replaced (store.ts).
+        { text: 'SELECT name FROM datasets WHERE identity_id = $1', values: [survivorId] },
       ]);
       const identities = new Map((read[3]!.rows as { identity_id: string; pool_id: string }[]).map((r) => [r.identity_id, r.pool_id]));
       const survivorPool = identities.get(survivorId);
@@ -167,13 +169,11 @@ export function identityLinkMethods(db: Db): IdentityLinkMethods {
 
       const moves: Statement[] = [];
       const moved = new Set<string>();
+      const taken = new Set((read[5]!.rows as { name: string }[]).map((r) => r.name));
       for (const d of read[4]!.rows as { name: string; created_at: number; last_modified_by: string; n: number; bytes: number }[]) {
-        const target = datasetName(d.name);
-        // Names embed the merged identity's ID, so the target cannot normally exist; if it does, it is replaced.
+        const target = datasetName(d.name, taken);
+        taken.add(target);
         moves.push(
-          { text: 'DELETE FROM datasets WHERE identity_id = $1 AND name = $2', values: [survivorId, target] },
-          { text: 'DELETE FROM records WHERE identity_id = $1 AND dataset_name = $2', values: [survivorId, target] },
-          { text: 'DELETE FROM subscriptions WHERE identity_id = $1 AND dataset_name = $2', values: [survivorId, target] },
           {
             text: `INSERT INTO datasets (identity_id, name, pool_id, sync_count, deleted, last_deleted_at_sync_count,
                      created_at, last_modified_at, last_modified_by, num_records, data_storage, merge_parent)

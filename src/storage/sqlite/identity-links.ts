@@ -68,12 +68,11 @@ export function prepareIdentityLinks(db: Database, beforeWrite: () => void = () 
     s.disableIdentity.run(now, mergedId);
 
     const moved = new Set<string>();
+    // Every name of the survivor, deleted ones included: none is replaced (store.ts).
+    const taken = new Set(s.datasetNames.all(survivorId).map((r) => r.name));
     for (const d of s.liveDatasets.all(mergedId)) {
-      const target = datasetName(d.name);
-      // Names embed the merged identity's ID, so the target cannot normally exist; if it does, it is replaced.
-      s.deleteDatasetRow.run(survivorId, target);
-      s.deleteDatasetRecords.run(survivorId, target);
-      s.deleteDatasetSubscriptions.run(survivorId, target);
+      const target = datasetName(d.name, taken);
+      taken.add(target);
       const size = s.liveSize.get(mergedId, d.name)!;
       s.insertMergedDataset.run({
         identity: survivorId, name: target, pool: survivor.pool_id, createdAt: d.created_at, now,
@@ -166,9 +165,7 @@ function prepareStatements(db: Database) {
     liveSize: q<[string, string], { n: number; bytes: number }>(
       `SELECT COUNT(*) AS n, COALESCE(SUM(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) AS bytes
        FROM records WHERE identity_id = ? AND dataset_name = ? AND value IS NOT NULL`),
-    deleteDatasetRow: q<[string, string]>('DELETE FROM datasets WHERE identity_id = ? AND name = ?'),
-    deleteDatasetRecords: q<[string, string]>('DELETE FROM records WHERE identity_id = ? AND dataset_name = ?'),
-    deleteDatasetSubscriptions: q<[string, string]>('DELETE FROM subscriptions WHERE identity_id = ? AND dataset_name = ?'),
+    datasetNames: q<[string], { name: string }>('SELECT name FROM datasets WHERE identity_id = ?'),
     insertMergedDataset: q<{
       identity: string; name: string; pool: string; createdAt: number; now: number; lastModifiedBy: string;
       numRecords: number; dataStorage: number; mergeParent: string;

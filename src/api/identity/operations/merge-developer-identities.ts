@@ -1,7 +1,8 @@
 import { defineIdentityOperation } from '../../operation.js';
 import { errors } from '../../errors.js';
 import { requireDeveloperPool } from '../common.js';
-import { checkMerge, mergedDatasetName } from '../logins.js';
+import { mergedDatasetName } from '../../../domain/merged-dataset-name.js';
+import { checkMerge } from '../logins.js';
 
 interface MergeDeveloperIdentitiesInput {
   SourceUserIdentifier: string;
@@ -34,7 +35,7 @@ export const mergeDeveloperIdentities = defineIdentityOperation({
       checkMerge(loginSets, input.DeveloperProviderName, destination);
       const outcome = await store.mergeIdentities({
         survivorId: destination, mergedId: source, now: clock.now(),
-        datasetName: (name) => mergedDatasetName(name, source),
+        datasetName: (name, taken) => mergedDatasetName(name, source, taken),
       });
       // An identity deleted meanwhile (DeleteIdentities): its developer user is gone with it.
       if (!outcome) throw errors.notFound('A developer user to merge was deleted with its identity.');
