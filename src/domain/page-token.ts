@@ -62,6 +62,8 @@ export interface RecordsPosition {
    * token predates it: later pages then report the names current when they are read.
    */
   readonly merged?: readonly string[];
+  /** The first page's LastModifiedBy (null when it had none). Absent in tokens issued before it was carried. */
+  readonly by?: string | null;
 }
 
 export function isRecordsPosition(v: unknown): v is RecordsPosition {
@@ -71,7 +73,8 @@ export function isRecordsPosition(v: unknown): v is RecordsPosition {
     (p.exists === undefined || typeof p.exists === 'boolean') &&
     (p.deletedAfter === undefined || typeof p.deletedAfter === 'boolean') &&
     (p.mark === undefined || p.mark === null || Number.isSafeInteger(p.mark)) &&
-    (p.merged === undefined || (Array.isArray(p.merged) && p.merged.every((name) => typeof name === 'string')));
+    (p.merged === undefined || (Array.isArray(p.merged) && p.merged.every((name) => typeof name === 'string'))) &&
+    (p.by === undefined || p.by === null || typeof p.by === 'string');
 }
 
 /** Name-keyed listings (datasets, identities): the last name returned. */

@@ -356,6 +356,19 @@ describe('MergeDeveloperIdentities', () => {
     expect((await firstPage()).MergedDatasetNames).toBeUndefined();
   });
 
+  it('reports the first page\'s LastModifiedBy on every page, whoever writes between pages', async () => {
+    const user = await developerUser('paging-author');
+    const ref = dataset(user.identityId, 'notes', devPoolId);
+    await writeRecords(user.sync, ref, { a: '1', b: '2' });
+    const first = await user.sync.send(new ListRecordsCommand({ ...ref, MaxResults: 1 }));
+    expect(first.LastModifiedBy).toBe(user.identityId);
+    // Developer credentials write as the account.
+    await writeRecords(clients(t).sync, ref, { c: '3' });
+    const second = await user.sync.send(new ListRecordsCommand({ ...ref, MaxResults: 1, NextToken: first.NextToken }));
+    expect(second.LastModifiedBy).toBe(user.identityId);
+    expect((await user.sync.send(new ListRecordsCommand(ref))).LastModifiedBy).not.toBe(user.identityId);
+  });
+
   it('refuses to merge identities holding different users of one public provider (the model\'s words)', async () => {
     const { identity } = clients(t);
     const mixedPoolId = (await identity.send(new CreateIdentityPoolCommand({

@@ -55,11 +55,13 @@ export const listRecords = defineSyncOperation({
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    // Later pages report the first page's figures and merged names (SPEC §4.1), even for a dataset deleted since.
+    // Later pages report the first page's figures, merged names and LastModifiedBy (SPEC §4.1), even for a dataset
+    // deleted since.
     const exists = position?.exists ?? view.datasetExists;
     const deletedAfter = position?.deletedAfter ?? view.deletedAfterRequestedSyncCount;
     // A token without them (too many to carry, or issued by an older Cosync) leaves later pages the current ones.
     const merged = position?.merged ?? mergedDatasetNames;
+    const by = position?.by !== undefined ? position.by ?? undefined : exists && dataset ? dataset.lastModifiedBy : undefined;
     // Absent members are `undefined`, which the JSON answer leaves out: one object shape for every answer is
     // cheaper to build than conditional spreads.
     return {
@@ -68,12 +70,12 @@ export const listRecords = defineSyncOperation({
         ? encodePageToken(ctx.services.sessionKey, listing,
           {
             bound: upTo, syncCount: last.syncCount, key: last.key, session: token, exists, deletedAfter, mark,
-            merged: carriedMergedNames(merged),
+            merged: carriedMergedNames(merged), by: by ?? null,
           })
         : undefined,
       Count: page.length,
       DatasetSyncCount: exists ? upTo : view.reportedSyncCount,
-      LastModifiedBy: exists && dataset ? dataset.lastModifiedBy : undefined,
+      LastModifiedBy: by,
       MergedDatasetNames: merged.length > 0 ? merged : undefined,
       DatasetExists: exists,
       DatasetDeletedAfterRequestedSyncCount: deletedAfter,
