@@ -182,11 +182,11 @@ describe('LookupDeveloperIdentity, DeveloperUserAlreadyRegisteredException and U
     const { identityId } = await developerToken(longest);
     const looked = await clients(t).identity.send(new LookupDeveloperIdentityCommand({ IdentityPoolId: poolId, DeveloperUserIdentifier: longest }));
     expect(looked.IdentityId).toBe(identityId);
-    await expectRefused(developerToken(`${longest}x`), 'ValidationException', 400, /less than or equal to 1024/);
+    await expectRefused(developerToken(`${longest}x`), 'InvalidParameterException', 400, /less than or equal to 1024/);
   });
 
   it('refuses a developer user identifier holding U+0000 (PostgreSQL cannot store it), and finds none by it', async () => {
-    await expectRefused(developerToken(`${newUser()}\u0000`), 'ValidationException', 400, /must not contain U\+0000/);
+    await expectRefused(developerToken(`${newUser()}\u0000`), 'InvalidParameterException', 400, /must not contain U\+0000/);
     await expectRefused(clients(t).identity.send(new LookupDeveloperIdentityCommand({
       IdentityPoolId: poolId, DeveloperUserIdentifier: 'nobody\u0000',
     })), 'ResourceNotFoundException', 400);

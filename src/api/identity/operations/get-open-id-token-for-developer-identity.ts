@@ -41,12 +41,12 @@ export const getOpenIdTokenForDeveloperIdentity = defineIdentityOperation({
     // The model's DeveloperUserIdentifier (1–1,024 characters), which Lookup, Unlink and Merge take: a longer one,
     // allowed by the Logins map's 50,000, could be registered but never named again.
     if (userId.length > MAX_DEVELOPER_USER_IDENTIFIER) {
-      throw errors.validation(`1 validation error detected: Value at 'logins' failed to satisfy constraint: ` +
+      throw errors.invalidParameter(`1 validation error detected: Value at 'logins' failed to satisfy constraint: ` +
         `the developer user identifier of ${provider} must have length less than or equal to ${MAX_DEVELOPER_USER_IDENTIFIER}`);
     }
     // PostgreSQL's text cannot store U+0000: refused on every engine, as the identifier could not be named again.
     if (userId.includes('\u0000')) {
-      throw errors.validation(`1 validation error detected: Value at 'logins' failed to satisfy constraint: ` +
+      throw errors.invalidParameter(`1 validation error detected: Value at 'logins' failed to satisfy constraint: ` +
         `the developer user identifier of ${provider} must not contain U+0000`);
     }
     const others = Object.fromEntries(Object.entries(input.Logins).filter(([name]) => name !== provider));
