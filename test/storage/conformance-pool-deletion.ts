@@ -82,6 +82,12 @@ export const runPoolDeletionConformance: ConformancePart = (test, getStore) => {
     // From the moment a call finds the pool gone (its first, short transaction), while its identities may still be
     // being deleted, nothing is stored under it any more.
     while (await store.getIdentityPool(P)) await new Promise((resolve) => setImmediate(resolve));
+    // Its identities read as gone too, the last ones (deleted last) included, with their data: no credentials
+    // resolve, no listing shows the data, although their rows may still be there.
+    const last = ids.at(-10)!;
+    const [lastIdentity, lastView] = await Promise.all([store.getIdentity(last), store.getDatasetView(last, 'ds')]);
+    expect(lastIdentity).toBeUndefined();
+    expect(lastView.identity).toBeUndefined();
     const [created, settings, modified] = await Promise.all([
       store.createIdentity(late, { poolMustExist: true }),
       store.updatePoolSyncSettings(P, (s) => s),

@@ -7,12 +7,18 @@ import { IDENTITY, JOINED_IDENTITY, RECORD, utf8, type DatasetViewDb, type Ident
  * The adapter's hot reads and the throttle, each coalescing concurrent calls into one statement (read-batcher.ts):
  * the identity every sync operation reads first, ListRecords' dataset view and records page, and the token take.
  */
+/** For a query whose `identities` are aliased `i`: the identity's pool is not marked deleted. */
+const NOT_MARKED = 'NOT EXISTS (SELECT 1 FROM deleted_pools p WHERE p.pool_id = i.pool_id)';
+
 export function batchedCalls(db: Db) {
   const rows = async <R>(statement: Statement): Promise<R[]> => (await db.read(statement)).rows as R[];
 
   const identities = readBatcher(async (ids: readonly string[]) => new Map((await rows<IdentityDb>({
     name: 'cosync_get_identities',
-    text: `SELECT ${IDENTITY} FROM identities WHERE identity_id = ANY($1::text[])`,
+    // An identity of a pool being deleted (pool-deletion.ts) reads as absent from the moment the pool is marked,
+    // although its rows may outlive the pool for a while (a big pool is purged in steps; an interrupted purge
+    // resumes at the next start).
+    text: `SELECT ${IDENTITY} FROM identities i WHERE identity_id = ANY($1::text[]) AND ${NOT_MARKED}`,
     values: [ids],
   })).map((r) => [r.identity_id, r])));
 
@@ -25,7 +31,7 @@ export function batchedCalls(db: Db) {
                ARRAY(SELECT m.name FROM datasets m WHERE m.identity_id = k.identity_id AND m.merge_parent = k.name
                      AND NOT m.deleted ORDER BY m.name) AS merged
              FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(identity_id, name, ord)
-             LEFT JOIN identities i ON i.identity_id = k.identity_id
+             LEFT JOIN identities i ON i.identity_id = k.identity_id AND ${NOT_MARKED}
              LEFT JOIN datasets d ON d.identity_id = k.identity_id AND d.name = k.name`,
       values: [keys.map((k) => k.identityId), keys.map((k) => k.name)],
     });
