@@ -163,6 +163,20 @@ describe('UpdateIdentityPool', () => {
     expect(again.DeveloperProviderName).toBe('first.dev');
   });
 
+  it('refuses a developer provider name that is also a login provider of the pool', async () => {
+    const collides = 'is also a login provider of this identity pool';
+    await expectError(createPool({ SupportedLoginProviders: { 'graph.facebook.com': '123' }, DeveloperProviderName: 'graph.facebook.com' }),
+      'InvalidParameterException', collides);
+    await expectError(createPool({ DeveloperProviderName: 'cognito-identity.amazonaws.com' }), 'InvalidParameterException', collides);
+    const poolId = await createPool({ OpenIdConnectProviderARNs: ['arn:aws:iam::123456789012:oidc-provider/login.example.com'] });
+    await expectError(identity.send(new UpdateIdentityPoolCommand({
+      IdentityPoolId: poolId, IdentityPoolName: 'dev', AllowUnauthenticatedIdentities: true,
+      OpenIdConnectProviderARNs: ['arn:aws:iam::123456789012:oidc-provider/login.example.com'],
+      DeveloperProviderName: 'login.example.com',
+    })), 'InvalidParameterException', collides);
+    expect((await t.services.store.getIdentityPool(poolId))?.developerProviderName).toBeNull();
+  });
+
   it('answers ResourceNotFoundException for an unknown pool', async () => {
     await expectError(identity.send(new UpdateIdentityPoolCommand({
       IdentityPoolId: 'us-east-1:00000000-0000-0000-0000-00000000000a', IdentityPoolName: 'x', AllowUnauthenticatedIdentities: true,

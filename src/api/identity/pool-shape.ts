@@ -1,5 +1,7 @@
 import { errors } from '../errors.js';
 import type { CognitoIdentityProvider, IdentityPool } from '../../storage/types.js';
+import { oidcProviderName } from '../../auth/login-providers.js';
+import { COGNITO_IDENTITY_PROVIDER } from './logins.js';
 import { checkTagCount } from './tags.js';
 
 /**
@@ -87,7 +89,7 @@ export function poolFromSettings(
 ): IdentityPool {
   const tags = { ...settings.IdentityPoolTags };
   checkTagCount(tags);
-  return {
+  const pool: IdentityPool = {
     identityPoolId,
     identityPoolName: settings.IdentityPoolName,
     allowUnauthenticatedIdentities: settings.AllowUnauthenticatedIdentities,
@@ -103,6 +105,38 @@ export function poolFromSettings(
     principalTagMaps: {},
     createdAt,
   };
+  checkDeveloperProviderName(pool);
+  return pool;
+}
+
+/**
+ * A developer provider name must be a name of its own. Logins are keyed by provider name: one the pool also accepts
+ * tokens of (or Cosync's own tokens' provider) would lock that provider's users out of GetId and make a developer
+ * user ID and that provider's subject of the same text one user.
+ */
+function checkDeveloperProviderName(pool: IdentityPool): void {
+  const name = pool.developerProviderName;
+  if (name !== null && (name === COGNITO_IDENTITY_PROVIDER || providerNames(pool).has(name))) {
+    throw errors.invalidParameter(
+      `DeveloperProviderName '${name}' is also a login provider of this identity pool; give developer users a ` +
+        'provider name of their own (e.g. login.<yourapp>).',
+    );
+  }
+}
+
+/**
+ * The provider names a pool uses, as they appear in `Logins`: SupportedLoginProviders keys, the names of its OIDC
+ * provider ARNs (`…:oidc-provider/<name>`), its Cognito user pool provider names and its SAML provider ARNs. The
+ * developer provider is not one: developer identities get their principal tags from
+ * GetOpenIdTokenForDeveloperIdentity.
+ */
+export function providerNames(pool: IdentityPool): Set<string> {
+  return new Set([
+    ...Object.keys(pool.supportedLoginProviders),
+    ...pool.openIdConnectProviderArns.map(oidcProviderName).filter((name): name is string => name !== null),
+    ...pool.cognitoIdentityProviders.map((p) => p.providerName),
+    ...pool.samlProviderArns,
+  ]);
 }
 
 /**

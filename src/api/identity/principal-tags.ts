@@ -1,6 +1,6 @@
 import { errors } from '../errors.js';
-import { oidcProviderName } from '../../auth/login-providers.js';
 import type { IdentityPool, PrincipalTagMap } from '../../storage/types.js';
+import { providerNames } from './pool-shape.js';
 
 /**
  * Principal tag attribute maps (Get/SetPrincipalTagAttributeMap): kept per (pool, provider name) in the pool row.
@@ -16,21 +16,6 @@ export interface PrincipalTagMapWire {
   IdentityProviderName: string;
   UseDefaults: boolean;
   PrincipalTags: Record<string, string>;
-}
-
-/**
- * The provider names a pool uses, as they appear in `Logins`: SupportedLoginProviders keys, the names of its OIDC
- * provider ARNs (`…:oidc-provider/<name>`), its Cognito user pool provider names and its SAML provider ARNs. The
- * developer provider is not one: developer identities get their principal tags from
- * GetOpenIdTokenForDeveloperIdentity.
- */
-function providerNames(pool: IdentityPool): Set<string> {
-  return new Set([
-    ...Object.keys(pool.supportedLoginProviders),
-    ...pool.openIdConnectProviderArns.map(oidcProviderName).filter((name): name is string => name !== null),
-    ...pool.cognitoIdentityProviders.map((p) => p.providerName),
-    ...pool.samlProviderArns,
-  ]);
 }
 
 /** InvalidParameterException unless `providerName` is one of the pool's identity providers. */
