@@ -3,13 +3,13 @@ import type { Db, Statement } from './pool.js';
 import { callBatcher, readBatcher } from './read-batcher.js';
 import { IDENTITY, JOINED_IDENTITY, RECORD, utf8, type DatasetViewDb, type IdentityDb, type RecordDb } from './rows.js';
 
+/** For a query whose `identities` are aliased `i`: the identity's pool is not marked deleted. */
+const NOT_MARKED = 'NOT EXISTS (SELECT 1 FROM deleted_pools p WHERE p.pool_id = i.pool_id)';
+
 /**
  * The adapter's hot reads and the throttle, each coalescing concurrent calls into one statement (read-batcher.ts):
  * the identity every sync operation reads first, ListRecords' dataset view and records page, and the token take.
  */
-/** For a query whose `identities` are aliased `i`: the identity's pool is not marked deleted. */
-const NOT_MARKED = 'NOT EXISTS (SELECT 1 FROM deleted_pools p WHERE p.pool_id = i.pool_id)';
-
 export function batchedCalls(db: Db) {
   const rows = async <R>(statement: Statement): Promise<R[]> => (await db.read(statement)).rows as R[];
 
