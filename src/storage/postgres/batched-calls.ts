@@ -3,8 +3,14 @@ import type { Db, Statement } from './pool.js';
 import { callBatcher, readBatcher } from './read-batcher.js';
 import { IDENTITY, JOINED_IDENTITY, RECORD, utf8, type DatasetViewDb, type IdentityDb, type RecordDb } from './rows.js';
 
-/** For a query whose `identities` are aliased `i`: the identity's pool is not marked deleted. */
-const NOT_MARKED = 'NOT EXISTS (SELECT 1 FROM deleted_pools p WHERE p.pool_id = i.pool_id)';
+/**
+ * For a query whose `identities` are aliased `i`: the identity's pool is not being deleted. A pool being deleted is
+ * marked and loses its row in one transaction (pool-deletion.ts), while its identities' rows may outlive it for a
+ * while (a big pool is purged in steps; an interrupted purge resumes at the next start): they read as gone from the
+ * mark on. A pool created again under a marked ID has its row again, and its identities are read.
+ */
+const POOL_NOT_DELETED = `NOT EXISTS (SELECT 1 FROM deleted_pools p WHERE p.pool_id = i.pool_id
+  AND NOT EXISTS (SELECT 1 FROM identity_pools ip WHERE ip.pool_id = p.pool_id))`;
 
 /**
  * The adapter's hot reads and the throttle, each coalescing concurrent calls into one statement (read-batcher.ts):
@@ -15,10 +21,7 @@ export function batchedCalls(db: Db) {
 
   const identities = readBatcher(async (ids: readonly string[]) => new Map((await rows<IdentityDb>({
     name: 'cosync_get_identities',
-    // An identity of a pool being deleted (pool-deletion.ts) reads as absent from the moment the pool is marked,
-    // although its rows may outlive the pool for a while (a big pool is purged in steps; an interrupted purge
-    // resumes at the next start).
-    text: `SELECT ${IDENTITY} FROM identities i WHERE identity_id = ANY($1::text[]) AND ${NOT_MARKED}`,
+    text: `SELECT ${IDENTITY} FROM identities i WHERE identity_id = ANY($1::text[]) AND ${POOL_NOT_DELETED}`,
     values: [ids],
   })).map((r) => [r.identity_id, r])));
 
@@ -31,7 +34,7 @@ export function batchedCalls(db: Db) {
                ARRAY(SELECT m.name FROM datasets m WHERE m.identity_id = k.identity_id AND m.merge_parent = k.name
                      AND NOT m.deleted ORDER BY m.name) AS merged
              FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(identity_id, name, ord)
-             LEFT JOIN identities i ON i.identity_id = k.identity_id AND ${NOT_MARKED}
+             LEFT JOIN identities i ON i.identity_id = k.identity_id AND ${POOL_NOT_DELETED}
              LEFT JOIN datasets d ON d.identity_id = k.identity_id AND d.name = k.name`,
       values: [keys.map((k) => k.identityId), keys.map((k) => k.name)],
     });

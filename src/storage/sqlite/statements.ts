@@ -28,13 +28,17 @@ export function prepareStatements(db: Database) {
   const WRITE_STATE = `${IDENTITY_I}, ${DATASET_D},
     (SELECT COUNT(*) FROM datasets WHERE identity_id = +? AND deleted = 0) AS live_count,
     EXISTS (SELECT 1 FROM consumed_sessions WHERE expires_at = +? AND session_id = +?) AS consumed`;
-  // An identity of a pool being deleted (pool-deletion.ts) reads as absent, to a write as to a read, from the moment
-  // the pool is marked, although the identity's rows may not be deleted yet.
-  const NOT_MARKED = (identities: string) =>
-    `NOT EXISTS (SELECT 1 FROM deleted_pools p WHERE p.pool_id = ${identities}.pool_id)`;
+  // An identity of a pool being deleted (pool-deletion.ts) reads as absent to a write, so the write is refused
+  // from the moment the pool is marked, although the identity's rows may not be deleted yet.
   const WRITE_STATE_FROM = `FROM (SELECT 1)
-    LEFT JOIN identities i ON i.id = +? AND ${NOT_MARKED('i')}
+    LEFT JOIN identities i ON i.id = +? AND NOT EXISTS (SELECT 1 FROM deleted_pools p WHERE p.pool_id = i.pool_id)
     LEFT JOIN datasets d ON d.identity_id = +? AND d.name = +?`;
+  // And to a read, while its rows outlive the pool (a big pool is purged in chunks): its pool is marked and its row
+  // gone (one transaction, pool-deletion.ts). A pool created again under a marked ID has its row again, and its
+  // identities are read.
+  const POOL_NOT_DELETED = (identities: string) =>
+    `NOT EXISTS (SELECT 1 FROM deleted_pools p WHERE p.pool_id = ${identities}.pool_id
+       AND NOT EXISTS (SELECT 1 FROM identity_pools ip WHERE ip.id = p.pool_id))`;
   /**
    * A record's state for a write plan (columns prefixed with `t`: an alias and a dot, or nothing): key, sync count,
    * live, size. Sizes are in UTF-8 bytes: the database encoding is UTF-8, so a text cast to BLOB has its UTF-8
@@ -66,9 +70,8 @@ export function prepareStatements(db: Database) {
     insertIdentity: q<[string, string, number, number, number]>(
       'INSERT INTO identities (id, pool_id, created_at, last_modified_at, disabled) VALUES (?, ?, ?, ?, ?)'),
     getIdentity: q<[string], IdentityDb>('SELECT * FROM identities WHERE id = ?'),
-    // What the store answers for getIdentity: none for an identity of a pool being deleted (marked, pool-deletion.ts),
-    // whose rows may outlive the pool for a while (a big pool is purged in chunks, an interrupted purge at restart).
-    identityRow: raw<[string], Value[]>(`SELECT ${IDENTITY} FROM identities WHERE id = ? AND ${NOT_MARKED('identities')}`),
+    // What the store answers for getIdentity: none for an identity of a pool being deleted (POOL_NOT_DELETED).
+    identityRow: raw<[string], Value[]>(`SELECT ${IDENTITY} FROM identities WHERE id = ? AND ${POOL_NOT_DELETED('identities')}`),
     listIdentities: q<[string, string, number], IdentityDb>(
       'SELECT * FROM identities WHERE pool_id = +? AND id > ? ORDER BY id LIMIT CAST(? AS INTEGER)'),
 
@@ -90,7 +93,7 @@ export function prepareStatements(db: Database) {
       `SELECT ${IDENTITY_I}, ${DATASET_D},
          (SELECT json_group_array(name) FROM datasets
            WHERE identity_id = +? AND merge_parent = +? AND deleted = 0) AS merged
-       FROM (SELECT 1) LEFT JOIN identities i ON i.id = +? AND ${NOT_MARKED('i')}
+       FROM (SELECT 1) LEFT JOIN identities i ON i.id = +? AND ${POOL_NOT_DELETED('i')}
          LEFT JOIN datasets d ON d.identity_id = +? AND d.name = +?`),
     // readWriteState: the identity and dataset rows, the identity's live dataset count and whether the session
     // was consumed. Parameters: identity (count), session expiry and id, identity (identity), identity, name (dataset).
