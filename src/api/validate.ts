@@ -241,16 +241,25 @@ function validNumber(shape: ShapeModel, value: number): boolean {
   return (shape.min === undefined || value >= shape.min) && (shape.max === undefined || value <= shape.max);
 }
 
+/** How each constraint of a string shape is worded after "Member must", in a violation as in a map's rule list. */
+const STRING_RULE = {
+  wellFormed: 'be well-formed Unicode (a JSON \\u escape of half a surrogate pair is not)',
+  min: (n: number) => `have length greater than or equal to ${n}`,
+  max: (n: number) => `have length less than or equal to ${n}`,
+  pattern: (pattern: string) => `satisfy regular expression pattern: ${pattern}`,
+  enum: (values: readonly string[]) => `satisfy enum value set: [${values.join(', ')}]`,
+};
+
 function checkValue(model: ServiceModel, member: MemberModel | { shape: string }, value: unknown, path: string, out: string[]): void {
   const shape = shapeOf(model, member.shape);
   const violation = (rule: string) =>
     out.push(`Value ${showValue(value)} at '${path}' failed to satisfy constraint: Member must ${rule}`);
   if (shape.type === 'string' && typeof value === 'string') {
-    if (!wellFormed(value)) violation('be well-formed Unicode (a JSON \\u escape of half a surrogate pair is not)');
-    if (shape.min !== undefined && value.length < shape.min) violation(`have length greater than or equal to ${shape.min}`);
-    if (shape.max !== undefined && value.length > shape.max) violation(`have length less than or equal to ${shape.max}`);
-    if (shape.pattern !== undefined && !anchored(shape.pattern).test(value)) violation(`satisfy regular expression pattern: ${shape.pattern}`);
-    if (shape.enum !== undefined && !shape.enum.includes(value)) violation(`satisfy enum value set: [${shape.enum.join(', ')}]`);
+    if (!wellFormed(value)) violation(STRING_RULE.wellFormed);
+    if (shape.min !== undefined && value.length < shape.min) violation(STRING_RULE.min(shape.min));
+    if (shape.max !== undefined && value.length > shape.max) violation(STRING_RULE.max(shape.max));
+    if (shape.pattern !== undefined && !anchored(shape.pattern).test(value)) violation(STRING_RULE.pattern(shape.pattern));
+    if (shape.enum !== undefined && !shape.enum.includes(value)) violation(STRING_RULE.enum(shape.enum));
   } else if (value instanceof NotAnInteger) {
     out.push(`Value '${value.text.slice(0, 64)}' at '${path}' failed to satisfy constraint: Member must be an integer`);
   } else if ((shape.type === 'integer' || shape.type === 'long') && typeof value === 'number') {
@@ -305,12 +314,12 @@ function checkMapEntries(
 /** Every constraint of a string shape, worded as violations word them; well-formed Unicode only when it was broken. */
 function stringRules(shape: ShapeModel, broken: readonly string[]): string[] {
   const rules: string[] = [];
-  if (broken.some((v) => !wellFormed(v))) rules.push('Member must be well-formed Unicode (a JSON \\u escape of half a surrogate pair is not)');
-  if (shape.max !== undefined) rules.push(`Member must have length less than or equal to ${shape.max}`);
-  if (shape.min !== undefined) rules.push(`Member must have length greater than or equal to ${shape.min}`);
-  if (shape.pattern !== undefined) rules.push(`Member must satisfy regular expression pattern: ${shape.pattern}`);
-  if (shape.enum !== undefined) rules.push(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
-  return rules;
+  if (broken.some((v) => !wellFormed(v))) rules.push(STRING_RULE.wellFormed);
+  if (shape.max !== undefined) rules.push(STRING_RULE.max(shape.max));
+  if (shape.min !== undefined) rules.push(STRING_RULE.min(shape.min));
+  if (shape.pattern !== undefined) rules.push(STRING_RULE.pattern(shape.pattern));
+  if (shape.enum !== undefined) rules.push(STRING_RULE.enum(shape.enum));
+  return rules.map((rule) => `Member must ${rule}`);
 }
 
 /** A map as Java prints one (`{key=value, …}`), quoted and cut as showValue cuts a value. */

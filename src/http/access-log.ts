@@ -10,9 +10,9 @@ export interface SyncRouteConfig {
 /**
  * One `debug` line per answered request: its id (the `x-amzn-RequestId` a client can quote), method, path, the
  * operation (a Cognito Sync route's name; for Cognito Identity the `X-Amz-Target` as sent), status, error type and
- * milliseconds; `written: false` when the connection closed before the answer was written whole. Registered only when the logger writes debug lines, so
- * that at `info` a request pays nothing for it. The path carries identity IDs, which logs may hold (SECURITY.md);
- * never the query (page and session tokens) nor any header holding a secret.
+ * milliseconds; `written: false` when the connection closed before the answer was written whole. Registered only
+ * when the logger writes debug lines, so that at `info` a request pays nothing for it. The path carries identity
+ * IDs, which logs may hold (SECURITY.md); never the query (page and session tokens) nor any header holding a secret.
  */
 export function registerAccessLog(app: FastifyInstance, logger: Logger): (req: FastifyRequest, reply: FastifyReply) => void {
   const logAnswer = (req: FastifyRequest, reply: FastifyReply): void => {

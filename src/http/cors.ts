@@ -14,6 +14,8 @@ export const CORS_HEADERS = {
 } as const;
 /** The same as name/value pairs in one flat list, as node:http's writeHead takes them. */
 export const CORS_HEADER_PAIRS: readonly string[] = Object.entries(CORS_HEADERS).flat();
+/** The same as raw header lines, for answers written straight to the socket. */
+export const CORS_HEADER_LINES = Object.entries(CORS_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`).join('');
 
 /**
  * Preflights (OPTIONS with Access-Control-Request-Method) are answered on their own route, so no hook runs on every

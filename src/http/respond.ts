@@ -5,7 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { ServiceError, errors, type Protocol } from '../api/errors.js';
 import type { Logger } from '../logger.js';
 import { StorageUnavailableError } from '../storage/unavailable.js';
-import { CORS_HEADER_PAIRS, CORS_HEADERS } from './cors.js';
+import { CORS_HEADER_LINES, CORS_HEADER_PAIRS } from './cors.js';
 import { attachedResponse } from './connection-drain.js';
 import { logUnavailable } from './unavailable-log.js';
 
@@ -190,9 +190,6 @@ export function answerConnect(req: { url?: string }, socket: Duplex): void {
  * Writes an error answer straight to the socket, for requests no route will answer, saying the connection ends
  * (the caller destroys it). The path may be unknown here; both protocols give these codes the same status.
  */
-/** CORS_HEADERS as raw header lines, for answers written straight to the socket. */
-const CORS_HEADER_LINES = Object.entries(CORS_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-
 function writeClosingError(socket: Duplex, serviceError: ServiceError): string {
   const requestId = randomUUID();
   if (!socket.writable) return requestId;

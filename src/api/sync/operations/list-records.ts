@@ -61,7 +61,8 @@ export const listRecords = defineSyncOperation({
     const deletedAfter = position?.deletedAfter ?? view.deletedAfterRequestedSyncCount;
     // A token without them (too many to carry, or issued by an older Cosync) leaves later pages the current ones.
     const merged = position?.merged ?? mergedDatasetNames;
-    const by = position?.by !== undefined ? position.by ?? undefined : exists && dataset ? dataset.lastModifiedBy : undefined;
+    const current = exists && dataset ? dataset.lastModifiedBy : undefined;
+    const by = position?.by === undefined ? current : position.by ?? undefined;
     // Absent members are `undefined`, which the JSON answer leaves out: one object shape for every answer is
     // cheaper to build than conditional spreads.
     return {
